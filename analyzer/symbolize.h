@@ -1,0 +1,42 @@
+/* Offline symbolization with libdw: module-relative addresses -> function, file:line,
+ * inlined frames. The only analyzer file that knows libdw. */
+#ifndef HP_SYMBOLIZE_H
+#define HP_SYMBOLIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hp_symbolizer;
+
+/* One source-level frame. An address inside inlined code yields several: the inlined
+ * callee first (inlined = 1), then each caller up to the real function (inlined = 0).
+ * Strings are owned by the symbolizer and valid until hp_symbolizer_free(). */
+struct hp_sym_frame {
+	const char *function; /* demangled; NULL when unknown */
+	const char *file;     /* NULL when there is no line info */
+	unsigned line;        /* 0 when unknown */
+	int inlined;
+};
+
+/* Returns a new symbolizer, or NULL with errno set. `warn` is called once per problem
+ * (missing binary, build-id mismatch, no debug info) with a message naming the module;
+ * NULL means print "heapprof-analyze: warning: <msg>" on stderr. */
+struct hp_symbolizer *hp_symbolizer_new(void (*warn)(void *ctx, const char *msg), void *ctx);
+
+/* Registers a module as recorded in the trace (MODULE record). `module_id` is the trace's
+ * id; `bias` is the load bias. Returns 0, or a negative errno (the module then yields
+ * no symbols, and the warning has been given). Cheap: files are opened lazily on the
+ * first lookup in that module. */
+int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const char *path,
+			     const uint8_t *build_id, size_t build_id_len, uint64_t bias);
+
+/* Symbolizes `vaddr`, an address in the module's own ELF address space (runtime ip
+ * minus bias). When `is_return_address` is set the lookup uses vaddr - 1 so the line
+ * is the call's. Fills at most `max` frames, innermost first, and returns how many
+ * (0 when nothing is known). Results are cached per (module, vaddr). */
+int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr,
+		 int is_return_address, struct hp_sym_frame *out, int max);
+
+void hp_symbolizer_free(struct hp_symbolizer *s);
+
+#endif

@@ -1,0 +1,139 @@
+/* heapprof trace format, mirrored from docs/trace-format.md (the authoritative spec).
+ *
+ * This header is the one thing the recorder and the analyzer share: record tags,
+ * event opcodes, limits, and the varint primitives both sides must agree on.
+ * Everything here is header-only so the preload and the analyzer link nothing in
+ * common. */
+#ifndef HEAPPROF_TRACE_FORMAT_H
+#define HEAPPROF_TRACE_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HP_MAGIC "HEAPPROF"
+#define HP_MAGIC_LEN 8
+#define HP_FORMAT_VERSION 1
+
+/* Reader limits: a trace is untrusted input; anything larger is refused. */
+#define HP_MAX_FRAME_CONTENT (16u << 20) /* decompressed bytes per zstd frame */
+#define HP_MAX_STRING (64u << 10)
+#define HP_MAX_FRAMES_PER_STACK 1024u
+#define HP_MAX_SEGMENTS 64u
+#define HP_VARINT_MAX_BYTES 10
+
+/* Top-level records (docs/trace-format.md, "Record stream"). */
+enum hp_record_tag {
+	HP_REC_HEADER = 1,
+	HP_REC_MODULE = 2,
+	HP_REC_MODULE_UNLOAD = 3,
+	HP_REC_STACK = 4,
+	HP_REC_THREAD = 5,
+	HP_REC_THREAD_NAME = 6,
+	HP_REC_THREAD_EXIT = 7,
+	HP_REC_EVENTS = 8,
+	HP_REC_ROUND = 9,
+	HP_REC_RSS = 10,
+	HP_REC_CLOCK_SYNC = 11,
+	HP_REC_FORK = 12,
+	HP_REC_EXEC = 13,
+	HP_REC_EXIT = 14,
+	HP_REC_END = 15,
+	HP_REC_ERROR = 16,
+	HP_REC_LEAK_SCAN = 17,
+	HP_REC_TAG_LIMIT /* first unknown tag */
+};
+
+/* HEADER flags. */
+enum hp_header_flags {
+	HP_HDR_CLOCK_TSC = 1 << 0, /* ticks are TSC cycles, else CLOCK_MONOTONIC ns */
+	HP_HDR_SAMPLED = 1 << 1,   /* events are sampled (sample_bytes > 0) */
+};
+
+/* Hot events inside an EVENTS record: head = (dt << HP_OP_BITS) | op. */
+#define HP_OP_BITS 2
+#define HP_OP_MASK 3u
+enum hp_event_op {
+	HP_OP_ALLOC = 0,   /* varint size, varint stack, svarint addr16_delta */
+	HP_OP_FREE = 1,    /* svarint addr16_delta */
+	HP_OP_REALLOC = 2, /* svarint old16_delta, varint size, varint stack, svarint new16_delta */
+	HP_OP_EXT = 3,     /* varint ext_op, then its fields */
+};
+
+enum hp_event_ext_op {
+	HP_EXT_ALLOC_ABS = 0,   /* varint size, varint stack, varint addr */
+	HP_EXT_FREE_ABS = 1,    /* varint addr */
+	HP_EXT_REALLOC_ABS = 2, /* varint old, varint size, varint stack, varint new */
+	HP_EXT_LIMIT
+};
+
+/* Addresses in the short forms are stored in 16-byte units (malloc's alignment). */
+#define HP_ADDR_SHIFT 4
+
+/* Longest hot event: head + 4 varints/svarints of 64 bits plus ext_op. */
+#define HP_EVENT_MAX_BYTES (6 * HP_VARINT_MAX_BYTES)
+
+static inline uint64_t hp_zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static inline int64_t hp_unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Writes v as LEB128 at p (room for HP_VARINT_MAX_BYTES); returns the end. */
+static inline uint8_t *hp_put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 0x80) {
+		*p++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static inline uint8_t *hp_put_svarint(uint8_t *p, int64_t v)
+{
+	return hp_put_varint(p, hp_zigzag(v));
+}
+
+/* Reads a LEB128 from [*pp, end). Returns 0 and advances *pp, or -1 when the
+ * varint is truncated or longer than 64 bits (a corrupt trace). */
+static inline int hp_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+{
+	const uint8_t *p = *pp;
+	uint64_t v = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (p >= end)
+			return -1;
+		uint8_t b = *p++;
+		if (shift == 63 && (b & 0xfe))
+			return -1;
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			*pp = p;
+			*out = v;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static inline int hp_get_svarint(const uint8_t **pp, const uint8_t *end, int64_t *out)
+{
+	uint64_t v;
+	if (hp_get_varint(pp, end, &v))
+		return -1;
+	*out = hp_unzigzag(v);
+	return 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HEAPPROF_TRACE_FORMAT_H */
