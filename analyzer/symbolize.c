@@ -1,0 +1,804 @@
+/* Offline symbolization with libdw (see symbolize.h).
+ *
+ * Each distinct file (path + build-id) gets its own Dwfl holding that one module, reported
+ * at base 0 with add_p_vaddr set: dwfl addresses are then the ELF's own vaddrs for ET_DYN
+ * and ET_EXEC alike, which is what callers pass. (With a shared Dwfl, a library re-loaded
+ * at the same range after dlclose would be refused as DWFL_E_OVERLAP.) Modules sharing a
+ * file share its Dwfl, its result cache and its one warning.
+ *
+ * Debug info is searched locally only: by build-id under each debug root
+ * (ROOT/.build-id/xx/yyyy.debug, also for dwz alt files), then by .gnu_debuglink in the
+ * module's directory, its .debug/ and ROOT/<module's directory>/. The libdwfl callbacks
+ * that reach debuginfod (dwfl_standard_find_debuginfo, dwfl_build_id_find_elf) are never
+ * used, so no network lookup happens whatever DEBUGINFOD_URLS says.
+ *
+ * Not thread-safe: one symbolizer per thread. */
+#define _GNU_SOURCE /* asprintf, strsep */
+#include "symbolize.h"
+
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwelf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* libstdc++'s demangler; the analyzer links stdc++ for it. */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
+#define MAX_INLINE_DEPTH 64 /* deeper inline chains are cut at the innermost 64 frames */
+
+enum file_state { FILE_UNOPENED, FILE_OK, FILE_UNUSABLE };
+
+struct cache_slot {
+	uint64_t addr;
+	uint32_t first; /* index into hp_symbolizer.frames */
+	uint16_t count;
+	uint8_t used;
+};
+
+struct cu_range {
+	Dwarf_Addr lo, hi;
+	Dwarf_Off die; /* the CU DIE's offset */
+};
+
+struct file {
+	struct file *next;
+	char *path;
+	uint8_t *build_id;
+	size_t build_id_len;
+	enum file_state state;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	struct hp_symbolizer *owner;
+	struct cache_slot *cache; /* open addressing, power-of-two capacity */
+	size_t cache_cap, cache_len;
+	struct cu_range *cus; /* sorted by lo; built only when .debug_aranges fail */
+	size_t ncus;
+	int cus_built;
+};
+
+struct module_slot {
+	uint64_t id;
+	struct file *file; /* NULL: empty slot */
+};
+
+struct hp_symbolizer {
+	void (*warn)(void *ctx, const char *msg);
+	void *warn_ctx;
+	Dwfl_Callbacks callbacks; /* each Dwfl keeps a pointer to it */
+	char *debuginfo_path;	  /* dwfl syntax: ":.debug:/usr/lib/debug" */
+	struct file *files;
+	struct module_slot *modules;
+	size_t modules_cap, modules_len;
+	struct hp_sym_frame *frames; /* every cached frame, strings interned */
+	size_t frames_len, frames_cap;
+	char **strings; /* interned strings, open addressing */
+	size_t strings_cap, strings_len;
+};
+
+static uint64_t hash64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint64_t hash_str(const char *p)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	while (*p)
+		h = (h ^ (unsigned char)*p++) * 0x100000001b3ULL;
+	return h;
+}
+
+static void warnf(struct hp_symbolizer *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void warnf(struct hp_symbolizer *s, const char *fmt, ...)
+{
+	char msg[4096 + 256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->warn)
+		s->warn(s->warn_ctx, msg);
+	else
+		fprintf(stderr, "heapprof-analyze: warning: %s\n", msg);
+}
+
+/* Returns the interned copy of `str`, or NULL when out of memory. */
+static const char *intern(struct hp_symbolizer *s, const char *str)
+{
+	if (s->strings_len * 2 >= s->strings_cap) {
+		size_t cap = s->strings_cap ? s->strings_cap * 2 : 256;
+		char **tab = calloc(cap, sizeof(*tab));
+		if (!tab)
+			return NULL;
+		for (size_t i = 0; i < s->strings_cap; i++) {
+			if (!s->strings[i])
+				continue;
+			size_t j = hash_str(s->strings[i]) & (cap - 1);
+			while (tab[j])
+				j = (j + 1) & (cap - 1);
+			tab[j] = s->strings[i];
+		}
+		free(s->strings);
+		s->strings = tab;
+		s->strings_cap = cap;
+	}
+	size_t i = hash_str(str) & (s->strings_cap - 1);
+	for (; s->strings[i]; i = (i + 1) & (s->strings_cap - 1)) {
+		if (strcmp(s->strings[i], str) == 0)
+			return s->strings[i];
+	}
+	char *copy = strdup(str);
+	if (!copy)
+		return NULL;
+	s->strings[i] = copy;
+	s->strings_len++;
+	return copy;
+}
+
+/* A C++ (Itanium ABI) name demangled and interned; anything else interned as is. */
+static const char *intern_symbol(struct hp_symbolizer *s, const char *name)
+{
+	if (!name || !*name)
+		return NULL;
+	if (name[0] == '_' && name[1] == 'Z') {
+		int status = -1;
+		char *plain = __cxa_demangle(name, NULL, NULL, &status);
+		if (plain && status == 0) {
+			const char *r = intern(s, plain);
+			free(plain);
+			return r;
+		}
+		free(plain);
+	}
+	return intern(s, name);
+}
+
+/* ---- debug info lookup, local only ---- */
+
+static int find_elf_none(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+			 char **file_name, Elf **elfp)
+{
+	/* Every module is reported with its ELF already open; never search for one. */
+	return -1;
+}
+
+static uint32_t crc32_fd(int fd, int *ok)
+{
+	static uint32_t table[256];
+	unsigned char buf[65536];
+	uint32_t crc = 0xffffffffu;
+	ssize_t n;
+
+	if (!table[1]) {
+		for (uint32_t i = 0; i < 256; i++) {
+			uint32_t c = i;
+			for (int k = 0; k < 8; k++)
+				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+			table[i] = c;
+		}
+	}
+	*ok = 0;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
+	}
+	*ok = n == 0;
+	return crc ^ 0xffffffffu;
+}
+
+/* Does the candidate debug file belong to the module? By build-id when the module has one,
+ * else by the debuglink's CRC. */
+static int debug_file_matches(Dwfl_Module *mod, int fd, GElf_Word crc)
+{
+	const unsigned char *want;
+	GElf_Addr note_vaddr;
+	int want_len = dwfl_module_build_id(mod, &want, &note_vaddr);
+
+	if (want_len > 0) {
+		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		const void *have;
+		ssize_t have_len = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
+		int same = have_len == want_len && memcmp(have, want, (size_t)want_len) == 0;
+		elf_end(elf);
+		return same;
+	}
+	int ok;
+	uint32_t got = crc32_fd(fd, &ok);
+	return ok && got == crc;
+}
+
+static int try_debuglink(Dwfl_Module *mod, const struct stat *main_st, const char *dir,
+			 const char *sub, const char *name, GElf_Word crc, char **found)
+{
+	char *p;
+	struct stat st;
+
+	if (asprintf(&p, "%s%s%s/%s", dir, sub[0] ? "/" : "", sub, name) < 0)
+		return -1;
+	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    !(st.st_dev == main_st->st_dev && st.st_ino == main_st->st_ino) &&
+	    debug_file_matches(mod, fd, crc)) {
+		*found = p;
+		return fd;
+	}
+	if (fd >= 0)
+		close(fd);
+	free(p);
+	return -1;
+}
+
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
+				Dwarf_Addr base, const char *file_name, const char *debuglink,
+				GElf_Word crc, char **debuginfo_file_name)
+{
+	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+					      crc, debuginfo_file_name);
+	/* crc == 0 with a name: libdwfl asks for a dwz alt file; those are found by build-id. */
+	if (fd >= 0 || !debuglink || !file_name || crc == 0 || !userdata || !*userdata)
+		return fd;
+
+	struct file *f = *userdata;
+	const char *slash = strrchr(file_name, '/');
+	struct stat main_st;
+	if (!slash || stat(file_name, &main_st) != 0)
+		return -1;
+	char *dir = strndup(file_name, (size_t)(slash - file_name));
+	char *path = strdup(f->owner->debuginfo_path);
+	if (!dir || !path) {
+		free(dir);
+		free(path);
+		return -1;
+	}
+	char *rest = path, *entry;
+	while (fd < 0 && (entry = strsep(&rest, ":")) != NULL) {
+		if (entry[0] == '/') {
+			/* ROOT/<module's directory>/<debuglink> */
+			char *root;
+			if (asprintf(&root, "%s%s", entry, dir) >= 0) {
+				fd = try_debuglink(mod, &main_st, root, "", debuglink, crc,
+						   debuginfo_file_name);
+				free(root);
+			}
+		} else {
+			fd = try_debuglink(mod, &main_st, dir[0] ? dir : "", entry, debuglink, crc,
+					   debuginfo_file_name);
+		}
+	}
+	free(path);
+	free(dir);
+	return fd;
+}
+
+/* ---- files and modules ---- */
+
+static int is_pseudo_path(const char *path)
+{
+	return !path[0] || path[0] == '[';
+}
+
+/* Opens the file on first use. Every problem yields one warning and FILE_UNUSABLE. */
+static void file_open(struct hp_symbolizer *s, struct file *f)
+{
+	f->state = FILE_UNUSABLE;
+	if (is_pseudo_path(f->path))
+		return;
+
+	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		warnf(s, "cannot open '%s': %s; its frames stay unsymbolized", f->path,
+		      strerror(errno));
+		return;
+	}
+	struct stat st;
+	int st_err = fstat(fd, &st) != 0 ? errno : 0;
+	if (st_err || !S_ISREG(st.st_mode)) {
+		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
+		      st_err		    ? strerror(st_err)
+		      : S_ISDIR(st.st_mode) ? strerror(EISDIR)
+					    : "not a regular file");
+		close(fd);
+		return;
+	}
+	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	GElf_Ehdr ehdr;
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
+	    (ehdr.e_type != ET_DYN && ehdr.e_type != ET_EXEC)) {
+		warnf(
+		    s,
+		    "'%s' is not an ELF executable or shared library; its frames stay unsymbolized",
+		    f->path);
+		elf_end(elf);
+		close(fd);
+		return;
+	}
+	const void *bid;
+	ssize_t bid_len = dwelf_elf_gnu_build_id(elf, &bid);
+	int same = f->build_id_len == 0 || (bid_len == (ssize_t)f->build_id_len &&
+					    memcmp(bid, f->build_id, f->build_id_len) == 0);
+	elf_end(elf);
+	close(fd);
+	if (!same) {
+		warnf(s,
+		      "'%s' does not match the trace (build-id differs; rebuilt since?); its "
+		      "frames stay unsymbolized",
+		      f->path);
+		return;
+	}
+
+	f->dwfl = dwfl_begin(&s->callbacks);
+	if (!f->dwfl) {
+		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
+		      dwfl_errmsg(-1));
+		return;
+	}
+	dwfl_report_begin(f->dwfl);
+	/* Base 0 with add_p_vaddr: dwfl addresses = ELF vaddrs (libdwfl forces 0 for ET_EXEC). */
+	f->mod = dwfl_report_elf(f->dwfl, f->path, f->path, -1, 0, true);
+	dwfl_report_end(f->dwfl, NULL, NULL);
+	if (!f->mod) {
+		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
+		      dwfl_errmsg(-1));
+		return;
+	}
+	/* The file was opened again by libdwfl: check that it is still the one we checked. */
+	const unsigned char *bits;
+	GElf_Addr note_vaddr;
+	int bits_len = dwfl_module_build_id(f->mod, &bits, &note_vaddr);
+	if (f->build_id_len &&
+	    (bits_len != (int)f->build_id_len || memcmp(bits, f->build_id, f->build_id_len) != 0)) {
+		warnf(s,
+		      "'%s' does not match the trace (build-id differs; rebuilt since?); its "
+		      "frames stay unsymbolized",
+		      f->path);
+		return;
+	}
+	void **userdata;
+	dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	*userdata = f;
+	f->state = FILE_OK;
+
+	Dwarf_Addr bias;
+	if (!dwfl_module_getdwarf(f->mod, &bias))
+		warnf(s, "no debug info for '%s'; its frames get function names only", f->path);
+}
+
+static struct file *file_get(struct hp_symbolizer *s, const char *path, const uint8_t *build_id,
+			     size_t build_id_len)
+{
+	for (struct file *f = s->files; f; f = f->next) {
+		if (f->build_id_len == build_id_len && strcmp(f->path, path) == 0 &&
+		    (!build_id_len || memcmp(f->build_id, build_id, build_id_len) == 0))
+			return f;
+	}
+	struct file *f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->path = strdup(path);
+	f->build_id = malloc(build_id_len ? build_id_len : 1);
+	if (!f->path || !f->build_id) {
+		free(f->path);
+		free(f->build_id);
+		free(f);
+		return NULL;
+	}
+	if (build_id_len)
+		memcpy(f->build_id, build_id, build_id_len);
+	f->build_id_len = build_id_len;
+	f->owner = s;
+	f->next = s->files;
+	s->files = f;
+	return f;
+}
+
+static struct module_slot *module_slot(struct hp_symbolizer *s, uint64_t id)
+{
+	if (!s->modules_cap)
+		return NULL;
+	size_t i = hash64(id) & (s->modules_cap - 1);
+	for (; s->modules[i].file; i = (i + 1) & (s->modules_cap - 1)) {
+		if (s->modules[i].id == id)
+			return &s->modules[i];
+	}
+	return &s->modules[i];
+}
+
+static int modules_grow(struct hp_symbolizer *s)
+{
+	size_t cap = s->modules_cap ? s->modules_cap * 2 : 64;
+	struct module_slot *tab = calloc(cap, sizeof(*tab));
+	if (!tab)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->modules_cap; i++) {
+		if (!s->modules[i].file)
+			continue;
+		size_t j = hash64(s->modules[i].id) & (cap - 1);
+		while (tab[j].file)
+			j = (j + 1) & (cap - 1);
+		tab[j] = s->modules[i];
+	}
+	free(s->modules);
+	s->modules = tab;
+	s->modules_cap = cap;
+	return 0;
+}
+
+/* ---- lookup ---- */
+
+static const char *die_function_name(struct hp_symbolizer *s, Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *name = NULL;
+
+	/* The linkage name demangles to the qualified C++ name; C has only DW_AT_name. */
+	if (dwarf_attr_integrate(die, DW_AT_linkage_name, &attr) ||
+	    dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr))
+		name = dwarf_formstring(&attr);
+	if (!name)
+		name = dwarf_diename(die);
+	return intern_symbol(s, name);
+}
+
+static int is_function_scope(Dwarf_Die *die)
+{
+	int tag = dwarf_tag(die);
+	return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine ||
+	       tag == DW_TAG_entry_point;
+}
+
+static int cmp_cu_range(const void *a, const void *b)
+{
+	const struct cu_range *x = a, *y = b;
+	return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+static void build_cu_index(struct file *f, Dwarf *dw)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize, cap = 0;
+
+	f->cus_built = 1;
+	while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Addr base, lo, hi;
+		ptrdiff_t it = 0;
+		if (dwarf_offdie(dw, off + hsize, &cu)) {
+			while ((it = dwarf_ranges(&cu, it, &base, &lo, &hi)) > 0) {
+				if (hi <= lo)
+					continue;
+				if (f->ncus == cap) {
+					size_t ncap = cap ? cap * 2 : 64;
+					struct cu_range *r = realloc(f->cus, ncap * sizeof(*r));
+					if (!r)
+						goto out;
+					f->cus = r;
+					cap = ncap;
+				}
+				f->cus[f->ncus++] = (struct cu_range){lo, hi, off + hsize};
+			}
+		}
+		off = next;
+	}
+out:
+	if (f->ncus)
+		qsort(f->cus, f->ncus, sizeof(*f->cus), cmp_cu_range);
+}
+
+/* The CU DIE holding `addr`. libdwfl finds it through .debug_aranges, which clang does not
+ * emit (and elfutils before 0.191 has no fallback): then the CUs' own ranges are indexed,
+ * once per file. */
+static Dwarf_Die *cu_at(struct file *f, Dwarf_Addr addr, Dwarf_Die *mem, Dwarf_Addr *bias)
+{
+	Dwarf_Die *cu = dwfl_module_addrdie(f->mod, addr, bias);
+	if (cu)
+		return cu;
+	Dwarf *dw = dwfl_module_getdwarf(f->mod, bias);
+	if (!dw)
+		return NULL;
+	if (!f->cus_built)
+		build_cu_index(f, dw);
+	Dwarf_Addr a = addr - *bias;
+	size_t lo = 0, hi = f->ncus;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->cus[mid].lo <= a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Ranges rarely overlap; look back a little past a range that ends too early. */
+	for (size_t i = lo; i-- > 0 && lo - i <= 16;) {
+		if (a < f->cus[i].hi)
+			return dwarf_offdie(dw, f->cus[i].die, mem);
+	}
+	return NULL;
+}
+
+/* The line table's file:line for `pc` (a DWARF address) in `cu`. */
+static void line_at(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc, struct hp_sym_frame *fr)
+{
+	Dwarf_Line *line = cu ? dwarf_getsrc_die(cu, pc) : NULL;
+	const char *src = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
+	int lineno = 0;
+
+	fr->file = src ? intern(s, src) : NULL;
+	fr->line = src && dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (unsigned)lineno : 0;
+}
+
+/* The DWARF frames at `pc` in `cu`, innermost first: the innermost gets the line table's
+ * file:line, each caller the call site recorded in the inlined scope below it. */
+static int dwarf_frames(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc,
+			struct hp_sym_frame *out, int max)
+{
+	Dwarf_Die *scopes = NULL, *chain = NULL;
+	int n = 0, nscopes = dwarf_getscopes(cu, pc, &scopes);
+	/* dwarf_getscopes continues into an inlined function's abstract definition; the
+	 * physical nesting (who inlined whom) comes from the innermost scope's parents. */
+	int nchain = nscopes > 0 ? dwarf_getscopes_die(&scopes[0], &chain) : 0;
+	Dwarf_Files *files = NULL;
+	size_t nfiles = 0;
+	if (nchain > 0)
+		dwarf_getsrcfiles(cu, &files, &nfiles);
+
+	const char *call_file = NULL;
+	unsigned call_line = 0;
+	for (int i = 0; i < nchain && n < max; i++) {
+		Dwarf_Die *die = &chain[i];
+		if (!is_function_scope(die))
+			continue;
+		struct hp_sym_frame *fr = &out[n];
+		fr->function = die_function_name(s, die);
+		fr->inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
+		if (n == 0) {
+			line_at(s, cu, pc, fr);
+		} else {
+			fr->file = call_file;
+			fr->line = call_line;
+		}
+		n++;
+		if (!fr->inlined)
+			break;
+		Dwarf_Attribute attr;
+		Dwarf_Word v;
+		const char *src = NULL;
+		call_line = 0;
+		if (files && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &v) == 0 &&
+		    v < nfiles)
+			src = dwarf_filesrc(files, v, NULL, NULL);
+		call_file = src ? intern(s, src) : NULL;
+		if (call_file && dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &v) == 0)
+			call_line = (unsigned)v;
+	}
+	free(scopes);
+	free(chain);
+	return n;
+}
+
+static int lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr, struct hp_sym_frame *out,
+		  int max)
+{
+	Dwarf_Die mem;
+	Dwarf_Addr bias = 0;
+	Dwarf_Die *cu = cu_at(f, addr, &mem, &bias);
+	int n = cu ? dwarf_frames(s, cu, addr - bias, out, max) : 0;
+	GElf_Off off;
+	GElf_Sym sym;
+
+	if (n > 0 && out[n - 1].function)
+		return n;
+	const char *elfname = dwfl_module_addrinfo(f->mod, addr, &off, &sym, NULL, NULL, NULL);
+	if (n > 0) {
+		/* The outermost DWARF function had no name: the symbol table's is the same code. */
+		out[n - 1].function = intern_symbol(s, elfname);
+		return n;
+	}
+	line_at(s, cu, addr - bias, &out[0]);
+	if (!elfname && !out[0].file)
+		return 0;
+	out[0].function = intern_symbol(s, elfname);
+	out[0].inlined = 0;
+	return 1;
+}
+
+static struct cache_slot *cache_slot(struct file *f, uint64_t addr)
+{
+	size_t i = hash64(addr) & (f->cache_cap - 1);
+	for (; f->cache[i].used; i = (i + 1) & (f->cache_cap - 1)) {
+		if (f->cache[i].addr == addr)
+			break;
+	}
+	return &f->cache[i];
+}
+
+static int cache_grow(struct file *f)
+{
+	size_t cap = f->cache_cap ? f->cache_cap * 2 : 256;
+	struct cache_slot *old = f->cache;
+	size_t old_cap = f->cache_cap;
+
+	f->cache = calloc(cap, sizeof(*f->cache));
+	if (!f->cache) {
+		f->cache = old;
+		return -ENOMEM;
+	}
+	f->cache_cap = cap;
+	for (size_t i = 0; i < old_cap; i++) {
+		if (old[i].used)
+			*cache_slot(f, old[i].addr) = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Returns the cache entry for `addr`, symbolizing it on first sight; NULL when out of memory. */
+static struct cache_slot *cached_lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr)
+{
+	if (f->cache_len * 2 >= f->cache_cap && cache_grow(f) != 0)
+		return NULL;
+	struct cache_slot *slot = cache_slot(f, addr);
+	if (slot->used)
+		return slot;
+
+	struct hp_sym_frame tmp[MAX_INLINE_DEPTH];
+	int n = lookup(s, f, addr, tmp, MAX_INLINE_DEPTH);
+	if (s->frames_len + (size_t)n > s->frames_cap) {
+		size_t cap = s->frames_cap ? s->frames_cap * 2 : 1024;
+		struct hp_sym_frame *frames =
+		    cap <= UINT32_MAX ? realloc(s->frames, cap * sizeof(*frames)) : NULL;
+		if (!frames)
+			return NULL;
+		s->frames = frames;
+		s->frames_cap = cap;
+	}
+	if (n > 0)
+		memcpy(s->frames + s->frames_len, tmp, (size_t)n * sizeof(*tmp));
+	slot->addr = addr;
+	slot->first = (uint32_t)s->frames_len;
+	slot->count = (uint16_t)n;
+	slot->used = 1;
+	s->frames_len += (size_t)n;
+	f->cache_len++;
+	return slot;
+}
+
+/* ---- public ---- */
+
+/* HEAPPROF_DEBUGINFO_PATH: colon-separated debug roots replacing /usr/lib/debug. */
+static char *make_debuginfo_path(void)
+{
+	const char *env = getenv("HEAPPROF_DEBUGINFO_PATH");
+	size_t len =
+	    strlen(":.debug") + 1 + (env && *env ? strlen(env) : strlen(DEFAULT_DEBUG_ROOT));
+	char *p = malloc(len + 1);
+	if (!p)
+		return NULL;
+	strcpy(p, ":.debug");
+	if (!env || !*env) {
+		strcat(p, ":" DEFAULT_DEBUG_ROOT);
+		return p;
+	}
+	char *copy = strdup(env), *rest = copy, *entry;
+	if (!copy) {
+		free(p);
+		return NULL;
+	}
+	while ((entry = strsep(&rest, ":")) != NULL) {
+		if (entry[0] != '/') /* relative roots would mean something else to libdwfl */
+			continue;
+		strcat(p, ":");
+		strcat(p, entry);
+	}
+	free(copy);
+	return p;
+}
+
+struct hp_symbolizer *hp_symbolizer_new(void (*warn)(void *ctx, const char *msg), void *ctx)
+{
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	struct hp_symbolizer *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->warn = warn;
+	s->warn_ctx = ctx;
+	s->debuginfo_path = make_debuginfo_path();
+	if (!s->debuginfo_path) {
+		free(s);
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->callbacks.find_elf = find_elf_none;
+	s->callbacks.find_debuginfo = find_debuginfo_local;
+	s->callbacks.section_address = dwfl_offline_section_address;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	return s;
+}
+
+int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const char *path,
+			     const uint8_t *build_id, size_t build_id_len, uint64_t bias)
+{
+	if (!path)
+		path = "";
+	if (!build_id)
+		build_id_len = 0;
+	if (s->modules_len * 2 >= s->modules_cap && modules_grow(s) != 0)
+		return -ENOMEM;
+	struct module_slot *slot = module_slot(s, module_id);
+	if (slot->file) {
+		warnf(s, "module id %llu is registered twice (%s, then %s); keeping the first",
+		      (unsigned long long)module_id, slot->file->path, path);
+		return -EEXIST;
+	}
+	struct file *f = file_get(s, path, build_id, build_id_len);
+	if (!f)
+		return -ENOMEM;
+	slot->id = module_id;
+	slot->file = f;
+	s->modules_len++;
+	return 0;
+}
+
+int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, int is_return_address,
+		 struct hp_sym_frame *out, int max)
+{
+	struct module_slot *slot = module_slot(s, module_id);
+	if (!slot || !slot->file)
+		return 0;
+	struct file *f = slot->file;
+	if (f->state == FILE_UNOPENED)
+		file_open(s, f);
+	if (f->state != FILE_OK)
+		return 0;
+
+	uint64_t addr = is_return_address && vaddr ? vaddr - 1 : vaddr;
+	struct cache_slot *c = cached_lookup(s, f, addr);
+	if (!c || max <= 0)
+		return 0;
+	int n = c->count < max ? c->count : max;
+	if (n > 0)
+		memcpy(out, s->frames + c->first, (size_t)n * sizeof(*out));
+	return n;
+}
+
+void hp_symbolizer_free(struct hp_symbolizer *s)
+{
+	if (!s)
+		return;
+	for (struct file *f = s->files, *next; f; f = next) {
+		next = f->next;
+		if (f->dwfl)
+			dwfl_end(f->dwfl);
+		free(f->cache);
+		free(f->cus);
+		free(f->path);
+		free(f->build_id);
+		free(f);
+	}
+	for (size_t i = 0; i < s->strings_cap; i++)
+		free(s->strings[i]);
+	free(s->strings);
+	free(s->modules);
+	free(s->frames);
+	free(s->debuginfo_path);
+	free(s);
+}
