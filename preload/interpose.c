@@ -1,0 +1,443 @@
+/* The exported entry points: each is the real call plus an hp_rec_* or hp_lifecycle_*
+ * call. Nothing else lives here. Compiled with -fno-builtin (the compiler must not
+ * turn these into calls to themselves) and -fexceptions (a throwing operator new
+ * unwinds through us and must clear the busy flag on the way). */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "lifecycle.h"
+#include "os.h"
+#include "real.h"
+#include "recorder.h"
+
+#define EXPORT __attribute__((visibility("default")))
+
+/* Resolves the real functions on the first call; NULL while dlsym itself runs. */
+#define REAL(fn) (HP_LIKELY(hp_real.fn != NULL) ? hp_real.fn : (hp_real_init(), hp_real.fn))
+
+EXPORT void *malloc(size_t size)
+{
+	if (HP_UNLIKELY(!REAL(malloc)))
+		return hp_bootstrap_alloc(16, size);
+	if (!hp_rec_enter())
+		return hp_real.malloc(size);
+	void *p = hp_real.malloc(size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+EXPORT void free(void *p)
+{
+	if (!p || HP_UNLIKELY(hp_bootstrap_owns(p)))
+		return;
+	if (!hp_rec_enter()) {
+		REAL(free)(p);
+		return;
+	}
+	hp_rec_free(p);
+	hp_real.free(p);
+	hp_rec_leave();
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+	if (HP_UNLIKELY(!REAL(calloc))) {
+		size_t total;
+		if (__builtin_mul_overflow(n, size, &total)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return hp_bootstrap_alloc(16, total);
+	}
+	if (!hp_rec_enter())
+		return hp_real.calloc(n, size);
+	void *p = hp_real.calloc(n, size);
+	hp_rec_alloc(p, n * size);
+	return p;
+}
+
+/* realloc of a bootstrap block: copy it out into a real (recorded) block. */
+static void *bootstrap_move(void *old, size_t size)
+{
+	void *p = malloc(size);
+	if (p) {
+		size_t n = hp_bootstrap_size(old);
+		memcpy(p, old, n < size ? n : size);
+	}
+	return p;
+}
+
+EXPORT void *realloc(void *old, size_t size)
+{
+	if (HP_UNLIKELY(!REAL(realloc))) {
+		void *p = hp_bootstrap_alloc(16, size);
+		if (p && old)
+			memcpy(p, old, hp_bootstrap_size(old) < size ? hp_bootstrap_size(old) : size);
+		return p;
+	}
+	if (HP_UNLIKELY(old && hp_bootstrap_owns(old)))
+		return bootstrap_move(old, size);
+	if (!hp_rec_enter())
+		return hp_real.realloc(old, size);
+	void *p = hp_real.realloc(old, size);
+	hp_rec_realloc(old, p, size);
+	return p;
+}
+
+EXPORT void *reallocarray(void *old, size_t n, size_t size)
+{
+	size_t total;
+	if (HP_UNLIKELY(!REAL(reallocarray) || (old && hp_bootstrap_owns(old)))) {
+		if (__builtin_mul_overflow(n, size, &total)) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		return realloc(old, total);
+	}
+	if (!hp_rec_enter())
+		return hp_real.reallocarray(old, n, size);
+	void *p = hp_real.reallocarray(old, n, size);
+	hp_rec_realloc(old, p, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total);
+	return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (HP_UNLIKELY(!REAL(posix_memalign))) {
+		if (align % sizeof(void *) || (align & (align - 1)) || !align)
+			return EINVAL;
+		*out = hp_bootstrap_alloc(align, size);
+		return *out ? 0 : ENOMEM;
+	}
+	if (!hp_rec_enter())
+		return hp_real.posix_memalign(out, align, size);
+	int err = hp_real.posix_memalign(out, align, size);
+	hp_rec_alloc(err ? NULL : *out, size);
+	return err;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (HP_UNLIKELY(!REAL(aligned_alloc)))
+		return hp_bootstrap_alloc(align, size);
+	if (!hp_rec_enter())
+		return hp_real.aligned_alloc(align, size);
+	void *p = hp_real.aligned_alloc(align, size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+EXPORT void *memalign(size_t align, size_t size)
+{
+	if (HP_UNLIKELY(!REAL(memalign)))
+		return hp_bootstrap_alloc(align, size);
+	if (!hp_rec_enter())
+		return hp_real.memalign(align, size);
+	void *p = hp_real.memalign(align, size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+EXPORT void *valloc(size_t size)
+{
+	if (HP_UNLIKELY(!REAL(valloc)))
+		return hp_bootstrap_alloc(4096, size);
+	if (!hp_rec_enter())
+		return hp_real.valloc(size);
+	void *p = hp_real.valloc(size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+EXPORT void *pvalloc(size_t size)
+{
+	if (HP_UNLIKELY(!REAL(pvalloc)))
+		return hp_bootstrap_alloc(4096, (size + 4095) & ~(size_t)4095);
+	if (!hp_rec_enter())
+		return hp_real.pvalloc(size);
+	void *p = hp_real.pvalloc(size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+	if (p && HP_UNLIKELY(hp_bootstrap_owns(p)))
+		return hp_bootstrap_size(p);
+	return REAL(malloc_usable_size) ? hp_real.malloc_usable_size(p) : 0;
+}
+
+/* C++ operators, resolved on first use (libstdc++ may be loaded later, or never). Each
+ * is recorded here once; the malloc libstdc++ calls inside runs hidden. */
+
+static void scope_end(int *own)
+{
+	if (*own)
+		hp_rec_leave();
+}
+#define SCOPE __attribute__((cleanup(scope_end))) int
+
+#define RESOLVE_CXX(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
+
+static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
+{
+	void *p = NULL;
+	if (REAL(aligned_alloc) && align > 16)
+		p = hp_real.aligned_alloc(align, (size + align - 1) & ~(align - 1));
+	else if (REAL(malloc))
+		p = hp_real.malloc(size ? size : 1);
+	if (!p && !nothrow) {
+		hp_os_say("out of memory in operator new", NULL, NULL);
+		abort();
+	}
+	return p;
+}
+
+#define DEFINE_NEW(sym, nothrow)                                                                   \
+	static void *(*real_##sym)(size_t);                                                        \
+	EXPORT void *sym(size_t size)                                                              \
+	{                                                                                          \
+		SCOPE own = hp_rec_enter();                                                        \
+		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size)                         \
+							 : new_fallback(0, size, nothrow);         \
+		if (own) {                                                                         \
+			own = 0;                                                                   \
+			hp_rec_alloc(p, size);                                                     \
+		}                                                                                  \
+		return p;                                                                          \
+	}
+
+#define DEFINE_NEW_NOTHROW(sym)                                                                    \
+	static void *(*real_##sym)(size_t, const void *);                                          \
+	EXPORT void *sym(size_t size, const void *tag)                                             \
+	{                                                                                          \
+		SCOPE own = hp_rec_enter();                                                        \
+		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, tag)                    \
+							 : new_fallback(0, size, 1);               \
+		if (own) {                                                                         \
+			own = 0;                                                                   \
+			hp_rec_alloc(p, size);                                                     \
+		}                                                                                  \
+		return p;                                                                          \
+	}
+
+#define DEFINE_NEW_ALIGNED(sym)                                                                    \
+	static void *(*real_##sym)(size_t, size_t);                                                \
+	EXPORT void *sym(size_t size, size_t align)                                                \
+	{                                                                                          \
+		SCOPE own = hp_rec_enter();                                                        \
+		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align)                  \
+							 : new_fallback(align, size, 0);           \
+		if (own) {                                                                         \
+			own = 0;                                                                   \
+			hp_rec_alloc(p, size);                                                     \
+		}                                                                                  \
+		return p;                                                                          \
+	}
+
+#define DEFINE_NEW_ALIGNED_NOTHROW(sym)                                                            \
+	static void *(*real_##sym)(size_t, size_t, const void *);                                  \
+	EXPORT void *sym(size_t size, size_t align, const void *tag)                               \
+	{                                                                                          \
+		SCOPE own = hp_rec_enter();                                                        \
+		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align, tag)             \
+							 : new_fallback(align, size, 1);           \
+		if (own) {                                                                         \
+			own = 0;                                                                   \
+			hp_rec_alloc(p, size);                                                     \
+		}                                                                                  \
+		return p;                                                                          \
+	}
+
+/* Deletes never throw. extra carries the size/alignment/nothrow arguments. */
+#define DEFINE_DELETE(sym, params, args)                                                           \
+	static void (*real_##sym) params;                                                          \
+	EXPORT void sym params                                                                     \
+	{                                                                                          \
+		if (!p || HP_UNLIKELY(hp_bootstrap_owns(p)))                                       \
+			return;                                                                    \
+		int own = hp_rec_enter();                                                          \
+		if (own)                                                                           \
+			hp_rec_free(p);                                                            \
+		if (RESOLVE_CXX(real_##sym, #sym))                                                 \
+			real_##sym args;                                                           \
+		else if (REAL(free))                                                               \
+			hp_real.free(p);                                                           \
+		if (own)                                                                           \
+			hp_rec_leave();                                                            \
+	}
+
+DEFINE_NEW(_Znwm, 0)
+DEFINE_NEW(_Znam, 0)
+DEFINE_NEW_NOTHROW(_ZnwmRKSt9nothrow_t)
+DEFINE_NEW_NOTHROW(_ZnamRKSt9nothrow_t)
+DEFINE_NEW_ALIGNED(_ZnwmSt11align_val_t)
+DEFINE_NEW_ALIGNED(_ZnamSt11align_val_t)
+DEFINE_NEW_ALIGNED_NOTHROW(_ZnwmSt11align_val_tRKSt9nothrow_t)
+DEFINE_NEW_ALIGNED_NOTHROW(_ZnamSt11align_val_tRKSt9nothrow_t)
+
+DEFINE_DELETE(_ZdlPv, (void *p), (p))
+DEFINE_DELETE(_ZdaPv, (void *p), (p))
+DEFINE_DELETE(_ZdlPvm, (void *p, size_t n), (p, n))
+DEFINE_DELETE(_ZdaPvm, (void *p, size_t n), (p, n))
+DEFINE_DELETE(_ZdlPvRKSt9nothrow_t, (void *p, const void *t), (p, t))
+DEFINE_DELETE(_ZdaPvRKSt9nothrow_t, (void *p, const void *t), (p, t))
+DEFINE_DELETE(_ZdlPvSt11align_val_t, (void *p, size_t a), (p, a))
+DEFINE_DELETE(_ZdaPvSt11align_val_t, (void *p, size_t a), (p, a))
+DEFINE_DELETE(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a))
+DEFINE_DELETE(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a))
+DEFINE_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const void *t), (p, a, t))
+DEFINE_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const void *t), (p, a, t))
+
+/* Loader. dlopen resolves a bare name against the *caller's* RUNPATH/$ORIGIN, so
+ * for a name without '/' we must be invisible: a sibling call (jmp) keeps the
+ * caller's return address, and the writer's per-round check of the loader's
+ * counters picks the module up before any stack that uses it is written. */
+EXPORT void *dlopen(const char *file, int flags)
+{
+	if (!file || !strchr(file, '/'))
+		return REAL(dlopen)(file, flags);
+	void *h = REAL(dlopen)(file, flags);
+	hp_lifecycle_modules_changed();
+	return h;
+}
+
+EXPORT int dlclose(void *handle)
+{
+	int r = REAL(dlclose)(handle);
+	hp_lifecycle_modules_changed();
+	return r;
+}
+
+/* exec: flush everything and write EXEC + END first; a failed exec records on. */
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	hp_lifecycle_exec(path);
+	return REAL(execve)(path, argv, envp);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	hp_lifecycle_exec(path);
+	return REAL(execv)(path, argv);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	hp_lifecycle_exec(file);
+	return REAL(execvp)(file, argv);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	hp_lifecycle_exec(file);
+	return REAL(execvpe)(file, argv, envp);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	char path[32] = "/proc/self/fd/";
+	*hp_os_utoa(path + strlen(path), (uint64_t)(fd < 0 ? 0 : fd)) = '\0';
+	hp_lifecycle_exec(path);
+	return REAL(fexecve)(fd, argv, envp);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	hp_lifecycle_exec(path);
+	return REAL(execveat)(dirfd, path, argv, envp, flags);
+}
+
+/* execl*: glibc's versions call its internal execve, so they are rebuilt here. */
+#define COLLECT_ARGS(first, ap, argv, n)                                                           \
+	do {                                                                                       \
+		va_start(ap, first);                                                               \
+		for (n = 1; va_arg(ap, const char *); n++)                                         \
+			;                                                                          \
+		va_end(ap);                                                                        \
+	} while (0)
+
+#define FILL_ARGS(first, ap, argv, n)                                                              \
+	do {                                                                                       \
+		va_start(ap, first);                                                               \
+		argv[0] = (char *)first;                                                           \
+		for (size_t i_ = 1; i_ <= n; i_++)                                                 \
+			argv[i_] = va_arg(ap, char *);                                             \
+	} while (0)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+	COLLECT_ARGS(arg, ap, argv, n);
+	char *argv[n + 1];
+	FILL_ARGS(arg, ap, argv, n);
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+	COLLECT_ARGS(arg, ap, argv, n);
+	char *argv[n + 1];
+	FILL_ARGS(arg, ap, argv, n);
+	va_end(ap);
+	return execvp(file, argv);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	va_list ap;
+	size_t n;
+	COLLECT_ARGS(arg, ap, argv, n);
+	char *argv[n + 1];
+	FILL_ARGS(arg, ap, argv, n);
+	char *const *envp = va_arg(ap, char *const *);
+	va_end(ap);
+	return execve(path, argv, envp);
+}
+
+EXPORT pid_t fork(void)
+{
+	pid_t pid = REAL(fork)();
+	if (pid > 0)
+		hp_lifecycle_forked(pid);
+	return pid;
+}
+
+EXPORT void _exit(int status)
+{
+	hp_lifecycle_exit(status);
+	if (REAL(exit_))
+		hp_real.exit_(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+EXPORT void _Exit(int status)
+{
+	hp_lifecycle_exit(status);
+	if (REAL(Exit_))
+		hp_real.Exit_(status);
+	for (;;)
+		syscall(SYS_exit_group, status);
+}
+
+EXPORT int pthread_setname_np(pthread_t th, const char *name)
+{
+	int r = REAL(pthread_setname_np) ? hp_real.pthread_setname_np(th, name) : ENOSYS;
+	if (r == 0 && atomic_load(&hp_rec_state) >= HP_STATE_RECORDING)
+		hp_rec_thread_name(th, name);
+	return r;
+}

@@ -1,0 +1,227 @@
+/* Start, failure, fork, exec and exit; and the public runtime API (heapprof.h). */
+#define _GNU_SOURCE
+#include "lifecycle.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include <heapprof/heapprof.h>
+#include <heapprof/version.h>
+
+#include "clock.h"
+#include "modmap.h"
+#include "options.h"
+#include "os.h"
+#include "real.h"
+#include "recorder.h"
+#include "stacktab.h"
+#include "unwind.h"
+#include "writer.h"
+
+static pid_t recording_pid;
+static atomic_int failed_once;
+static __thread int fork_locked;
+
+static int state(void)
+{
+	return atomic_load_explicit(&hp_rec_state, memory_order_relaxed);
+}
+
+/* Recording, and this is the process that records (not a vfork child). */
+static int owner(void)
+{
+	return state() >= HP_STATE_RECORDING && getpid() == recording_pid;
+}
+
+void hp_lifecycle_fail(const char *what, int err)
+{
+	atomic_store(&hp_rec_state, HP_STATE_OFF);
+	if (atomic_exchange(&failed_once, 1))
+		return;
+	char msg[PATH_MAX + 128];
+	size_t n = strnlen(what, PATH_MAX + 32);
+	memcpy(msg, what, n);
+	const char *reason = strerror(err);
+	size_t rl = strnlen(reason, 64);
+	memcpy(msg + n, ": ", 2);
+	memcpy(msg + n + 2, reason, rl);
+	msg[n + 2 + rl] = '\0';
+	hp_os_say(msg, "; not recording", NULL);
+}
+
+/* Registered from our constructor, which ld.so runs before __libc_start_main
+ * registers _dl_fini: so this usually runs after the destructor's END, and then
+ * adds EXIT and another END (the last END counts). */
+static void on_exit_handler(int status, void *arg)
+{
+	if (!owner())
+		return;
+	hp_rec_hide();
+	unsigned what = HP_SYNC_EXIT;
+	if (state() == HP_STATE_LATE)
+		what |= HP_SYNC_END;
+	hp_writer_sync(what, status, NULL);
+	hp_rec_unhide();
+}
+
+static void fork_prepare(void)
+{
+	if (state() < HP_STATE_RECORDING)
+		return;
+	hp_rec_hide();
+	hp_writer_lock();
+	hp_modmap_lock();
+	hp_stacktab_lock();
+	hp_rec_lock();
+	fork_locked = 1;
+}
+
+static void fork_parent(void)
+{
+	if (!fork_locked)
+		return;
+	fork_locked = 0;
+	hp_rec_unlock();
+	hp_stacktab_unlock();
+	hp_modmap_unlock();
+	hp_writer_unlock();
+	hp_rec_unhide();
+}
+
+/* The child records into its own, self-contained file: the parent's buffered events
+ * are dropped, every module and stack is written again. */
+static void fork_child(void)
+{
+	if (!fork_locked)
+		return;
+	fork_locked = 0;
+	hp_rec_unlock();
+	hp_stacktab_fork_child();
+	hp_modmap_fork_child();
+	recording_pid = getpid();
+	hp_clock_rebase();
+	hp_rec_fork_child();
+	if (state() == HP_STATE_RECORDING && hp_writer_fork_child())
+		atomic_store(&hp_rec_state, HP_STATE_OFF);
+	hp_rec_unhide();
+}
+
+void hp_lifecycle_init(void)
+{
+	hp_real_init();
+	if (getauxval(AT_SECURE)) {
+		atomic_store(&hp_rec_state, HP_STATE_OFF);
+		return;
+	}
+	hp_options_init();
+	hp_clock_init(hp_options.clock);
+	recording_pid = getpid();
+	hp_unwind_init();
+	int err = hp_stacktab_init();
+	if (!err)
+		err = hp_rec_init();
+	if (!err)
+		err = hp_modmap_init();
+	if (!err)
+		err = hp_modmap_refresh();
+	if (err) {
+		hp_lifecycle_fail("cannot initialize", -err);
+		return;
+	}
+	if (hp_writer_open())
+		return;
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	on_exit(on_exit_handler, NULL);
+	int expected = HP_STATE_INITIALIZING;
+	if (!atomic_compare_exchange_strong(&hp_rec_state, &expected, HP_STATE_RECORDING))
+		return;
+	if (hp_writer_start())
+		hp_writer_abandon();
+}
+
+void hp_lifecycle_exec(const char *path)
+{
+	if (!owner())
+		return;
+	int saved = errno;
+	hp_rec_hide();
+	hp_writer_sync(HP_SYNC_EXEC | HP_SYNC_END, 0, path);
+	hp_rec_unhide();
+	errno = saved;
+}
+
+void hp_lifecycle_exit(int status)
+{
+	if (!owner())
+		return;
+	hp_rec_hide();
+	atomic_store(&hp_rec_state, HP_STATE_OFF);
+	hp_writer_sync(HP_SYNC_EXIT | HP_SYNC_END | HP_SYNC_FINAL, status, NULL);
+	hp_rec_unhide();
+}
+
+void hp_lifecycle_forked(pid_t child)
+{
+	if (!owner())
+		return;
+	int saved = errno;
+	hp_rec_hide();
+	hp_writer_sync(HP_SYNC_FORK, child, NULL);
+	hp_rec_unhide();
+	errno = saved;
+}
+
+void hp_lifecycle_modules_changed(void)
+{
+	if (!owner())
+		return;
+	int saved = errno;
+	hp_rec_hide();
+	hp_modmap_refresh();
+	hp_rec_unhide();
+	errno = saved;
+}
+
+/* Starts recording before main when no allocation did it earlier. */
+__attribute__((constructor)) static void heapprof_ctor(void)
+{
+	if (hp_rec_enter())
+		hp_rec_leave();
+}
+
+/* Runs in _dl_fini after exit() and static destructors of later objects: write the
+ * final END, then keep recording in "late" mode, each event followed by another END. */
+__attribute__((destructor)) static void heapprof_dtor(void)
+{
+	if (!owner())
+		return;
+	hp_rec_hide();
+	atomic_store(&hp_rec_state, HP_STATE_LATE);
+	hp_writer_sync(HP_SYNC_END | HP_SYNC_FINAL, 0, NULL);
+	hp_rec_unhide();
+}
+
+unsigned heapprof_version_number(void)
+{
+	return HEAPPROF_VERSION_NUMBER;
+}
+
+int heapprof_flush(void)
+{
+	if (!owner())
+		return -ENODEV;
+	hp_rec_hide();
+	int err = hp_writer_sync(HP_SYNC_FLUSH, 0, NULL);
+	hp_rec_unhide();
+	return err;
+}
+
+int heapprof_is_recording(void)
+{
+	return state() >= HP_STATE_RECORDING;
+}

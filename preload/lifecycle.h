@@ -1,0 +1,24 @@
+/* The recorder's life: start (first call or constructor), failure, fork, exec, exit,
+ * and the final END written from the library destructor. */
+#ifndef HP_LIFECYCLE_H
+#define HP_LIFECYCLE_H
+
+#include <sys/types.h>
+
+/* Starts recording; called once by the first interposed call (or the constructor)
+ * with the state INITIALIZING and the caller's allocations hidden. */
+void hp_lifecycle_init(void);
+
+/* Stops recording for good and says "heapprof: <what>: <strerror(err)>; not recording"
+ * once on stderr. Every call keeps forwarding to the real allocator. Thread-safe. */
+void hp_lifecycle_fail(const char *what, int err);
+
+/* Hooks called by interpose.c; each is a no-op when not recording, and in a vfork
+ * child (which shares the parent's memory and must leave its trace alone). errno is
+ * preserved. */
+void hp_lifecycle_exec(const char *path); /* before an exec: EXEC + END, synchronously */
+void hp_lifecycle_exit(int status);       /* _exit/_Exit: EXIT + END, synchronously */
+void hp_lifecycle_forked(pid_t child);    /* parent side of fork(): FORK record */
+void hp_lifecycle_modules_changed(void);  /* after dlopen/dlclose returned */
+
+#endif

@@ -1,0 +1,129 @@
+/* HEAPPROF_* environment parsing. getenv() is used because it neither allocates nor
+ * locks; everything runs once, from the first interposed call or the constructor.
+ *
+ * Variables:
+ *   HEAPPROF_OUTPUT      trace file template; %p pid, %e executable basename, %% a
+ *                        percent sign, any other %x kept as is. Default
+ *                        "heapprof.%e.%p.zst" in the current directory. An existing
+ *                        file is never overwritten: ".1", ".2", ... go before ".zst".
+ *   HEAPPROF_MAX_FRAMES  stack depth recorded, 1..1024, default 64.
+ *   HEAPPROF_FLUSH_MS    longest time buffered data waits before a zstd frame is
+ *                        written, 1..60000 ms, default 100.
+ *   HEAPPROF_ZSTD_LEVEL  zstd level, 1..19, default 1 (level 3 costs about twice the
+ *                        writer CPU for a few percent smaller traces; see the report).
+ *   HEAPPROF_CLOCK       "tsc" or "monotonic"; default: tsc when the kernel clocksource
+ *                        is tsc, else CLOCK_MONOTONIC.
+ *   HEAPPROF_VERBOSE     1: print "heapprof: writing trace to '<path>'" at start.
+ *                        Errors are always printed, one line each.
+ *
+ * Reserved for later work (not parsed yet): HEAPPROF_SAMPLE_BYTES (sampling, HEADER
+ * sample_bytes), HEAPPROF_UNWIND=fp (frame-pointer unwinder, unwind.c),
+ * HEAPPROF_LEAK_SCAN (reachability scan at exit, LEAK_SCAN records). */
+#include "options.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <heapprof/trace_format.h>
+
+#include "os.h"
+
+struct hp_options hp_options = {
+	.output = HP_DEFAULT_OUTPUT,
+	.max_frames = 64,
+	.flush_ms = 100,
+	.zstd_level = 1,
+	.clock = HP_CLOCK_AUTO,
+};
+
+unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsigned def)
+{
+	if (!s || !*s)
+		return def;
+	unsigned long v = 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return def;
+		v = v * 10 + (unsigned long)(*s - '0');
+		if (v > max)
+			return def;
+	}
+	return v < min ? def : (unsigned)v;
+}
+
+void hp_options_init(void)
+{
+	const char *s = getenv("HEAPPROF_OUTPUT");
+	if (s && *s)
+		hp_options.output = s;
+	hp_options.max_frames = hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1,
+						      HP_MAX_FRAMES_PER_STACK, 64);
+	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
+	hp_options.zstd_level = (int)hp_options_parse_uint(getenv("HEAPPROF_ZSTD_LEVEL"), 1, 19, 1);
+	s = getenv("HEAPPROF_CLOCK");
+	if (s && strcmp(s, "tsc") == 0)
+		hp_options.clock = HP_CLOCK_TSC;
+	else if (s && strcmp(s, "monotonic") == 0)
+		hp_options.clock = HP_CLOCK_MONOTONIC;
+	hp_options.verbose = hp_options_parse_uint(getenv("HEAPPROF_VERBOSE"), 0, 1, 0);
+}
+
+static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)
+{
+	if (n >= cap - *len)
+		return -ENAMETOOLONG;
+	memcpy(out + *len, s, n);
+	*len += n;
+	return 0;
+}
+
+int hp_options_expand_output(const char *tmpl, long pid, const char *exe, char *out, size_t cap)
+{
+	size_t len = 0;
+	const char *base = exe ? strrchr(exe, '/') : NULL;
+	base = base ? base + 1 : (exe ? exe : "");
+	if (!*base)
+		base = "unknown";
+	if (cap == 0)
+		return -ENAMETOOLONG;
+	for (const char *p = tmpl; *p; p++) {
+		int err;
+		if (p[0] == '%' && p[1] == 'p') {
+			char num[24];
+			char *end = hp_os_utoa(num, (uint64_t)(pid < 0 ? 0 : pid));
+			err = put(out, cap, &len, num, (size_t)(end - num));
+			p++;
+		} else if (p[0] == '%' && p[1] == 'e') {
+			err = put(out, cap, &len, base, strlen(base));
+			p++;
+		} else if (p[0] == '%' && p[1] == '%') {
+			err = put(out, cap, &len, "%", 1);
+			p++;
+		} else {
+			err = put(out, cap, &len, p, 1);
+		}
+		if (err)
+			return err;
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+int hp_options_unique_name(const char *path, unsigned n, char *out, size_t cap)
+{
+	size_t len = strlen(path), stem = len;
+	if (len >= 4 && strcmp(path + len - 4, ".zst") == 0)
+		stem = len - 4;
+	char num[24];
+	num[0] = '.';
+	char *end = hp_os_utoa(num + 1, n);
+	size_t numlen = (size_t)(end - num);
+	if (len + numlen >= cap)
+		return -ENAMETOOLONG;
+	memmove(out, path, stem);
+	memcpy(out + stem, num, numlen);
+	memcpy(out + stem + numlen, path + stem, len - stem);
+	out[len + numlen] = '\0';
+	return 0;
+}

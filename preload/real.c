@@ -1,0 +1,94 @@
+/* dlsym(RTLD_NEXT) resolution and the bootstrap buffer; see real.h. */
+#define _GNU_SOURCE
+#include "real.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "os.h"
+
+struct hp_real hp_real;
+
+/* dlsym allocates a few hundred bytes at most (dlerror state); 64 KiB is ample. */
+#define BOOTSTRAP_SIZE (64u << 10)
+#define BOOTSTRAP_HDR 16u
+
+static alignas(4096) unsigned char bootstrap[BOOTSTRAP_SIZE];
+static atomic_size_t bootstrap_used;
+static atomic_int resolve_state; /* 0 not started, 1 running, 2 done */
+
+void *hp_real_sym(const char *name)
+{
+	return dlsym(RTLD_NEXT, name);
+}
+
+#define RESOLVE(field, name) (*(void **)&hp_real.field = dlsym(RTLD_NEXT, name))
+
+void hp_real_init(void)
+{
+	int expected = 0;
+	if (!atomic_compare_exchange_strong(&resolve_state, &expected, 1))
+		return;
+	/* malloc and free first: dlsym's own allocations then mostly need only them. */
+	RESOLVE(malloc, "malloc");
+	RESOLVE(free, "free");
+	RESOLVE(calloc, "calloc");
+	RESOLVE(realloc, "realloc");
+	RESOLVE(reallocarray, "reallocarray");
+	RESOLVE(posix_memalign, "posix_memalign");
+	RESOLVE(aligned_alloc, "aligned_alloc");
+	RESOLVE(memalign, "memalign");
+	RESOLVE(valloc, "valloc");
+	RESOLVE(pvalloc, "pvalloc");
+	RESOLVE(malloc_usable_size, "malloc_usable_size");
+	RESOLVE(dlopen, "dlopen");
+	RESOLVE(dlclose, "dlclose");
+	RESOLVE(execve, "execve");
+	RESOLVE(execv, "execv");
+	RESOLVE(execvp, "execvp");
+	RESOLVE(execvpe, "execvpe");
+	RESOLVE(fexecve, "fexecve");
+	RESOLVE(execveat, "execveat");
+	RESOLVE(exit_, "_exit");
+	RESOLVE(Exit_, "_Exit");
+	RESOLVE(fork, "fork");
+	RESOLVE(pthread_setname_np, "pthread_setname_np");
+	atomic_store(&resolve_state, 2);
+}
+
+void *hp_bootstrap_alloc(size_t align, size_t size)
+{
+	if (align < BOOTSTRAP_HDR)
+		align = BOOTSTRAP_HDR;
+	if (align > 4096 || size > BOOTSTRAP_SIZE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t need = (size + BOOTSTRAP_HDR + align + 15) & ~(size_t)15;
+	size_t old = atomic_fetch_add(&bootstrap_used, need);
+	if (old + need > BOOTSTRAP_SIZE) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uintptr_t base = (uintptr_t)bootstrap + old + BOOTSTRAP_HDR;
+	uintptr_t p = (base + align - 1) & ~(uintptr_t)(align - 1);
+	memcpy((void *)(p - sizeof(size_t)), &size, sizeof(size));
+	return (void *)p;
+}
+
+int hp_bootstrap_owns(const void *p)
+{
+	return (const unsigned char *)p >= bootstrap &&
+	       (const unsigned char *)p < bootstrap + BOOTSTRAP_SIZE;
+}
+
+size_t hp_bootstrap_size(const void *p)
+{
+	size_t size;
+	memcpy(&size, (const unsigned char *)p - sizeof(size_t), sizeof(size));
+	return size;
+}

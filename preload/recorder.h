@@ -1,0 +1,109 @@
+/* The hot path: per-thread event buffers and event encoding. Knows nothing of files,
+ * zstd or symbols; the writer drains the buffers.
+ *
+ * Interposed functions follow one pattern (interpose.c):
+ *
+ *	if (!hp_rec_enter())            // not recording, or a nested call: forward only
+ *		return hp_real.malloc(size);
+ *	void *p = hp_real.malloc(size); // our busy flag hides its nested calls
+ *	hp_rec_alloc(p, size);          // time, stack, event; clears busy
+ *	return p;
+ */
+#ifndef HP_RECORDER_H
+#define HP_RECORDER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <heapprof/trace_format.h>
+
+enum hp_rec_state {
+	HP_STATE_UNINIT,       /* nothing done yet: the first call initializes */
+	HP_STATE_INITIALIZING, /* one thread is initializing; the others forward */
+	HP_STATE_OFF,          /* not recording (disabled, failed, setuid) */
+	HP_STATE_RECORDING,
+	HP_STATE_LATE, /* after the final END: each event is flushed with another END */
+};
+
+extern _Atomic int hp_rec_state;
+
+enum hp_tbuf_state { HP_TBUF_FREE, HP_TBUF_CLAIMING, HP_TBUF_LIVE, HP_TBUF_DEAD };
+
+/* Per-thread buffer: an SPSC byte ring. The producer publishes each whole event with
+ * a release store of head; the writer copies [tail, head) out and advances tail. */
+struct hp_tbuf {
+	/* producer side */
+	_Atomic uint64_t head;
+	uint64_t tail_cache;
+	uint64_t prev_time;
+	uintptr_t prev_addr;
+	_Atomic uint64_t events;
+	uint8_t *ring;
+	uint64_t size; /* power of 2 */
+	char pad1[64];
+	/* writer side */
+	_Atomic uint64_t tail;
+	uint64_t snap_head;
+	int snapped;
+	uint32_t announced; /* index + 1 the writer wrote a THREAD record for */
+	unsigned name_written;
+	char pad2[64];
+	/* registry, written when the buffer is claimed */
+	struct hp_tbuf *next;
+	_Atomic int state;
+	uint32_t index;
+	pid_t tid;
+	pthread_t thread;
+	uint64_t create_time;
+	_Atomic unsigned name_seq;
+	char name[16];
+	uintptr_t ips[HP_MAX_FRAMES_PER_STACK + 16];
+};
+
+/* Sets up the thread registry; 0 or a negative errno. Start only. */
+int hp_rec_init(void);
+
+/* Returns 1 when the caller must record this call (busy is then set), 0 to forward it
+ * only. Initializes the profiler on the very first call. Thread-safe, async-signal-safe
+ * (a call nested in our own recording is counted as lost and forwarded). */
+int hp_rec_enter(void);
+
+/* Clears busy without recording (the real call failed). */
+void hp_rec_leave(void);
+
+/* Events, after hp_rec_enter() returned 1. alloc and realloc clear busy; free keeps it
+ * (the real free runs hidden, then hp_rec_leave()). errno is preserved. */
+void hp_rec_alloc(void *p, size_t size);
+void hp_rec_free(void *p);
+void hp_rec_realloc(void *old, void *p, size_t size);
+
+/* Hides the calling thread's allocations until hp_rec_unhide (nests). For profiler
+ * work done on application threads (flush, exec, init) and the writer thread. */
+void hp_rec_hide(void);
+void hp_rec_unhide(void);
+
+/* Thread registry for the writer: first buffer of the list (acquire). */
+struct hp_tbuf *hp_rec_threads(void);
+
+/* Writer side: the buffer's events may be copied and the buffer recycled. */
+void hp_rec_recycle(struct hp_tbuf *b);
+
+/* pthread_setname_np succeeded for thread th. */
+void hp_rec_thread_name(pthread_t th, const char *name);
+
+/* Events recorded and lost so far. */
+uint64_t hp_rec_events(void);
+uint64_t hp_rec_lost(void);
+
+/* Wakes the writer thread and the writer waits here (futex word). */
+extern uint32_t hp_rec_wake_word;
+
+void hp_rec_lock(void);
+void hp_rec_unlock(void);
+/* In the fork child: drop the parent's events, keep only the calling thread. */
+void hp_rec_fork_child(void);
+
+#endif

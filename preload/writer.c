@@ -1,0 +1,537 @@
+/* The writer; see writer.h.
+ *
+ * One round, under the round lock: snapshot every ring's head, read the published
+ * stack count, log new modules, then write MODULE records, the STACK records up to
+ * that count, and only then the EVENTS copied up to the snapshots. A producer interns
+ * a stack (release) before publishing the event that names it (release), so every
+ * STACK an event refers to is already counted; modules are collected after the count,
+ * so every address of those stacks is covered. Records go into a staging buffer that
+ * becomes one zstd frame every HEAPPROF_FLUSH_MS or at 1 MiB, always on a record
+ * boundary. */
+#define _GNU_SOURCE
+#include "writer.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <heapprof/trace_format.h>
+
+#include "clock.h"
+#include "lifecycle.h"
+#include "modmap.h"
+#include "options.h"
+#include "os.h"
+#include "recorder.h"
+#include "stacktab.h"
+
+#define STAGE_LIMIT (1u << 20)
+/* Headroom for the largest record: a full ring (512 KiB) or a 64 KiB cmdline. */
+#define STAGE_CAP (STAGE_LIMIT + (1u << 20))
+#define RSS_PERIOD_NS 10000000u
+#define SYNC_PERIOD_NS 1000000000u
+
+static struct {
+	pthread_mutex_t lock;
+	int fd;
+	int statm_fd;
+	int failed;
+	int thread_running;
+	_Atomic int stop;
+	char path[PATH_MAX];
+	uint64_t file_size, fsize_limit;
+	ZSTD_CCtx *cctx;
+	uint8_t *stage;
+	size_t stage_len;
+	uint8_t *zbuf;
+	size_t zcap;
+	uint32_t stacks_written;
+	size_t modlog_pos;
+	uint64_t prev_round_start;
+	uint64_t last_frame_ns, last_rss_ns, last_sync_ns;
+	pthread_t thread;
+} w = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1 };
+
+const char *hp_writer_path(void)
+{
+	return w.path;
+}
+
+static void fail(const char *verb, int err)
+{
+	if (w.failed)
+		return;
+	w.failed = 1;
+	if (w.fd >= 0)
+		close(w.fd);
+	w.fd = -1;
+	char what[PATH_MAX + 32];
+	size_t n = strlen(verb);
+	memcpy(what, verb, n);
+	what[n++] = ' ';
+	what[n++] = '\'';
+	size_t pl = strnlen(w.path, PATH_MAX - 1);
+	memcpy(what + n, w.path, pl);
+	n += pl;
+	what[n++] = '\'';
+	what[n] = '\0';
+	hp_lifecycle_fail(what, err);
+}
+
+void hp_writer_abandon(void)
+{
+	pthread_mutex_lock(&w.lock);
+	w.failed = 1;
+	if (w.fd >= 0)
+		close(w.fd);
+	w.fd = -1;
+	pthread_mutex_unlock(&w.lock);
+}
+
+static void frame(void)
+{
+	if (w.failed || w.stage_len == 0) {
+		w.stage_len = 0;
+		return;
+	}
+	size_t clen = ZSTD_compress2(w.cctx, w.zbuf, w.zcap, w.stage, w.stage_len);
+	w.stage_len = 0;
+	w.last_frame_ns = hp_clock_mono_ns();
+	if (ZSTD_isError(clen)) {
+		fail("cannot compress", EIO);
+		return;
+	}
+	/* Stop before the file size limit rather than meet SIGXFSZ: the host's signal
+	 * dispositions are not ours to change. */
+	if (w.file_size + clen > w.fsize_limit) {
+		fail("cannot write", EFBIG);
+		return;
+	}
+	int err = hp_os_write_all(w.fd, w.zbuf, clen);
+	if (err) {
+		fail("cannot write", -err);
+		return;
+	}
+	w.file_size += clen;
+}
+
+/* Room for n more bytes in the staging buffer (a frame is cut first if needed). */
+static uint8_t *reserve(size_t n)
+{
+	if (w.stage_len + n > STAGE_CAP)
+		frame();
+	return w.stage + w.stage_len;
+}
+
+static void commit(uint8_t *end)
+{
+	w.stage_len = (size_t)(end - w.stage);
+	if (w.stage_len >= STAGE_LIMIT)
+		frame();
+}
+
+static void emit_raw(const uint8_t *rec, size_t len, void *arg)
+{
+	uint8_t *p = reserve(len);
+	memcpy(p, rec, len);
+	commit(p + len);
+}
+
+static uint8_t *put_string(uint8_t *p, const void *s, size_t n)
+{
+	p = hp_put_varint(p, n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static void emit_header(void)
+{
+	static char cmdline[HP_MAX_STRING];
+	ssize_t clen = hp_os_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
+	if (clen < 0)
+		clen = 0;
+	while (clen > 0 && cmdline[clen - 1] == '\0')
+		clen--;
+	const char *exe = hp_modmap_exe();
+	uint8_t *p = reserve(HP_MAGIC_LEN + 256 + PATH_MAX + sizeof(cmdline));
+	memcpy(p, HP_MAGIC, HP_MAGIC_LEN);
+	p += HP_MAGIC_LEN;
+	p = hp_put_varint(p, HP_FORMAT_VERSION);
+	p = hp_put_varint(p, HP_REC_HEADER);
+	p = hp_put_varint(p, hp_clock.tsc ? HP_HDR_CLOCK_TSC : 0);
+	p = hp_put_varint(p, (uint64_t)getpid());
+	p = hp_put_varint(p, (uint64_t)getppid());
+	p = hp_put_varint(p, hp_clock.start_real_ns);
+	p = hp_put_varint(p, hp_clock.start_mono_ns);
+	p = hp_put_varint(p, hp_clock.ticks_per_second);
+	p = hp_put_varint(p, hp_clock.shift);
+	p = hp_put_varint(p, (uint64_t)sysconf(_SC_PAGESIZE));
+	p = hp_put_varint(p, hp_options.max_frames);
+	p = hp_put_varint(p, 0); /* sample_bytes: every event recorded */
+	p = put_string(p, exe, strlen(exe));
+	p = put_string(p, cmdline, (size_t)clen);
+	commit(p);
+}
+
+static void emit_clock_sync(void)
+{
+	uint8_t *p = reserve(32);
+	p = hp_put_varint(p, HP_REC_CLOCK_SYNC);
+	p = hp_put_varint(p, hp_clock_ticks());
+	p = hp_put_varint(p, hp_clock_mono_ns());
+	commit(p);
+}
+
+static void emit_rss(void)
+{
+	char buf[128];
+	ssize_t n = w.statm_fd >= 0 ? pread(w.statm_fd, buf, sizeof(buf) - 1, 0) : -1;
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	const char *s = buf;
+	while (*s && *s != ' ')
+		s++;
+	uint64_t pages = 0;
+	for (s++; *s >= '0' && *s <= '9'; s++)
+		pages = pages * 10 + (uint64_t)(*s - '0');
+	uint8_t *p = reserve(32);
+	p = hp_put_varint(p, HP_REC_RSS);
+	p = hp_put_varint(p, hp_clock_now());
+	p = hp_put_varint(p, pages * (uint64_t)sysconf(_SC_PAGESIZE));
+	commit(p);
+}
+
+static void emit_stack(const struct hp_stack *s)
+{
+	uint8_t *p = reserve(32 + (size_t)s->nframes * HP_VARINT_MAX_BYTES);
+	p = hp_put_varint(p, HP_REC_STACK);
+	p = hp_put_varint(p, s->id);
+	p = hp_put_varint(p, s->nframes);
+	uintptr_t prev = 0;
+	for (unsigned i = 0; i < s->nframes; i++) {
+		p = hp_put_svarint(p, (int64_t)(s->ips[i] - prev));
+		prev = s->ips[i];
+	}
+	commit(p);
+}
+
+static void emit_thread(struct hp_tbuf *b)
+{
+	uint8_t *p = reserve(64);
+	p = hp_put_varint(p, HP_REC_THREAD);
+	p = hp_put_varint(p, b->index);
+	p = hp_put_varint(p, (uint64_t)b->tid);
+	p = hp_put_varint(p, b->create_time);
+	commit(p);
+	char path[64] = "/proc/self/task/", name[32];
+	char *e = hp_os_utoa(path + strlen(path), (uint64_t)b->tid);
+	memcpy(e, "/comm", 6);
+	ssize_t n = hp_os_read_file(path, name, sizeof(name));
+	if (n > 0 && name[n - 1] == '\n')
+		n--;
+	if (n <= 0)
+		return;
+	p = reserve(64);
+	p = hp_put_varint(p, HP_REC_THREAD_NAME);
+	p = hp_put_varint(p, b->index);
+	p = put_string(p, name, (size_t)n);
+	commit(p);
+}
+
+static void emit_thread_name(struct hp_tbuf *b, unsigned seq)
+{
+	char name[16];
+	memcpy(name, b->name, sizeof(name));
+	name[15] = '\0';
+	uint8_t *p = reserve(64);
+	p = hp_put_varint(p, HP_REC_THREAD_NAME);
+	p = hp_put_varint(p, b->index);
+	p = put_string(p, name, strlen(name));
+	commit(p);
+	b->name_written = seq;
+}
+
+/* Copies [tail, snap_head) of b as one EVENTS record and releases the space. */
+static int emit_events(struct hp_tbuf *b)
+{
+	uint64_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
+	uint64_t len = b->snap_head - tail;
+	if (!len)
+		return 0;
+	uint8_t *p = reserve(32 + len);
+	p = hp_put_varint(p, HP_REC_EVENTS);
+	p = hp_put_varint(p, b->index);
+	p = hp_put_varint(p, len);
+	size_t off = tail & (b->size - 1), first = b->size - off;
+	if (first >= len) {
+		memcpy(p, b->ring + off, len);
+	} else {
+		memcpy(p, b->ring + off, first);
+		memcpy(p + first, b->ring, len - first);
+	}
+	atomic_store_explicit(&b->tail, b->snap_head, memory_order_release);
+	commit(p + len);
+	return 1;
+}
+
+static void emit_small(unsigned tag, uint64_t a, int64_t b, int signed_b, uint64_t c, int n)
+{
+	uint8_t *p = reserve(40);
+	p = hp_put_varint(p, tag);
+	p = hp_put_varint(p, a);
+	if (n > 1)
+		p = signed_b ? hp_put_svarint(p, b) : hp_put_varint(p, (uint64_t)b);
+	if (n > 2)
+		p = hp_put_varint(p, c);
+	commit(p);
+}
+
+static void round_locked(void)
+{
+	uint64_t start = hp_clock_now();
+	struct hp_tbuf *list = hp_rec_threads();
+	for (struct hp_tbuf *b = list; b; b = b->next) {
+		int st = atomic_load_explicit(&b->state, memory_order_acquire);
+		b->snapped = st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
+		if (b->snapped)
+			b->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
+	}
+	uint32_t published = hp_stacktab_published();
+	if (hp_modmap_changed())
+		hp_modmap_refresh();
+	hp_modmap_emit(&w.modlog_pos, emit_raw, NULL);
+	for (uint32_t id = w.stacks_written + 1; id <= published; id++)
+		emit_stack(hp_stacktab_get(id));
+	w.stacks_written = published;
+
+	int drained = 0;
+	for (struct hp_tbuf *b = list; b; b = b->next) {
+		if (!b->snapped)
+			continue;
+		if (b->announced != b->index + 1) {
+			emit_thread(b);
+			b->announced = b->index + 1;
+		}
+		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
+		if (seq != b->name_written)
+			emit_thread_name(b, seq);
+		drained |= emit_events(b);
+		if (b->snapped == 2 && b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
+			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
+			hp_rec_recycle(b);
+		}
+	}
+	if (drained) {
+		emit_small(HP_REC_ROUND, w.prev_round_start, 0, 0, 0, 1);
+		w.prev_round_start = start;
+	}
+}
+
+static void periodic_locked(void)
+{
+	uint64_t now = hp_clock_mono_ns();
+	if (now - w.last_rss_ns >= RSS_PERIOD_NS) {
+		w.last_rss_ns = now;
+		emit_rss();
+	}
+	if (now - w.last_sync_ns >= SYNC_PERIOD_NS) {
+		w.last_sync_ns = now;
+		emit_clock_sync();
+	}
+	if (w.stage_len && now - w.last_frame_ns >= (uint64_t)hp_options.flush_ms * 1000000u)
+		frame();
+}
+
+static int busy_rings(void)
+{
+	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
+		if (atomic_load_explicit(&b->head, memory_order_relaxed) -
+			    atomic_load_explicit(&b->tail, memory_order_relaxed) > b->size / 4)
+			return 1;
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	hp_rec_hide(); /* for good: the writer's allocations are the profiler's */
+	prctl(PR_SET_NAME, "heapprof", 0, 0, 0);
+	for (;;) {
+		uint32_t seen = __atomic_load_n(&hp_rec_wake_word, __ATOMIC_ACQUIRE);
+		pthread_mutex_lock(&w.lock);
+		if (atomic_load(&w.stop) || w.failed) {
+			pthread_mutex_unlock(&w.lock);
+			break;
+		}
+		round_locked();
+		periodic_locked();
+		pthread_mutex_unlock(&w.lock);
+		if (!busy_rings())
+			hp_os_futex_wait(&hp_rec_wake_word, seen, RSS_PERIOD_NS);
+	}
+	return NULL;
+}
+
+static int create_file(void)
+{
+	char tmpl_path[PATH_MAX];
+	int err = hp_options_expand_output(hp_options.output, (long)getpid(), hp_modmap_exe(),
+					   tmpl_path, sizeof(tmpl_path));
+	if (err) {
+		memcpy(w.path, hp_options.output, strnlen(hp_options.output, 64));
+		w.path[strnlen(hp_options.output, 64)] = '\0';
+		hp_lifecycle_fail("output path too long", ENAMETOOLONG);
+		return err;
+	}
+	memcpy(w.path, tmpl_path, strlen(tmpl_path) + 1);
+	for (unsigned n = 1;; n++) {
+		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (w.fd >= 0)
+			break;
+		err = errno;
+		if (err != EEXIST || n > 10000 ||
+		    hp_options_unique_name(tmpl_path, n, w.path, sizeof(w.path))) {
+			char what[PATH_MAX + 32] = "cannot create '";
+			size_t l = strlen(what), pl = strnlen(w.path, PATH_MAX - 1);
+			memcpy(what + l, w.path, pl);
+			what[l + pl] = '\'';
+			what[l + pl + 1] = '\0';
+			hp_lifecycle_fail(what, err);
+			return -err;
+		}
+	}
+	struct rlimit rl;
+	w.fsize_limit = UINT64_MAX;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		w.fsize_limit = rl.rlim_cur;
+	w.file_size = 0;
+	w.failed = 0;
+	return 0;
+}
+
+static int open_trace(void)
+{
+	w.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int err = create_file();
+	if (err)
+		return err;
+	if (hp_options.verbose)
+		hp_os_say("writing trace to '", w.path, "'");
+	w.stage_len = 0;
+	w.stacks_written = 0;
+	w.modlog_pos = 0;
+	w.prev_round_start = 0;
+	w.last_frame_ns = w.last_rss_ns = w.last_sync_ns = hp_clock_mono_ns();
+	emit_header();
+	emit_clock_sync();
+	round_locked();
+	frame();
+	return w.failed ? -EIO : 0;
+}
+
+int hp_writer_open(void)
+{
+	w.stage = hp_os_map(STAGE_CAP);
+	w.zcap = ZSTD_compressBound(STAGE_CAP);
+	w.zbuf = hp_os_map(w.zcap);
+	w.cctx = ZSTD_createCCtx();
+	if (!w.stage || !w.zbuf || !w.cctx) {
+		hp_lifecycle_fail("cannot set up the writer", ENOMEM);
+		return -ENOMEM;
+	}
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, hp_options.zstd_level);
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
+	pthread_mutex_lock(&w.lock);
+	int err = open_trace();
+	pthread_mutex_unlock(&w.lock);
+	return err;
+}
+
+int hp_writer_start(void)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_store(&w.stop, 0);
+	int err = pthread_create(&w.thread, NULL, writer_main, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		hp_lifecycle_fail("cannot start the writer thread", err);
+		return -err;
+	}
+	w.thread_running = 1;
+	pthread_detach(w.thread);
+	return 0;
+}
+
+int hp_writer_sync(unsigned what, int64_t arg, const char *path)
+{
+	pthread_mutex_lock(&w.lock);
+	if (w.failed) {
+		pthread_mutex_unlock(&w.lock);
+		return -EIO;
+	}
+	uint64_t now = hp_clock_now();
+	if (what & HP_SYNC_FORK) {
+		emit_small(HP_REC_FORK, now, arg, 0, 0, 2);
+		pthread_mutex_unlock(&w.lock);
+		return 0;
+	}
+	round_locked();
+	if (what & HP_SYNC_EXIT)
+		emit_small(HP_REC_EXIT, now, arg, 1, 0, 2);
+	if (what & HP_SYNC_EXEC) {
+		size_t n = path ? strnlen(path, PATH_MAX) : 0;
+		uint8_t *p = reserve(32 + n);
+		p = hp_put_varint(p, HP_REC_EXEC);
+		p = hp_put_varint(p, now);
+		p = put_string(p, path ? path : "", n);
+		commit(p);
+	}
+	if (what & HP_SYNC_END)
+		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(), 3);
+	frame();
+	if (what & HP_SYNC_FINAL)
+		atomic_store(&w.stop, 1);
+	int err = w.failed ? -EIO : 0;
+	pthread_mutex_unlock(&w.lock);
+	if (what & HP_SYNC_FINAL) {
+		__atomic_fetch_add(&hp_rec_wake_word, 1, __ATOMIC_RELEASE);
+		hp_os_futex_wake(&hp_rec_wake_word);
+	}
+	return err;
+}
+
+void hp_writer_lock(void)
+{
+	pthread_mutex_lock(&w.lock);
+}
+
+void hp_writer_unlock(void)
+{
+	pthread_mutex_unlock(&w.lock);
+}
+
+int hp_writer_fork_child(void)
+{
+	pthread_mutex_init(&w.lock, NULL);
+	if (w.fd >= 0)
+		close(w.fd);
+	if (w.statm_fd >= 0)
+		close(w.statm_fd);
+	w.fd = w.statm_fd = -1;
+	w.thread_running = 0;
+	if (w.failed)
+		return -EIO;
+	pthread_mutex_lock(&w.lock);
+	int err = open_trace();
+	pthread_mutex_unlock(&w.lock);
+	return err ? err : hp_writer_start();
+}

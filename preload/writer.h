@@ -1,0 +1,42 @@
+/* The writer: drains the thread buffers, emits modules, stacks and events in an order
+ * that keeps every reference behind its definition, compresses independent zstd frames
+ * and writes the trace file. The only module that does I/O. */
+#ifndef HP_WRITER_H
+#define HP_WRITER_H
+
+#include <stdint.h>
+
+enum hp_sync {
+	HP_SYNC_FLUSH = 0,      /* drain and write a frame */
+	HP_SYNC_EXIT = 1 << 0,  /* add EXIT(arg) */
+	HP_SYNC_END = 1 << 1,   /* add END */
+	HP_SYNC_EXEC = 1 << 2,  /* add EXEC(path) */
+	HP_SYNC_FORK = 1 << 3,  /* add FORK(arg) only: no drain, no frame */
+	HP_SYNC_FINAL = 1 << 4, /* stop the writer thread afterwards */
+};
+
+/* Creates the trace file from the HEAPPROF_OUTPUT template and writes the HEADER
+ * frame. 0, or a negative errno after saying why on stderr. Not thread-safe. */
+int hp_writer_open(void);
+
+/* Starts the writer thread (signals blocked in it). 0 or a negative errno. */
+int hp_writer_start(void);
+
+/* Runs a writer round on the calling thread and writes a frame, adding the records
+ * named by what (enum hp_sync). Returns 0 or a negative errno. Thread-safe; the caller
+ * must have hidden its allocations (hp_rec_hide). */
+int hp_writer_sync(unsigned what, int64_t arg, const char *path);
+
+/* Path of the trace file. */
+const char *hp_writer_path(void);
+
+/* Stops writing for good (internal error): closes the file. Thread-safe. */
+void hp_writer_abandon(void);
+
+/* fork(): prepare locks, parent unlocks; the child opens its own file and restarts
+ * the thread. */
+void hp_writer_lock(void);
+void hp_writer_unlock(void);
+int hp_writer_fork_child(void);
+
+#endif
