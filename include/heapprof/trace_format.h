@@ -43,7 +43,9 @@ enum hp_record_tag {
 	HP_REC_EXIT = 14,
 	HP_REC_END = 15,
 	HP_REC_ERROR = 16,
-	HP_REC_LEAK_SCAN = 17,
+	HP_REC_LEAK_SCAN = 17,   /* docs/leak-check.md */
+	HP_REC_LEAK_BLOCKS = 18, /* docs/leak-check.md */
+	HP_REC_SUPPRESSIONS = 19, /* docs/leak-check.md */
 	HP_REC_TAG_LIMIT /* first unknown tag */
 };
 
@@ -52,6 +54,16 @@ enum hp_header_flags {
 	HP_HDR_CLOCK_TSC = 1 << 0, /* ticks are TSC cycles, else CLOCK_MONOTONIC ns */
 	HP_HDR_SAMPLED = 1 << 1,   /* events are sampled (sample_bytes > 0) */
 };
+
+/* LEAK_BLOCKS classes (docs/leak-check.md). */
+enum hp_leak_class {
+	HP_LEAK_REACHABLE = 0,
+	HP_LEAK_POSSIBLE = 1,
+	HP_LEAK_INDIRECT = 2,
+	HP_LEAK_DEFINITE = 3,
+};
+#define HP_LEAK_BLOCKS_PER_RECORD 65536u
+#define HP_LEAK_SCAN_INCOMPLETE 1u /* LEAK_SCAN flags: some thread stacks were not scanned */
 
 /* Hot events inside an EVENTS record: head = (dt << HP_OP_BITS) | op. */
 #define HP_OP_BITS 2
