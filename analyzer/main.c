@@ -1,0 +1,324 @@
+/* heapprof-analyze: the command line. Decodes each trace, replays it and prints a
+ * report (text or JSON) or a record dump. */
+#define _GNU_SOURCE /* strcasestr */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <heapprof/version.h>
+
+#include "dump.h"
+#include "reader.h"
+#include "replay.h"
+#include "report.h"
+#include "resolve.h"
+
+#define PROG "heapprof-analyze"
+#define PROGRESS_MIN_SIZE (64ull << 20)
+
+enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
+
+struct options {
+	int json, dump, symbols, quiet;
+	unsigned top;
+	int top_set;
+	const char *output;
+};
+
+static void usage(FILE *o)
+{
+	fputs("usage: " PROG " [options] TRACE...\n"
+	      "\n"
+	      "Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
+	      "\n"
+	      "options:\n"
+	      "  --format text|json  report format (default text); several traces in JSON give\n"
+	      "                      {\"schema_version\": 1, \"processes\": [...]}\n"
+	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
+	      "                      all); 0 means all\n"
+	      "  --dump              print every decoded record, one per line, in file order\n"
+	      "  -o, --output FILE   write the report to FILE instead of stdout\n"
+	      "  --no-symbols        do not symbolize: frames show module and address\n"
+	      "  -q, --quiet         print no warnings\n"
+	      "  -h, --help          print this help and exit\n"
+	      "  --version           print the version and exit\n"
+	      "\n"
+	      "exit status:\n"
+	      "  0  success (a trace cut short is reported with a warning)\n"
+	      "  1  usage error, or the output cannot be written\n"
+	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace\n",
+	      o);
+}
+
+static void warn_symbols(void *ctx, const char *msg)
+{
+	const struct options *opt = ctx;
+	if (!opt->quiet)
+		fprintf(stderr, PROG ": warning: %s\n", msg);
+}
+
+static int utf8_locale(void)
+{
+	const char *vars[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+	for (int i = 0; i < 3; i++) {
+		const char *v = getenv(vars[i]);
+		if (v && *v)
+			return strcasestr(v, "utf-8") || strcasestr(v, "utf8");
+	}
+	return 0;
+}
+
+static void progress(struct hp_reader *r, int done)
+{
+	if (done) {
+		fputs("\r\033[K", stderr);
+		return;
+	}
+	char b[32];
+	uint64_t off = hp_reader_offset(r), size = hp_reader_size(r);
+	fprintf(stderr, "\r  %3u%% %s", (unsigned)(size ? off * 100 / size : 0),
+		hp_human_bytes(b, off));
+}
+
+/* Reports a decode error; returns EXIT_INPUT. */
+static int decode_error(struct hp_reader *r, const char *path)
+{
+	char msg[256];
+	if (hp_reader_error(r) == HP_READ_ERR_IO)
+		fprintf(stderr, PROG ": cannot read '%s': %s\n", path,
+			strerror(hp_reader_errno(r)));
+	else if (hp_reader_error(r) == HP_READ_ERR_NOMEM)
+		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(ENOMEM));
+	else
+		fprintf(stderr, PROG ": '%s' is not a heapprof trace: %s\n", path,
+			hp_reader_format_error(r, msg, sizeof msg));
+	return EXIT_INPUT;
+}
+
+static const char truncated_msg[] =
+    "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
+
+static int analyze(const char *path, const struct options *opt, FILE *out, int index, int multi)
+{
+	struct hp_reader *r = hp_reader_open(path);
+	if (!r) {
+		fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
+		return EXIT_INPUT;
+	}
+	int rc = EXIT_OK;
+	if (opt->dump) {
+		if (hp_dump(out, r) < 0)
+			rc = decode_error(r, path);
+		else if (hp_reader_truncated(r) && !opt->quiet)
+			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, truncated_msg);
+		hp_reader_free(r);
+		return rc;
+	}
+
+	struct hp_replay *rp = hp_replay_new();
+	if (!rp) {
+		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(errno));
+		hp_reader_free(r);
+		return EXIT_INPUT;
+	}
+	int show_progress = isatty(2) && hp_reader_size(r) > PROGRESS_MIN_SIZE;
+	struct hp_item it;
+	int n;
+	uint32_t tick = 0;
+	while ((n = hp_reader_next(r, &it)) > 0) {
+		if (hp_replay_item(rp, &it)) {
+			n = -2;
+			break;
+		}
+		if (show_progress && !(++tick & 0x3ffff))
+			progress(r, 0);
+	}
+	if (show_progress)
+		progress(r, 1);
+	const struct hp_profile *p = NULL;
+	if (n == -1)
+		rc = decode_error(r, path);
+	else if (n == -2 || !(p = hp_replay_finish(rp))) {
+		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(ENOMEM));
+		rc = EXIT_INPUT;
+	}
+	if (rc) {
+		hp_replay_free(rp);
+		hp_reader_free(r);
+		return rc;
+	}
+
+	const char *warnings[4];
+	char lost[96], err[600];
+	size_t nw = 0;
+	int truncated = hp_reader_truncated(r);
+	if (truncated) {
+		warnings[nw++] = truncated_msg;
+		if (!opt->quiet)
+			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, truncated_msg);
+	}
+	if (p->end_lost) {
+		snprintf(lost, sizeof lost, "%" PRIu64 " events could not be recorded",
+			 p->end_lost);
+		warnings[nw++] = lost;
+		if (!opt->quiet)
+			fprintf(stderr, PROG ": warning: '%s': %s\n", path, lost);
+	}
+	if (p->error) {
+		snprintf(err, sizeof err, "the recorder stopped: %s", p->error);
+		warnings[nw++] = err;
+		if (!opt->quiet)
+			fprintf(stderr, PROG ": warning: '%s': %s\n", path, err);
+	}
+
+	struct hp_resolver *res = hp_resolver_new(p, opt->symbols, warn_symbols, (void *)opt);
+	if (!res) {
+		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(errno));
+		rc = EXIT_INPUT;
+	} else {
+		struct hp_report_input in = {
+		    .file = path,
+		    .prof = p,
+		    .res = res,
+		    .complete = !truncated,
+		    .warnings = warnings,
+		    .nwarnings = nw,
+		    .top = opt->top_set ? opt->top : (opt->json ? 0 : 5),
+		};
+		if (opt->json) {
+			if (multi)
+				fputs(index ? ",\n" : "\n", out);
+			hp_report_json(out, &in);
+			if (!multi)
+				putc('\n', out);
+		} else {
+			if (index)
+				putc('\n', out);
+			hp_report_text(out, &in, utf8_locale());
+		}
+	}
+	hp_resolver_free(res);
+	hp_replay_free(rp);
+	hp_reader_free(r);
+	return rc;
+}
+
+static int parse_top(const char *s, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v > 1000000000ul || s[0] == '-')
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_FORMAT = 256, OPT_TOP, OPT_DUMP, OPT_NO_SYMBOLS, OPT_VERSION };
+	static const struct option longopts[] = {
+	    {"format", required_argument, NULL, OPT_FORMAT},
+	    {"top", required_argument, NULL, OPT_TOP},
+	    {"dump", no_argument, NULL, OPT_DUMP},
+	    {"output", required_argument, NULL, 'o'},
+	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {NULL, 0, NULL, 0},
+	};
+	struct options opt = {.symbols = 1};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_FORMAT:
+			if (strcmp(optarg, "json") == 0)
+				opt.json = 1;
+			else if (strcmp(optarg, "text") == 0)
+				opt.json = 0;
+			else {
+				fprintf(stderr, PROG ": unknown format '%s' (text or json)\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_TOP:
+			if (parse_top(optarg, &opt.top)) {
+				fprintf(stderr, PROG ": invalid --top '%s': expected a number\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			opt.top_set = 1;
+			break;
+		case OPT_DUMP:
+			opt.dump = 1;
+			break;
+		case 'o':
+			opt.output = optarg;
+			break;
+		case OPT_NO_SYMBOLS:
+			opt.symbols = 0;
+			break;
+		case 'q':
+			opt.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case OPT_VERSION:
+			printf(PROG " %s\n", HEAPPROF_VERSION_STRING);
+			return EXIT_OK;
+		case ':':
+			fprintf(stderr, PROG ": option '%s' needs an argument\n", argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt)
+				fprintf(stderr, PROG ": unknown option '-%c'\n", optopt);
+			else
+				fprintf(stderr, PROG ": unknown option '%s'\n", argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	int nfiles = argc - optind;
+	if (nfiles < 1) {
+		fprintf(stderr, PROG ": no trace given\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	FILE *out = stdout;
+	if (opt.output && !(out = fopen(opt.output, "w"))) {
+		fprintf(stderr, PROG ": cannot open '%s' for writing: %s\n", opt.output,
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	static char outbuf[1 << 16];
+	setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
+
+	int multi = opt.json && !opt.dump && nfiles > 1, rc = EXIT_OK, done = 0;
+	if (multi)
+		fputs("{\"schema_version\": 1, \"processes\": [", out);
+	for (int i = 0; i < nfiles; i++) {
+		int r = analyze(argv[optind + i], &opt, out, done, multi);
+		if (r)
+			rc = r;
+		else
+			done++;
+	}
+	if (multi)
+		fputs("\n]}\n", out);
+	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
+		fprintf(stderr, PROG ": cannot write '%s': %s\n",
+			opt.output ? opt.output : "stdout", strerror(errno));
+		return EXIT_USAGE;
+	}
+	return rc;
+}

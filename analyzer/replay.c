@@ -1,0 +1,889 @@
+/* Replay: merges the threads' events by time and computes the profile in one pass.
+ *
+ * Costs per event: one append to the thread's queue, one heap step when several threads
+ * have events pending at a ROUND, one open-addressing probe in the live set, O(1) site
+ * and timeline updates. Per-site peak bytes use a lazy snapshot keyed by a peak epoch,
+ * so reaching a new peak costs O(1) instead of a pass over every site. */
+#include "replay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TL_BUCKETS 2000u
+#define NO_SITE UINT32_MAX
+
+enum { EV_FREE, EV_ALLOC, EV_REALLOC };
+
+/* A buffered event; the thread is the queue's. */
+struct ev {
+	uint64_t time, addr, size, old;
+	uint32_t stack;
+	uint32_t kind;
+};
+
+struct queue {
+	struct ev *v;
+	size_t head, len, cap;
+};
+
+struct thread {
+	struct queue q;
+	uint64_t last_size; /* (size, site) of the thread's latest allocation: heaptrack's */
+	uint32_t last_site; /* temporary test; NO_SITE after any free */
+	int known;
+};
+
+/* Live block; addr 0 marks an empty slot (a block at 0 lives in zero_block). */
+struct block {
+	uint64_t addr, size, time;
+	uint32_t site, thread;
+};
+
+struct live {
+	struct block *slot;
+	size_t mask, count;
+	struct block zero;
+	int has_zero;
+};
+
+struct site {
+	uint64_t allocations, allocated_bytes, live_bytes, live_blocks, at_peak, temporary;
+	uint64_t epoch;
+	uint32_t first_frame, nframes;
+	uint64_t hash;
+};
+
+struct range {
+	uint64_t start, end;
+	int32_t module;
+};
+
+struct bucket {
+	uint64_t heap_max, heap_last, rss;
+	uint8_t has_heap, has_rss;
+};
+
+struct hp_replay {
+	struct hp_profile prof;
+
+	struct thread *thr;
+	size_t nthr;
+	uint32_t *heapv; /* merge heap of thread indices */
+
+	struct live live;
+	uint64_t heap, peak, peak_time, peak_epoch, max_time;
+
+	struct site *sites;
+	size_t nsites, sites_cap;
+	uint32_t *id_site; /* trace stack id -> site */
+	size_t id_site_cap;
+	uint32_t *site_hash; /* open addressing over sites by frame content */
+	size_t site_hash_mask;
+	struct hp_frame *frames;
+	size_t nframes, frames_cap;
+
+	struct hp_module_info *mods;
+	size_t nmods, mods_cap;
+	struct range *ranges;
+	size_t nranges, ranges_cap;
+
+	struct bucket *tl;
+	size_t tl_n;	   /* buckets in use */
+	uint64_t tl_width; /* time units per bucket */
+	size_t tl_cur;	   /* the last bucket used, which starts at tl_cur_lo */
+	uint64_t tl_cur_lo;
+
+	int nsync;
+	uint64_t sync_ticks0, sync_mono0, sync_ticks1, sync_mono1;
+
+	char *exe, *cmdline, *command, *exec_path, *error;
+	struct hp_site *out_sites;
+	uint32_t *site_out; /* site -> index in out_sites */
+	struct hp_timeline_point *out_tl;
+	int oom;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 16;
+	while (n < need)
+		n *= 2;
+	void *q = realloc(*p, n * elem);
+	if (!q)
+		return -ENOMEM;
+	memset((char *)q + *cap * elem, 0, (n - *cap) * elem);
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+struct hp_replay *hp_replay_new(void)
+{
+	struct hp_replay *rp = calloc(1, sizeof *rp);
+	if (!rp)
+		return NULL;
+	rp->live.mask = 1023;
+	rp->live.slot = calloc(rp->live.mask + 1, sizeof *rp->live.slot);
+	rp->site_hash_mask = 1023;
+	rp->site_hash = malloc((rp->site_hash_mask + 1) * sizeof *rp->site_hash);
+	rp->tl = calloc(TL_BUCKETS + 1, sizeof *rp->tl);
+	rp->sites_cap = 1024;
+	rp->sites = calloc(rp->sites_cap, sizeof *rp->sites);
+	if (!rp->live.slot || !rp->site_hash || !rp->tl || !rp->sites) {
+		hp_replay_free(rp);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(rp->site_hash, 0xff, (rp->site_hash_mask + 1) * sizeof *rp->site_hash);
+	rp->nsites = 1;		/* site 0: events without a stack */
+	rp->tl_width = 1000000; /* 1 ms at 1 ns per unit until the header says otherwise */
+	rp->prof.seconds_per_unit = 1e-9;
+	return rp;
+}
+
+void hp_replay_free(struct hp_replay *rp)
+{
+	if (!rp)
+		return;
+	for (size_t i = 0; i < rp->nthr; i++)
+		free(rp->thr[i].q.v);
+	free(rp->thr);
+	free(rp->heapv);
+	free(rp->live.slot);
+	free(rp->sites);
+	free(rp->id_site);
+	free(rp->site_hash);
+	free(rp->frames);
+	for (size_t i = 0; i < rp->nmods; i++) {
+		free((void *)rp->mods[i].path);
+		free((void *)rp->mods[i].build_id);
+	}
+	free(rp->mods);
+	free(rp->ranges);
+	free(rp->tl);
+	free(rp->exe);
+	free(rp->cmdline);
+	free(rp->command);
+	free(rp->exec_path);
+	free(rp->error);
+	free(rp->out_sites);
+	free(rp->site_out);
+	free(rp->out_tl);
+	free(rp);
+}
+
+/* ---- live set ---- */
+
+static inline size_t live_hash(const struct live *l, uint64_t addr)
+{
+	return (size_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & l->mask;
+}
+
+static int live_grow(struct live *l)
+{
+	size_t ncap = (l->mask + 1) * 2;
+	struct block *ns = calloc(ncap, sizeof *ns);
+	if (!ns)
+		return -ENOMEM;
+	struct block *old = l->slot;
+	size_t ocap = l->mask + 1;
+	l->slot = ns;
+	l->mask = ncap - 1;
+	for (size_t i = 0; i < ocap; i++) {
+		if (!old[i].addr)
+			continue;
+		size_t j = live_hash(l, old[i].addr);
+		while (ns[j].addr)
+			j = (j + 1) & l->mask;
+		ns[j] = old[i];
+	}
+	free(old);
+	return 0;
+}
+
+/* Returns the block of addr, or NULL. */
+static inline struct block *live_find(struct live *l, uint64_t addr)
+{
+	if (!addr)
+		return l->has_zero ? &l->zero : NULL;
+	for (size_t i = live_hash(l, addr);; i = (i + 1) & l->mask) {
+		if (l->slot[i].addr == addr)
+			return &l->slot[i];
+		if (!l->slot[i].addr)
+			return NULL;
+	}
+}
+
+/* Removes a block found by live_find (backward-shift deletion: no tombstones). */
+static void live_remove(struct live *l, struct block *b)
+{
+	l->count--;
+	if (b == &l->zero) {
+		l->has_zero = 0;
+		return;
+	}
+	size_t i = (size_t)(b - l->slot), j = i;
+	for (;;) {
+		j = (j + 1) & l->mask;
+		if (!l->slot[j].addr)
+			break;
+		size_t k = live_hash(l, l->slot[j].addr);
+		/* Move slot j into the hole at i unless its home k lies cyclically in (i, j]. */
+		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
+			l->slot[i] = l->slot[j];
+			i = j;
+		}
+	}
+	l->slot[i].addr = 0;
+}
+
+/* Inserts a block whose address is not live. */
+static int live_insert(struct live *l, const struct block *b)
+{
+	if (!b->addr) {
+		l->zero = *b;
+		l->has_zero = 1;
+		l->count++;
+		return 0;
+	}
+	if ((l->count + 1) * 10 > (l->mask + 1) * 7 && live_grow(l))
+		return -ENOMEM;
+	size_t i = live_hash(l, b->addr);
+	while (l->slot[i].addr)
+		i = (i + 1) & l->mask;
+	l->slot[i] = *b;
+	l->count++;
+	return 0;
+}
+
+/* ---- timeline ---- */
+
+static void tl_merge(struct hp_replay *rp)
+{
+	size_t n = (rp->tl_n + 1) / 2;
+	for (size_t i = 0; i < n; i++) {
+		struct bucket a = rp->tl[2 * i], b = {0};
+		if (2 * i + 1 < rp->tl_n)
+			b = rp->tl[2 * i + 1];
+		struct bucket m = a;
+		if (b.has_heap) {
+			m.heap_max =
+			    a.has_heap && a.heap_max > b.heap_max ? a.heap_max : b.heap_max;
+			m.heap_last = b.heap_last;
+			m.has_heap = 1;
+		}
+		if (b.has_rss) {
+			m.rss = b.rss;
+			m.has_rss = 1;
+		}
+		rp->tl[i] = m;
+	}
+	memset(rp->tl + n, 0, (TL_BUCKETS + 1 - n) * sizeof *rp->tl);
+	rp->tl_n = n;
+	rp->tl_width *= 2;
+	rp->tl_cur = 0;
+	rp->tl_cur_lo = 0;
+}
+
+/* The bucket of time t. Most events fall in the bucket of the previous one: a range
+ * check replaces the 64-bit division (about 30 cycles) on that path. */
+static inline struct bucket *tl_bucket(struct hp_replay *rp, uint64_t t)
+{
+	if (t - rp->tl_cur_lo < rp->tl_width && rp->tl_n)
+		return &rp->tl[rp->tl_cur];
+	uint64_t i = t / rp->tl_width;
+	while (i >= TL_BUCKETS) {
+		tl_merge(rp);
+		i = t / rp->tl_width;
+	}
+	if (i >= rp->tl_n)
+		rp->tl_n = (size_t)i + 1;
+	rp->tl_cur = (size_t)i;
+	rp->tl_cur_lo = i * rp->tl_width;
+	return &rp->tl[i];
+}
+
+static inline void tl_heap(struct bucket *b, uint64_t heap)
+{
+	if (!b->has_heap || heap > b->heap_max)
+		b->heap_max = heap;
+	b->heap_last = heap;
+	b->has_heap = 1;
+}
+
+/* ---- events ---- */
+
+static inline void site_touch(struct hp_replay *rp, struct site *s)
+{
+	if (s->epoch < rp->peak_epoch) {
+		s->at_peak = s->live_bytes;
+		s->epoch = rp->peak_epoch;
+	}
+}
+
+static inline void release_block(struct hp_replay *rp, struct block *b)
+{
+	struct site *s = &rp->sites[b->site];
+	site_touch(rp, s);
+	s->live_bytes -= b->size;
+	s->live_blocks--;
+	rp->heap -= b->size;
+	live_remove(&rp->live, b);
+}
+
+static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
+{
+	struct block *b = live_find(&rp->live, addr);
+	if (!b)
+		return; /* allocated before recording, or in the parent before fork */
+	if (th->last_site == b->site && th->last_size == b->size) {
+		rp->sites[b->site].temporary++;
+		rp->prof.temporary++;
+	}
+	th->last_site = NO_SITE;
+	rp->prof.frees++;
+	release_block(rp, b);
+}
+
+static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, const struct ev *e)
+{
+	uint32_t site = 0;
+	if (e->stack < rp->id_site_cap)
+		site = rp->id_site[e->stack];
+	struct block *old = live_find(&rp->live, e->addr);
+	if (old)
+		release_block(rp, old); /* a missed free: not counted as one */
+	struct site *s = &rp->sites[site];
+	site_touch(rp, s);
+	s->live_bytes += e->size;
+	s->live_blocks++;
+	s->allocations++;
+	s->allocated_bytes += e->size;
+	rp->heap += e->size;
+	rp->prof.allocations++;
+	rp->prof.allocated_bytes += e->size;
+	if (rp->heap > rp->peak) {
+		rp->peak = rp->heap;
+		rp->peak_time = e->time;
+		rp->peak_epoch++;
+	}
+	th->last_site = site;
+	th->last_size = e->size;
+	struct block b = {e->addr, e->size, e->time, site, tidx};
+	return live_insert(&rp->live, &b);
+}
+
+static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
+{
+	struct thread *th = &rp->thr[tidx];
+	struct bucket *bk = tl_bucket(rp, e->time);
+	tl_heap(bk, rp->heap);
+	if (e->time > rp->max_time)
+		rp->max_time = e->time;
+	int rc = 0;
+	switch (e->kind) {
+	case EV_FREE:
+		do_free(rp, th, e->addr);
+		break;
+	case EV_REALLOC:
+		do_free(rp, th, e->old);
+		rc = do_alloc(rp, tidx, th, e);
+		break;
+	default:
+		rc = do_alloc(rp, tidx, th, e);
+	}
+	tl_heap(bk, rp->heap);
+	return rc;
+}
+
+/* Merge key: time, then frees before allocations, then thread index. */
+static inline int ev_before(const struct hp_replay *rp, uint32_t a, uint32_t b)
+{
+	const struct ev *x = &rp->thr[a].q.v[rp->thr[a].q.head];
+	const struct ev *y = &rp->thr[b].q.v[rp->thr[b].q.head];
+	if (x->time != y->time)
+		return x->time < y->time;
+	if ((x->kind != EV_FREE) != (y->kind != EV_FREE))
+		return x->kind == EV_FREE;
+	return a < b;
+}
+
+static void sift_down(struct hp_replay *rp, size_t n, size_t i)
+{
+	uint32_t *h = rp->heapv;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && ev_before(rp, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && ev_before(rp, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+/* Moves nothing: the room of released events is reused when the queue is full. */
+static void queue_compact(struct queue *q)
+{
+	if (q->head == q->len)
+		q->head = q->len = 0;
+}
+
+/* Applies, in time order, every buffered event with time < watermark. */
+static int release(struct hp_replay *rp, uint64_t watermark)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < rp->nthr; i++) {
+		struct queue *q = &rp->thr[i].q;
+		if (q->head < q->len && q->v[q->head].time < watermark)
+			rp->heapv[n++] = (uint32_t)i;
+	}
+	if (n == 1) { /* one thread: no merge */
+		uint32_t t = rp->heapv[0];
+		struct queue *q = &rp->thr[t].q;
+		while (q->head < q->len && q->v[q->head].time < watermark)
+			if (apply(rp, t, &q->v[q->head++]))
+				return -ENOMEM;
+		queue_compact(q);
+		return 0;
+	}
+	for (size_t i = n / 2; i-- > 0;)
+		sift_down(rp, n, i);
+	while (n) {
+		uint32_t t = rp->heapv[0];
+		struct queue *q = &rp->thr[t].q;
+		if (apply(rp, t, &q->v[q->head++]))
+			return -ENOMEM;
+		if (q->head == q->len || q->v[q->head].time >= watermark) {
+			queue_compact(q);
+			rp->heapv[0] = rp->heapv[--n];
+		}
+		sift_down(rp, n, 0);
+	}
+	return 0;
+}
+
+static int thread_slot(struct hp_replay *rp, uint64_t idx)
+{
+	if (idx < rp->nthr)
+		return 0;
+	size_t cap = rp->nthr, n = (size_t)idx + 1;
+	if (grow((void **)&rp->thr, &cap, n, sizeof *rp->thr))
+		return -ENOMEM;
+	uint32_t *h = realloc(rp->heapv, cap * sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	rp->heapv = h;
+	for (size_t i = rp->nthr; i < cap; i++)
+		rp->thr[i].last_site = NO_SITE;
+	rp->nthr = cap;
+	return 0;
+}
+
+static int push_event(struct hp_replay *rp, const struct hp_item *it)
+{
+	if (__builtin_expect(it->u.ev.thread >= rp->nthr, 0) && thread_slot(rp, it->u.ev.thread))
+		return -ENOMEM;
+	struct queue *q = &rp->thr[it->u.ev.thread].q;
+	if (q->len == q->cap && q->head) {
+		/* Full, with released events at the front: reuse their room (amortized). */
+		memmove(q->v, q->v + q->head, (q->len - q->head) * sizeof *q->v);
+		q->len -= q->head;
+		q->head = 0;
+	}
+	if (q->len == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 256;
+		struct ev *v = realloc(q->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		q->v = v;
+		q->cap = cap;
+	}
+	/* Scalar loads: a 16-byte load of two fields the decoder has just stored 8 bytes at a
+	 * time stalls on store forwarding (a third of this function's time). */
+	uint64_t t = it->u.ev.time, addr = it->u.ev.addr, old = it->u.ev.old, size = it->u.ev.size;
+	__asm__("" : "+r"(t), "+r"(addr), "+r"(old), "+r"(size));
+	struct ev *e = &q->v[q->len++];
+	e->time = t;
+	e->addr = addr;
+	e->old = old;
+	e->size = size;
+	e->stack = it->u.ev.stack;
+	e->kind = it->kind == HP_ITEM_FREE	? EV_FREE
+		  : it->kind == HP_ITEM_REALLOC ? EV_REALLOC
+						: EV_ALLOC;
+	return 0;
+}
+
+/* ---- modules and stacks ---- */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct range *x = a, *y = b;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static char *dup_n(const void *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		if (n)
+			memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+static int add_module(struct hp_replay *rp, const struct hp_item *it)
+{
+	if (grow((void **)&rp->mods, &rp->mods_cap, rp->nmods + 1, sizeof *rp->mods))
+		return -ENOMEM;
+	struct hp_module_info *m = &rp->mods[rp->nmods];
+	m->id = it->u.module.id;
+	m->bias = it->u.module.bias;
+	m->path = dup_n(it->u.module.path, it->u.module.path_len);
+	m->build_id = (const uint8_t *)dup_n(it->u.module.build_id, it->u.module.build_id_len);
+	m->build_id_len = it->u.module.build_id_len;
+	if (!m->path || !m->build_id)
+		return -ENOMEM;
+	int32_t idx = (int32_t)rp->nmods++;
+	/* A new module replaces any (unloaded) one overlapping it. */
+	for (uint32_t s = 0; s < it->u.module.nseg; s++) {
+		uint64_t lo = m->bias + it->u.module.seg[s].vaddr;
+		uint64_t hi = lo + it->u.module.seg[s].memsz;
+		if (hi <= lo)
+			continue;
+		size_t k = 0;
+		for (size_t i = 0; i < rp->nranges; i++)
+			if (rp->ranges[i].end <= lo || rp->ranges[i].start >= hi)
+				rp->ranges[k++] = rp->ranges[i];
+		rp->nranges = k;
+		if (grow((void **)&rp->ranges, &rp->ranges_cap, rp->nranges + 1,
+			 sizeof *rp->ranges))
+			return -ENOMEM;
+		rp->ranges[rp->nranges++] = (struct range){lo, hi, idx};
+	}
+	if (rp->nranges > 1)
+		qsort(rp->ranges, rp->nranges, sizeof *rp->ranges, cmp_range);
+	return 0;
+}
+
+static int32_t find_module(const struct hp_replay *rp, uint64_t ip)
+{
+	size_t lo = 0, hi = rp->nranges;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (rp->ranges[mid].start <= ip)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || ip >= rp->ranges[lo - 1].end)
+		return -1;
+	return rp->ranges[lo - 1].module;
+}
+
+static int site_hash_grow(struct hp_replay *rp)
+{
+	size_t n = (rp->site_hash_mask + 1) * 2;
+	uint32_t *h = malloc(n * sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	memset(h, 0xff, n * sizeof *h);
+	for (size_t s = 1; s < rp->nsites; s++) {
+		size_t i = rp->sites[s].hash & (n - 1);
+		while (h[i] != NO_SITE)
+			i = (i + 1) & (n - 1);
+		h[i] = (uint32_t)s;
+	}
+	free(rp->site_hash);
+	rp->site_hash = h;
+	rp->site_hash_mask = n - 1;
+	return 0;
+}
+
+static int add_stack(struct hp_replay *rp, const struct hp_item *it)
+{
+	uint32_t n = it->u.stack.nframes;
+	uint64_t id = it->u.stack.id;
+	/* + 1: frames is never NULL, even for a stack of no frames. */
+	if (grow((void **)&rp->frames, &rp->frames_cap, rp->nframes + n + 1, sizeof *rp->frames))
+		return -ENOMEM;
+	struct hp_frame *f = rp->frames + rp->nframes;
+	uint64_t h = 0xcbf29ce484222325ull ^ n;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t ip = it->u.stack.ips[i];
+		int32_t m = find_module(rp, ip);
+		f[i].ip = ip;
+		f[i].module = m;
+		f[i].vaddr = m >= 0 ? ip - rp->mods[m].bias : ip;
+		h = (h ^ f[i].vaddr ^ ((uint64_t)(uint32_t)m << 32)) * 0x100000001b3ull;
+	}
+	h ^= h >> 29;
+	/* Same frames under another id (e.g. after fork): the same site. */
+	uint32_t site = NO_SITE;
+	size_t i = h & rp->site_hash_mask;
+	for (; rp->site_hash[i] != NO_SITE; i = (i + 1) & rp->site_hash_mask) {
+		struct site *s = &rp->sites[rp->site_hash[i]];
+		if (s->hash != h || s->nframes != n)
+			continue;
+		const struct hp_frame *g = rp->frames + s->first_frame;
+		uint32_t k = 0;
+		while (k < n && g[k].vaddr == f[k].vaddr && g[k].module == f[k].module)
+			k++;
+		if (k == n) {
+			site = rp->site_hash[i];
+			break;
+		}
+	}
+	if (site == NO_SITE) {
+		if (grow((void **)&rp->sites, &rp->sites_cap, rp->nsites + 1, sizeof *rp->sites))
+			return -ENOMEM;
+		site = (uint32_t)rp->nsites++;
+		struct site *s = &rp->sites[site];
+		s->first_frame = (uint32_t)rp->nframes;
+		s->nframes = n;
+		s->hash = h;
+		s->epoch = rp->peak_epoch;
+		rp->nframes += n;
+		rp->site_hash[i] = site;
+		if (rp->nsites * 2 > rp->site_hash_mask + 1 && site_hash_grow(rp))
+			return -ENOMEM;
+	}
+	size_t cap = rp->id_site_cap;
+	if (grow((void **)&rp->id_site, &cap, (size_t)id + 1, sizeof *rp->id_site))
+		return -ENOMEM;
+	rp->id_site_cap = cap;
+	rp->id_site[id] = site;
+	return 0;
+}
+
+static void set_header(struct hp_replay *rp, const struct hp_header *h)
+{
+	struct hp_profile *p = &rp->prof;
+	p->header = *h;
+	rp->exe = dup_n(h->exe, h->exe_len);
+	rp->cmdline = dup_n(h->cmdline, h->cmdline_len);
+	size_t n = h->cmdline_len;
+	while (n && h->cmdline[n - 1] == 0)
+		n--;
+	rp->command = dup_n(h->cmdline, n);
+	if (!rp->exe || !rp->cmdline || !rp->command) {
+		rp->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (!rp->command[i])
+			rp->command[i] = ' ';
+	p->header.exe = rp->exe;
+	p->header.cmdline = rp->cmdline;
+	p->command = rp->command;
+	p->has_header = 1;
+	double tps = h->ticks_per_second ? (double)h->ticks_per_second : 1e9;
+	unsigned shift = h->time_shift < 63 ? (unsigned)h->time_shift : 63;
+	p->seconds_per_unit = (double)((uint64_t)1 << shift) / tps;
+	double w = 1e-3 / p->seconds_per_unit;
+	rp->tl_width = w < 1 ? 1 : w > 1e15 ? (uint64_t)1e15 : (uint64_t)w;
+	rp->tl_cur = 0;
+	rp->tl_cur_lo = 0;
+}
+
+static inline void seen_time(struct hp_replay *rp, uint64_t t)
+{
+	if (t > rp->max_time)
+		rp->max_time = t;
+}
+
+int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
+{
+	int rc = 0;
+	switch (it->kind) {
+	case HP_ITEM_ALLOC:
+	case HP_ITEM_FREE:
+	case HP_ITEM_REALLOC:
+		return push_event(rp, it);
+	case HP_REC_ROUND:
+		return release(rp, it->u.round.watermark);
+	case HP_REC_HEADER:
+		set_header(rp, &it->u.header);
+		break;
+	case HP_REC_MODULE:
+		rc = add_module(rp, it);
+		break;
+	case HP_REC_STACK:
+		rc = add_stack(rp, it);
+		break;
+	case HP_REC_THREAD:
+		rc = thread_slot(rp, it->u.thread.index);
+		if (!rc && !rp->thr[it->u.thread.index].known) {
+			rp->thr[it->u.thread.index].known = 1;
+			rp->prof.threads++;
+		}
+		seen_time(rp, it->u.thread.time);
+		break;
+	case HP_REC_THREAD_EXIT:
+		seen_time(rp, it->u.thread_exit.time);
+		break;
+	case HP_REC_RSS: {
+		struct bucket *b = tl_bucket(rp, it->u.rss.time);
+		b->rss = it->u.rss.bytes;
+		b->has_rss = 1;
+		if (it->u.rss.bytes > rp->prof.peak_rss_bytes)
+			rp->prof.peak_rss_bytes = it->u.rss.bytes;
+		seen_time(rp, it->u.rss.time);
+		break;
+	}
+	case HP_REC_CLOCK_SYNC:
+		if (rp->nsync++ == 0) {
+			rp->sync_ticks0 = it->u.clock_sync.ticks;
+			rp->sync_mono0 = it->u.clock_sync.mono_ns;
+		}
+		rp->sync_ticks1 = it->u.clock_sync.ticks;
+		rp->sync_mono1 = it->u.clock_sync.mono_ns;
+		break;
+	case HP_REC_EXEC:
+		free(rp->exec_path);
+		rp->exec_path = dup_n(it->u.exec.path, it->u.exec.path_len);
+		rp->oom |= !rp->exec_path;
+		seen_time(rp, it->u.exec.time);
+		break;
+	case HP_REC_EXIT:
+		rp->prof.has_exit = 1;
+		rp->prof.exit_status = it->u.exit.status;
+		seen_time(rp, it->u.exit.time);
+		break;
+	case HP_REC_END:
+		rp->prof.has_end = 1;
+		rp->prof.end_events = it->u.end.events;
+		rp->prof.end_lost = it->u.end.lost;
+		seen_time(rp, it->u.end.time);
+		rc = release(rp, UINT64_MAX);
+		break;
+	case HP_REC_ERROR:
+		if (!rp->error) {
+			rp->error = dup_n(it->u.error.message, it->u.error.message_len);
+			rp->oom |= !rp->error;
+		}
+		seen_time(rp, it->u.error.time);
+		break;
+	case HP_REC_FORK:
+		seen_time(rp, it->u.fork.time);
+		break;
+	case HP_REC_MODULE_UNLOAD:
+		/* Ranges stay for the stacks already read; a later MODULE replaces them. */
+		break;
+	default:
+		break;
+	}
+	if (rp->oom)
+		return -ENOMEM;
+	return rc;
+}
+
+const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
+{
+	struct hp_profile *p = &rp->prof;
+	if (release(rp, UINT64_MAX) || rp->oom) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (rp->nsync >= 2 && rp->sync_mono1 > rp->sync_mono0 + 1000000 &&
+	    rp->sync_ticks1 > rp->sync_ticks0) {
+		double tps = (double)(rp->sync_ticks1 - rp->sync_ticks0) * 1e9 /
+			     (double)(rp->sync_mono1 - rp->sync_mono0);
+		unsigned shift = p->header.time_shift < 63 ? (unsigned)p->header.time_shift : 63;
+		p->seconds_per_unit = (double)((uint64_t)1 << shift) / tps;
+	}
+	double spu = p->seconds_per_unit;
+	p->peak_heap_bytes = rp->peak;
+	p->peak_time_s = (double)rp->peak_time * spu;
+	p->duration_s = (double)rp->max_time * spu;
+	p->exec_path = rp->exec_path;
+	p->error = rp->error;
+
+	rp->out_sites = calloc(rp->nsites, sizeof *rp->out_sites);
+	rp->site_out = calloc(rp->nsites, sizeof *rp->site_out);
+	if (!rp->out_sites || !rp->site_out) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < rp->nsites; i++) {
+		struct site *s = &rp->sites[i];
+		p->leaked_bytes += s->live_bytes;
+		p->leaked_allocations += s->live_blocks;
+		if (!s->allocations)
+			continue;
+		rp->site_out[i] = (uint32_t)n;
+		struct hp_site *o = &rp->out_sites[n++];
+		o->allocations = s->allocations;
+		o->allocated_bytes = s->allocated_bytes;
+		o->peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak;
+		o->leaked_bytes = s->live_bytes;
+		o->leaked_allocations = s->live_blocks;
+		o->temporary = s->temporary;
+		o->nframes = s->nframes;
+		o->frames = rp->frames ? rp->frames + s->first_frame : NULL;
+	}
+	p->sites = rp->out_sites;
+	p->nsites = n;
+	p->modules = rp->mods;
+	p->nmodules = rp->nmods;
+
+	/* Timeline: at most HP_TIMELINE_MAX_POINTS evenly spaced points. */
+	while (rp->tl_n > HP_TIMELINE_MAX_POINTS)
+		tl_merge(rp);
+	rp->out_tl = calloc(rp->tl_n ? rp->tl_n : 1, sizeof *rp->out_tl);
+	if (!rp->out_tl) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	uint64_t heap = 0, rss = 0;
+	int has_rss = 0;
+	for (size_t i = 0; i < rp->tl_n; i++) {
+		struct bucket *b = &rp->tl[i];
+		struct hp_timeline_point *o = &rp->out_tl[i];
+		if (b->has_heap) {
+			o->heap_bytes = b->heap_max;
+			heap = b->heap_last;
+		} else {
+			o->heap_bytes = heap;
+		}
+		if (b->has_rss) {
+			rss = b->rss;
+			has_rss = 1;
+		}
+		o->rss_bytes = rss;
+		o->has_rss = has_rss;
+		o->t_s = (double)(i + 1) * (double)rp->tl_width * spu;
+		if (o->t_s > p->duration_s)
+			o->t_s = p->duration_s;
+	}
+	p->timeline = rp->out_tl;
+	p->ntimeline = rp->tl_n;
+	return p;
+}
+
+void hp_replay_foreach_live(const struct hp_replay *rp,
+			    void (*fn)(void *ctx, uint64_t addr, uint64_t size,
+				       const struct hp_site *site),
+			    void *ctx)
+{
+	const struct live *l = &rp->live;
+	if (!rp->site_out)
+		return;
+	if (l->has_zero)
+		fn(ctx, 0, l->zero.size, &rp->out_sites[rp->site_out[l->zero.site]]);
+	for (size_t i = 0; i <= l->mask; i++)
+		if (l->slot[i].addr)
+			fn(ctx, l->slot[i].addr, l->slot[i].size,
+			   &rp->out_sites[rp->site_out[l->slot[i].site]]);
+}

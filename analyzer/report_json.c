@@ -1,0 +1,193 @@
+/* --format json: docs/json-report.md, schema version 1. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A JSON string: quotes, backslash and control characters escaped; bytes that are not
+ * valid UTF-8 become U+FFFD so the document stays valid whatever a path holds. */
+static void jstr(FILE *o, const char *s, size_t n)
+{
+	putc('"', o);
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	while (p < end) {
+		unsigned c = *p;
+		if (c == '"' || c == '\\') {
+			putc('\\', o);
+			putc((int)c, o);
+			p++;
+		} else if (c < 0x20 || c == 0x7f) {
+			static const char esc[] = "btn\0fr";
+			if (c >= 8 && c <= 13 && c != 11)
+				fprintf(o, "\\%c", esc[c - 8]);
+			else
+				fprintf(o, "\\u%04x", c);
+			p++;
+		} else if (c < 0x80) {
+			putc((int)c, o);
+			p++;
+		} else {
+			/* Validate one UTF-8 sequence. */
+			size_t len = c >= 0xf0 && c <= 0xf4  ? 4
+				     : c >= 0xe0	     ? 3
+				     : c >= 0xc2 && c < 0xe0 ? 2
+							     : 0;
+			int ok = len && (size_t)(end - p) >= len;
+			for (size_t i = 1; ok && i < len; i++)
+				ok = (p[i] & 0xc0) == 0x80;
+			if (ok && len == 3) {
+				unsigned cp = ((c & 0x0f) << 12) | ((p[1] & 0x3f) << 6);
+				ok = cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff);
+			}
+			if (ok && len == 4) {
+				unsigned cp = ((c & 0x07) << 18) | ((p[1] & 0x3fu) << 12);
+				ok = cp >= 0x10000 && cp <= 0x10ffff;
+			}
+			if (ok) {
+				fwrite(p, 1, len, o);
+				p += len;
+			} else {
+				fputs("\\ufffd", o);
+				p++;
+			}
+		}
+	}
+	putc('"', o);
+}
+
+static void jstr0(FILE *o, const char *s)
+{
+	if (s)
+		jstr(o, s, strlen(s));
+	else
+		fputs("null", o);
+}
+
+static void jnum(FILE *o, double v)
+{
+	if (!isfinite(v))
+		fputs("null", o);
+	else
+		fprintf(o, "%.6g", v);
+}
+
+struct keyed {
+	uint64_t peak, bytes;
+	size_t index;
+};
+
+static int cmp_sites(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	if (x->peak != y->peak)
+		return x->peak < y->peak ? 1 : -1;
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void site(FILE *o, struct hp_resolver *res, const struct hp_site *s)
+{
+	const struct hp_resolved_frame *f;
+	size_t n = hp_resolve_site(res, s, &f);
+	fputs("    {\n      \"stack\": [", o);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",\n        {\"function\": " : "\n        {\"function\": ", o);
+		jstr0(o, f[i].function);
+		fputs(", \"file\": ", o);
+		jstr0(o, f[i].file);
+		if (f[i].line)
+			fprintf(o, ", \"line\": %u", f[i].line);
+		else
+			fputs(", \"line\": null", o);
+		fputs(", \"module\": ", o);
+		jstr0(o, f[i].module);
+		fprintf(o, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
+			f[i].inlined ? "true" : "false", f[i].address);
+	}
+	fprintf(o,
+		"%s],\n      \"allocations\": %" PRIu64 ", \"allocated_bytes\": %" PRIu64
+		", \"peak_bytes\": %" PRIu64 ",\n      \"leaked_bytes\": %" PRIu64
+		", \"leaked_allocations\": %" PRIu64 ", \"temporary_allocations\": %" PRIu64
+		"\n    }",
+		n ? "\n      " : "", s->allocations, s->allocated_bytes, s->peak_bytes,
+		s->leaked_bytes, s->leaked_allocations, s->temporary);
+}
+
+int hp_report_json(FILE *o, const struct hp_report_input *in)
+{
+	const struct hp_profile *p = in->prof;
+	fputs("{\n  \"schema_version\": 1,\n  \"trace\": {\"file\": ", o);
+	jstr0(o, in->file);
+	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s, \"warnings\": [",
+		p->header.version, in->complete ? "true" : "false");
+	for (size_t i = 0; i < in->nwarnings; i++) {
+		if (i)
+			fputs(", ", o);
+		jstr0(o, in->warnings[i]);
+	}
+	fprintf(o, "], \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
+		(p->header.flags & HP_HDR_SAMPLED) || p->header.sample_bytes ? "true" : "false",
+		p->header.sample_bytes);
+
+	fprintf(o, "  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"command\": ",
+		p->header.pid, p->header.ppid);
+	jstr0(o, p->command);
+	fputs(", \"exe\": ", o);
+	jstr0(o, p->header.exe);
+	if (p->has_exit)
+		fprintf(
+		    o, ",\n              \"exit_status\": %" PRId64 ", \"exec\": ", p->exit_status);
+	else
+		fputs(",\n              \"exit_status\": null, \"exec\": ", o);
+	jstr0(o, p->exec_path);
+	fputs("},\n", o);
+
+	fprintf(o,
+		"  \"summary\": {\n    \"allocations\": %" PRIu64 ",\n    \"frees\": %" PRIu64
+		",\n    \"allocated_bytes\": %" PRIu64 ",\n    \"peak_heap_bytes\": %" PRIu64
+		",\n    \"peak_time_s\": ",
+		p->allocations, p->frees, p->allocated_bytes, p->peak_heap_bytes);
+	jnum(o, p->peak_time_s);
+	fprintf(o,
+		",\n    \"peak_rss_bytes\": %" PRIu64 ",\n    \"leaked_bytes\": %" PRIu64
+		",\n    \"leaked_allocations\": %" PRIu64
+		",\n    \"temporary_allocations\": %" PRIu64 ",\n    \"duration_s\": ",
+		p->peak_rss_bytes, p->leaked_bytes, p->leaked_allocations, p->temporary);
+	jnum(o, p->duration_s);
+	fputs(",\n    \"allocation_rate_per_s\": ", o);
+	jnum(o, p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0.0);
+	fprintf(o, ",\n    \"threads\": %" PRIu64 "\n  },\n", p->threads);
+
+	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	if (!keys)
+		return -1;
+	for (size_t i = 0; i < p->nsites; i++)
+		keys[i] = (struct keyed){p->sites[i].peak_bytes, p->sites[i].allocated_bytes, i};
+	qsort(keys, p->nsites, sizeof *keys, cmp_sites);
+	size_t n = in->top && in->top < p->nsites ? in->top : p->nsites;
+	fputs("  \"sites\": [", o);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",\n" : "\n", o);
+		site(o, in->res, &p->sites[keys[i].index]);
+	}
+	free(keys);
+	fputs(n ? "\n  ],\n" : "],\n", o);
+
+	fputs("  \"timeline\": [", o);
+	for (size_t i = 0; i < p->ntimeline; i++) {
+		const struct hp_timeline_point *t = &p->timeline[i];
+		fputs(i ? ",\n    {\"t_s\": " : "\n    {\"t_s\": ", o);
+		jnum(o, t->t_s);
+		fprintf(o, ", \"heap_bytes\": %" PRIu64 ", \"rss_bytes\": ", t->heap_bytes);
+		if (t->has_rss)
+			fprintf(o, "%" PRIu64 "}", t->rss_bytes);
+		else
+			fputs("null}", o);
+	}
+	fputs(p->ntimeline ? "\n  ],\n" : "],\n", o);
+	fputs("  \"leaks\": null\n}", o);
+	return ferror(o) ? -1 : 0;
+}

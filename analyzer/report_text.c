@@ -1,0 +1,280 @@
+/* The default report: header, summary, top sites per measure, heap and RSS charts.
+ * Laid out for 100 columns; one blank line between sections. */
+#include "report.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dump.h"
+
+#define CHART_ROWS 8
+#define CHART_COLS 80
+#define LABEL_W 10
+
+const char *hp_human_bytes(char *buf, uint64_t b)
+{
+	static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	if (b < 1024) {
+		snprintf(buf, 32, "%" PRIu64 " B", b);
+		return buf;
+	}
+	double v = (double)b / 1024;
+	int u = 0;
+	while (v >= 1023.95 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, 32, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+/* 1234567 -> "1,234,567". buf: 32 bytes. */
+static const char *count(char *buf, uint64_t v)
+{
+	char tmp[32];
+	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
+	for (int i = 0; i < n; i++) {
+		if (i && (n - i) % 3 == 0)
+			buf[o++] = ',';
+		buf[o++] = tmp[i];
+	}
+	buf[o] = 0;
+	return buf;
+}
+
+static const char *seconds(char *buf, double s)
+{
+	if (s < 10)
+		snprintf(buf, 32, "%.3f s", s);
+	else if (s < 600)
+		snprintf(buf, 32, "%.1f s", s);
+	else
+		snprintf(buf, 32, "%dm %04.1f s", (int)(s / 60), s - 60 * (int)(s / 60));
+	return buf;
+}
+
+enum measure { BY_PEAK, BY_CALLS, BY_BYTES, BY_LEAKED, BY_TEMPORARY, NMEASURES };
+
+static const char *const section_title[NMEASURES] = {
+    "peak heap", "calls", "bytes allocated", "leaked bytes", "temporary allocations",
+};
+
+static uint64_t measure(const struct hp_site *s, enum measure m)
+{
+	switch (m) {
+	case BY_PEAK:
+		return s->peak_bytes;
+	case BY_CALLS:
+		return s->allocations;
+	case BY_BYTES:
+		return s->allocated_bytes;
+	case BY_LEAKED:
+		return s->leaked_bytes;
+	default:
+		return s->temporary;
+	}
+}
+
+struct keyed {
+	uint64_t key, key2;
+	size_t index;
+};
+
+static int cmp_keyed(const void *a, const void *b)
+{
+	const struct keyed *x = a, *y = b;
+	if (x->key != y->key)
+		return x->key < y->key ? 1 : -1;
+	if (x->key2 != y->key2)
+		return x->key2 < y->key2 ? 1 : -1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static void print_frame(FILE *o, const struct hp_resolved_frame *f)
+{
+	char loc[64];
+	fputs("        at ", o);
+	if (f->function)
+		hp_dump_string(o, f->function, strlen(f->function));
+	else
+		fputs("??", o);
+	if (f->file) {
+		const char *b = hp_basename(f->file);
+		fputs(" (", o);
+		hp_dump_string(o, b, strlen(b));
+		if (f->line)
+			fprintf(o, ":%u", f->line);
+		putc(')', o);
+	} else {
+		const char *m = f->module ? hp_basename(f->module) : "?";
+		snprintf(loc, sizeof loc, "+0x%" PRIx64 ")", f->address);
+		fputs(" (", o);
+		hp_dump_string(o, m, strlen(m));
+		fputs(loc, o);
+	}
+	if (f->inlined)
+		fputs(" [inlined]", o);
+	putc('\n', o);
+}
+
+static void print_site(FILE *o, struct hp_resolver *res, const struct hp_site *s, size_t rank)
+{
+	char a[32], b[32], c[32], d[32], e[32];
+	fprintf(o, "  #%-3zu peak %-10s calls %-12s allocated %-10s leaked %-10s temporary %s\n",
+		rank, hp_human_bytes(a, s->peak_bytes), count(b, s->allocations),
+		hp_human_bytes(c, s->allocated_bytes), hp_human_bytes(d, s->leaked_bytes),
+		count(e, s->temporary));
+	const struct hp_resolved_frame *f;
+	size_t n = hp_resolve_site(res, s, &f);
+	if (!n)
+		fputs("        (no stack)\n", o);
+	for (size_t i = 0; i < n; i++)
+		print_frame(o, &f[i]);
+}
+
+static void section(FILE *o, const struct hp_report_input *in, enum measure m, struct keyed *keys)
+{
+	const struct hp_profile *p = in->prof;
+	size_t n = 0;
+	for (size_t i = 0; i < p->nsites; i++) {
+		uint64_t k = measure(&p->sites[i], m);
+		if (k)
+			keys[n++] = (struct keyed){k, p->sites[i].allocated_bytes, i};
+	}
+	size_t top = in->top ? in->top : n;
+	if (top > n)
+		top = n;
+	fprintf(o, "\ntop %zu site%s by %s\n", top, top == 1 ? "" : "s", section_title[m]);
+	if (!n) {
+		fputs("  (none)\n", o);
+		return;
+	}
+	qsort(keys, n, sizeof *keys, cmp_keyed);
+	for (size_t i = 0; i < top; i++)
+		print_site(o, in->res, &p->sites[keys[i].index], i + 1);
+}
+
+/* One chart of CHART_ROWS x CHART_COLS; value(i) for i < n timeline points. */
+static void chart(FILE *o, const char *title, const struct hp_profile *p, int rss, int unicode)
+{
+	static const char *const eighths[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
+	uint64_t col[CHART_COLS] = {0}, max = 0;
+	int has[CHART_COLS] = {0};
+	size_t n = p->ntimeline;
+	if (!n)
+		return;
+	for (size_t c = 0; c < CHART_COLS; c++) {
+		size_t lo = c * n / CHART_COLS, hi = (c + 1) * n / CHART_COLS;
+		if (hi <= lo)
+			hi = lo + 1;
+		for (size_t i = lo; i < hi && i < n; i++) {
+			const struct hp_timeline_point *t = &p->timeline[i];
+			if (rss && !t->has_rss)
+				continue;
+			uint64_t v = rss ? t->rss_bytes : t->heap_bytes;
+			if (!has[c] || v > col[c])
+				col[c] = v;
+			has[c] = 1;
+		}
+		if (col[c] > max)
+			max = col[c];
+	}
+	if (!max)
+		return;
+	char lbl[32], dur[32];
+	fprintf(o, "\n%s\n", title);
+	for (int r = 0; r < CHART_ROWS; r++) {
+		if (r == 0)
+			fprintf(o, "%*s |", LABEL_W, hp_human_bytes(lbl, max));
+		else if (r == CHART_ROWS - 1)
+			fprintf(o, "%*s |", LABEL_W, "0 B");
+		else
+			fprintf(o, "%*s |", LABEL_W, "");
+		int base = (CHART_ROWS - 1 - r) * 8;
+		for (int c = 0; c < CHART_COLS; c++) {
+			int h =
+			    has[c] ? (int)((double)col[c] * CHART_ROWS * 8 / (double)max + 0.5) : 0;
+			if (has[c] && col[c] && h == 0 && r == CHART_ROWS - 1)
+				h = 1; /* a non-zero value stays visible */
+			int cell = h - base;
+			if (cell <= 0)
+				putc(' ', o);
+			else if (unicode)
+				fputs(eighths[cell > 8 ? 8 : cell], o);
+			else
+				putc(cell >= 4 ? '#' : (cell > 0 ? '.' : ' '), o);
+		}
+		putc('\n', o);
+	}
+	fprintf(o, "%*s +", LABEL_W, "");
+	for (int c = 0; c < CHART_COLS; c++)
+		putc('-', o);
+	seconds(dur, p->duration_s);
+	fprintf(o, "\n%*s 0 s%*s\n", LABEL_W, "", CHART_COLS - 2, dur);
+}
+
+int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
+{
+	const struct hp_profile *p = in->prof;
+	char a[32], b[32];
+
+	fputs("heapprof report: ", o);
+	hp_dump_string(o, in->file, strlen(in->file));
+	fputs("\n  command      ", o);
+	if (p->command)
+		hp_dump_string(o, p->command, strlen(p->command));
+	fprintf(o, "\n  pid          %" PRIu64 " (parent %" PRIu64 ")\n", p->header.pid,
+		p->header.ppid);
+	fprintf(o, "  duration     %s\n", seconds(a, p->duration_s));
+	fprintf(o, "  threads      %" PRIu64 "\n", p->threads);
+	if (p->has_exit)
+		fprintf(o, "  exit status  %" PRId64 "\n", p->exit_status);
+	else
+		fputs("  exit status  unknown\n", o);
+	if (p->exec_path) {
+		fputs("  exec         ", o);
+		hp_dump_string(o, p->exec_path, strlen(p->exec_path));
+		putc('\n', o);
+	}
+	fprintf(o, "  trace        %s\n",
+		in->complete ? "complete"
+			     : "incomplete (no trailer: the process did not exit cleanly)");
+	if (p->header.sample_bytes)
+		fprintf(o, "  sampled      one sample per %" PRIu64 " bytes on average\n",
+			p->header.sample_bytes);
+	for (size_t i = 0; i < in->nwarnings; i++) {
+		fputs("  warning      ", o);
+		hp_dump_string(o, in->warnings[i], strlen(in->warnings[i]));
+		putc('\n', o);
+	}
+
+	double rate = p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0;
+	fputs("\nsummary\n", o);
+	if (rate >= 100 && rate < 1e18)
+		count(b, (uint64_t)(rate + 0.5));
+	else
+		snprintf(b, sizeof b, "%.1f", rate);
+	fprintf(o, "  calls to allocation functions  %s (%s/s)\n", count(a, p->allocations), b);
+	fprintf(o, "  frees                          %s\n", count(a, p->frees));
+	fprintf(o, "  bytes allocated                %s\n", hp_human_bytes(a, p->allocated_bytes));
+	fprintf(o, "  peak heap                      %s at %s\n",
+		hp_human_bytes(a, p->peak_heap_bytes), seconds(b, p->peak_time_s));
+	fprintf(o, "  peak RSS                       %s\n", hp_human_bytes(a, p->peak_rss_bytes));
+	fprintf(o, "  leaked                         %s in %s blocks\n",
+		hp_human_bytes(a, p->leaked_bytes), count(b, p->leaked_allocations));
+	fprintf(o, "  temporary allocations          %s (%.1f%% of calls)\n",
+		count(a, p->temporary),
+		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
+
+	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	if (!keys)
+		return -1;
+	for (int m = 0; m < NMEASURES; m++)
+		section(o, in, (enum measure)m, keys);
+	free(keys);
+
+	chart(o, "heap over time", p, 0, unicode);
+	chart(o, "RSS over time", p, 1, unicode);
+	return ferror(o) ? -1 : 0;
+}

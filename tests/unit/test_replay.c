@@ -1,0 +1,254 @@
+/* analyzer/replay.c: exact totals, peak, per-site numbers, temporaries and leaks on
+ * known event sequences, with threads merged by time across EVENTS records and rounds. */
+#include "check.h"
+#include "trace_builder.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "reader.h"
+#include "replay.h"
+
+#define A 0x10000
+#define B 0x20000
+#define C 0x30000
+#define D 0x40000
+#define E 0x1234567 /* unaligned: the _ABS forms */
+
+static const uint64_t seg[][3] = {{0x0, 0x10000, 5}};
+
+/* Replays a built trace; returns the profile (owned by *rp). */
+static const struct hp_profile *replay(struct tb *b, struct hp_replay **rp)
+{
+	struct hp_reader *r = hp_reader_open_mem(b->out.data, b->out.len, "t.zst");
+	*rp = hp_replay_new();
+	struct hp_item it;
+	int rc;
+	while ((rc = hp_reader_next(r, &it)) > 0)
+		CHECK(hp_replay_item(*rp, &it) == 0);
+	CHECK(rc == 0);
+	hp_reader_free(r);
+	const struct hp_profile *p = hp_replay_finish(*rp);
+	CHECK(p != NULL);
+	return p;
+}
+
+/* The site whose innermost frame has this module-relative address. */
+static const struct hp_site *site_at(const struct hp_profile *p, uint64_t vaddr)
+{
+	for (size_t i = 0; i < p->nsites; i++)
+		if (p->sites[i].nframes && p->sites[i].frames[0].vaddr == vaddr)
+			return &p->sites[i];
+	return NULL;
+}
+
+/*   t   thread  event                      heap
+ *   10  T0      alloc 100 A  (stack 1)      100
+ *   20  T1      alloc 200 B  (stack 2)      300
+ *   30  T0      free A       temporary      200
+ *   40  T1      alloc 50 A   (stack 2)      250   address reused across threads
+ *   50  T0      alloc 1000 C (stack 3 = 1)  1250
+ *   60  T1      free B                      1050
+ *   70  T0      realloc C->D 2000 (stack 1) 2050  peak; releasing C is temporary
+ *   80  T1      free A                      2000
+ *   90  T0      free unknown                2000  ignored
+ *  100  T0      alloc 7 E (stack 2)         2007
+ * T1's events are written before T0's in each round, so only a merge by time orders
+ * A's free (t=30) before its reuse (t=40). */
+static void test_two_threads(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 7, .exe = "/bin/prog"});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000, 0x402000}, s2[] = {0x401100, 0x402000};
+	tb_stack(&b, 1, 2, s1);
+	tb_stack(&b, 2, 2, s2);
+	tb_stack(&b, 3, 2, s1); /* same frames as stack 1 */
+	tb_thread(&b, 0, 7, 0);
+	tb_thread(&b, 1, 8, 0);
+	tb_alloc(&b, 1, 20, 200, 2, B);
+	tb_alloc(&b, 1, 40, 50, 2, A);
+	tb_flush_events(&b);
+	tb_alloc(&b, 0, 10, 100, 1, A);
+	tb_free(&b, 0, 30, A);
+	tb_alloc(&b, 0, 50, 1000, 3, C);
+	tb_flush_events(&b);
+	tb_round(&b, 45);
+	tb_frame(&b);
+	tb_free(&b, 1, 60, B);
+	tb_free(&b, 1, 80, A);
+	tb_flush_events(&b);
+	tb_realloc(&b, 0, 70, C, 2000, 1, D);
+	tb_free(&b, 0, 90, 0xdead0);
+	tb_alloc(&b, 0, 100, 7, 2, E);
+	tb_flush_events(&b);
+	tb_round(&b, 150);
+	tb_rss(&b, 120, 4096);
+	tb_exit(&b, 190, 0);
+	tb_end(&b, 200, 10, 0);
+	tb_frame(&b);
+
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->allocations, 6);
+	CHECK_U64(p->frees, 4);
+	CHECK_U64(p->allocated_bytes, 3357);
+	CHECK_U64(p->peak_heap_bytes, 2050);
+	CHECK(fabs(p->peak_time_s - 70e-9) < 1e-15);
+	CHECK_U64(p->leaked_bytes, 2007);
+	CHECK_U64(p->leaked_allocations, 2);
+	CHECK_U64(p->temporary, 2);
+	CHECK_U64(p->threads, 2);
+	CHECK_U64(p->peak_rss_bytes, 4096);
+	CHECK(fabs(p->duration_s - 200e-9) < 1e-15);
+	CHECK(p->has_exit && p->exit_status == 0);
+	CHECK_U64(p->nsites, 2);
+
+	const struct hp_site *x = site_at(p, 0x1000), *y = site_at(p, 0x1100);
+	CHECK(x && y);
+	if (x && y) {
+		CHECK_U64(x->allocations, 3);
+		CHECK_U64(x->allocated_bytes, 3100);
+		CHECK_U64(x->peak_bytes, 2000);
+		CHECK_U64(x->leaked_bytes, 2000);
+		CHECK_U64(x->leaked_allocations, 1);
+		CHECK_U64(x->temporary, 2);
+		CHECK_U64(x->nframes, 2);
+		CHECK_U64(x->frames[1].vaddr, 0x2000);
+		CHECK(x->frames[0].module == 0);
+		CHECK_U64(y->allocations, 3);
+		CHECK_U64(y->allocated_bytes, 257);
+		CHECK_U64(y->peak_bytes, 50);
+		CHECK_U64(y->leaked_bytes, 7);
+		CHECK_U64(y->leaked_allocations, 1);
+		CHECK_U64(y->temporary, 0);
+	}
+	uint64_t tl_max = 0;
+	CHECK(p->ntimeline >= 1 && p->ntimeline <= HP_TIMELINE_MAX_POINTS);
+	for (size_t i = 0; i < p->ntimeline; i++)
+		if (p->timeline[i].heap_bytes > tl_max)
+			tl_max = p->timeline[i].heap_bytes;
+	CHECK_U64(tl_max, 2050);
+	CHECK(p->timeline[p->ntimeline - 1].has_rss);
+	CHECK_U64(p->timeline[p->ntimeline - 1].rss_bytes, 4096);
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+/* Equal times: a free is applied before an allocation, whatever the file order; an
+ * allocation of a live address replaces it without counting a free.
+ * Merged: 5 T1 alloc 10 A; 300 T1 free A; 300 T0 alloc 30 A; 301 T1 alloc 40 B;
+ * 302 T1 alloc 50 B (replaces). */
+static void test_ties_and_tolerance(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_thread(&b, 0, 1, 0);
+	tb_thread(&b, 1, 2, 0);
+	tb_alloc(&b, 1, 5, 10, 0, A);
+	tb_flush_events(&b);
+	tb_alloc(&b, 0, 300, 30, 0, A); /* written first, same time as T1's free */
+	tb_flush_events(&b);
+	tb_free(&b, 1, 300, A);
+	tb_alloc(&b, 1, 301, 40, 0, B);
+	tb_alloc(&b, 1, 302, 50, 0, B); /* B live: replaced, no free counted */
+	tb_flush_events(&b);
+	tb_end(&b, 400, 5, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->allocations, 4);
+	CHECK_U64(p->frees, 1);
+	CHECK_U64(p->leaked_bytes, 80);
+	CHECK_U64(p->leaked_allocations, 2);
+	CHECK_U64(p->peak_heap_bytes, 80);
+	CHECK_U64(p->temporary, 1); /* T1 freed its own latest allocation at t=300 */
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+/* Modules: an ip maps through the module map in effect when its stack is read. */
+static void test_modules(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_module(&b, 1, "/lib/a.so", "\x01", 1, 0x7f0000000000, 1, seg);
+	uint64_t ip = 0x7f0000001234;
+	tb_stack(&b, 1, 1, &ip);
+	tb_module_unload(&b, 1, 1);
+	tb_module(&b, 2, "/lib/b.so", "\x02", 1, 0x7f0000001000, 1, seg);
+	tb_stack(&b, 2, 1, &ip);
+	uint64_t nowhere = 0x10;
+	tb_stack(&b, 3, 1, &nowhere);
+	tb_thread(&b, 0, 1, 0);
+	tb_alloc(&b, 0, 1, 1, 1, A);
+	tb_alloc(&b, 0, 2, 2, 2, B);
+	tb_alloc(&b, 0, 3, 3, 3, C);
+	tb_flush_events(&b);
+	tb_end(&b, 4, 3, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->nsites, 3);
+	CHECK_U64(p->nmodules, 2);
+	const struct hp_site *a = site_at(p, 0x1234), *bb = site_at(p, 0x234),
+			     *c = site_at(p, 0x10);
+	CHECK(a && bb && c);
+	if (a && bb && c) {
+		CHECK_STR(p->modules[a->frames[0].module].path, "/lib/a.so");
+		CHECK_STR(p->modules[bb->frames[0].module].path, "/lib/b.so");
+		CHECK(c->frames[0].module == -1);
+	}
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+/* A long run: the timeline stays within 1000 points and keeps the peak. */
+static void test_timeline(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_thread(&b, 0, 1, 0);
+	uint64_t t = 0;
+	for (int i = 0; i < 20000; i++) {
+		t += 500000; /* 0.5 ms: 10 s in all */
+		tb_alloc(&b, 0, t, i == 12345 ? 1000000 : 64, 0, A);
+		tb_free(&b, 0, t + 1, A);
+		if (i % 1000 == 999) {
+			tb_flush_events(&b);
+			tb_rss(&b, t, (uint64_t)i * 4096);
+			tb_round(&b, t);
+			tb_frame(&b);
+		}
+	}
+	tb_flush_events(&b);
+	tb_end(&b, t + 10, 40000, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK(p->ntimeline > 500 && p->ntimeline <= HP_TIMELINE_MAX_POINTS);
+	uint64_t mx = 0;
+	for (size_t i = 0; i < p->ntimeline; i++)
+		if (p->timeline[i].heap_bytes > mx)
+			mx = p->timeline[i].heap_bytes;
+	CHECK_U64(mx, 1000000);
+	CHECK_U64(p->peak_heap_bytes, 1000000);
+	CHECK_U64(p->temporary, 20000);
+	CHECK(fabs(p->timeline[p->ntimeline - 1].t_s - p->duration_s) < 1e-9);
+	CHECK(fabs(p->duration_s - 10.00000001) < 1e-6);
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+int main(void)
+{
+	test_two_threads();
+	test_ties_and_tolerance();
+	test_modules();
+	test_timeline();
+	return check_done();
+}

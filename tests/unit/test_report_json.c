@@ -1,0 +1,96 @@
+/* analyzer/report_json.c: the document of docs/json-report.md, with strings escaped
+ * whatever bytes they hold. */
+#define _GNU_SOURCE /* open_memstream */
+#include "check.h"
+
+#include <stdlib.h>
+
+#include "report.h"
+
+static char *render(const struct hp_report_input *in)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	CHECK(hp_report_json(f, in) == 0);
+	fclose(f);
+	return text;
+}
+
+#define CONTAINS(hay, needle)                                                                      \
+	CHECK_(strstr((hay), (needle)) != NULL, "output contains %s", (needle))
+
+int main(void)
+{
+	struct hp_module_info mods[] = {
+	    {.id = 1, .path = "/odd\\dir/\"lib\".so", .build_id = (const uint8_t *)""},
+	};
+	struct hp_frame frames[] = {{.vaddr = 0xabc, .module = 0}, {.vaddr = 0x42, .module = -1}};
+	struct hp_site sites[] = {
+	    {.allocations = 3,
+	     .allocated_bytes = 300,
+	     .peak_bytes = 100,
+	     .nframes = 2,
+	     .frames = frames},
+	    {.allocations = 9,
+	     .allocated_bytes = 900,
+	     .peak_bytes = 200,
+	     .leaked_bytes = 7,
+	     .leaked_allocations = 1,
+	     .temporary = 2},
+	};
+	struct hp_timeline_point tl[] = {{0.5, 10, 0, 0}, {1.0, 20, 4096, 1}};
+	struct hp_profile p = {
+	    .header = {.version = 1, .pid = 12, .ppid = 1, .exe = "/bin/a\tb"},
+	    .command = "echo \"hi\"\n\x01\xff\xc3\xa9",
+	    .has_exit = 1,
+	    .exit_status = -1,
+	    .allocations = 12,
+	    .frees = 11,
+	    .allocated_bytes = 1200,
+	    .peak_heap_bytes = 300,
+	    .peak_time_s = 0.25,
+	    .duration_s = 1.0,
+	    .threads = 1,
+	    .sites = sites,
+	    .nsites = 2,
+	    .modules = mods,
+	    .nmodules = 1,
+	    .timeline = tl,
+	    .ntimeline = 2,
+	};
+	struct hp_resolver *rs = hp_resolver_new(&p, 0, NULL, NULL);
+	const char *warnings[] = {"no trailer"};
+	struct hp_report_input in = {.file = "t.zst",
+				     .prof = &p,
+				     .res = rs,
+				     .complete = 0,
+				     .warnings = warnings,
+				     .nwarnings = 1};
+	char *j = render(&in);
+	CONTAINS(j, "\"schema_version\": 1");
+	CONTAINS(j, "\"complete\": false, \"warnings\": [\"no trailer\"]");
+	CONTAINS(j, "\"command\": \"echo \\\"hi\\\"\\n\\u0001\\ufffd\xc3\xa9\"");
+	CONTAINS(j, "\"exe\": \"/bin/a\\tb\"");
+	CONTAINS(j, "\"exit_status\": -1");
+	CONTAINS(j, "\"peak_time_s\": 0.25");
+	CONTAINS(j, "\"allocation_rate_per_s\": 12");
+	CONTAINS(j, "\"module\": \"/odd\\\\dir/\\\"lib\\\".so\"");
+	CONTAINS(j, "\"function\": null, \"file\": null, \"line\": null");
+	CONTAINS(j, "\"address\": \"0xabc\"");
+	CONTAINS(j, "\"module\": null, \"inlined\": false, \"address\": \"0x42\"");
+	CONTAINS(j, "{\"t_s\": 0.5, \"heap_bytes\": 10, \"rss_bytes\": null}");
+	CONTAINS(j, "{\"t_s\": 1, \"heap_bytes\": 20, \"rss_bytes\": 4096}");
+	CONTAINS(j, "\"leaks\": null");
+	/* Sorted by peak: the 200-byte site first. */
+	CHECK(strstr(j, "\"peak_bytes\": 200") < strstr(j, "\"peak_bytes\": 100"));
+	free(j);
+
+	/* --top 1 keeps the first site only. */
+	in.top = 1;
+	j = render(&in);
+	CHECK(strstr(j, "\"peak_bytes\": 100") == NULL);
+	free(j);
+	hp_resolver_free(rs);
+	return check_done();
+}
