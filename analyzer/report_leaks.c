@@ -1,0 +1,305 @@
+/* Leak report printers: text, the JSON "leaks" value, LeakSanitizer's log format. */
+#include "report_leaks.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+
+#define MAX_SYM_FRAMES 4096
+
+/* Frames of a site's stack into a buffer owned by the caller; 0 when unknown. */
+static int site_frames(const struct hp_leaks *lk, const struct hp_leak_site *s,
+		       struct hp_leak_frame *buf)
+{
+	if (!lk->resolve || !s->stack || !buf)
+		return 0;
+	int n = lk->resolve(lk->resolve_ctx, s->stack, 0, buf, MAX_SYM_FRAMES);
+	return n > 0 ? n : 0;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *s = path ? strrchr(path, '/') : NULL;
+	return s ? s + 1 : path;
+}
+
+static void text_frame(FILE *out, int i, const struct hp_leak_frame *f)
+{
+	fprintf(out, "    #%-2d ", i);
+	if (f->function)
+		fputs(f->function, out);
+	else
+		fprintf(out, "%s+0x%" PRIx64, f->module ? base_name(f->module) : "??", f->address);
+	if (f->file && f->line)
+		fprintf(out, " %s:%u", f->file, f->line);
+	else if (f->file)
+		fprintf(out, " %s", f->file);
+	if (f->function && f->module)
+		fprintf(out, " (%s)", base_name(f->module));
+	if (f->inlined)
+		fputs(" [inlined]", out);
+	fputc('\n', out);
+}
+
+static void text_site(FILE *out, const struct hp_leaks *lk, const struct hp_leak_site *s,
+		      struct hp_leak_frame *buf)
+{
+	char sz[32];
+	fprintf(out, "%s: %s in %" PRIu64 " block%s, allocated at\n", hp_leaks_kind_name(s->kind),
+		hp_checks_format_size(s->bytes, 0, sz, sizeof(sz)), s->blocks,
+		s->blocks == 1 ? "" : "s");
+	int n = site_frames(lk, s, buf);
+	for (int i = 0; i < n; i++)
+		text_frame(out, i, &buf[i]);
+	if (!n)
+		fprintf(out, "    (stack %" PRIu32 " unknown)\n", s->stack);
+	fputc('\n', out);
+}
+
+static void text_total(FILE *out, const char *label, uint64_t bytes, uint64_t blocks)
+{
+	char sz[32];
+	fprintf(out, "  %16s: %s in %" PRIu64 " block%s\n", label,
+		hp_checks_format_size(bytes, 0, sz, sizeof(sz)), blocks, blocks == 1 ? "" : "s");
+}
+
+static void text_suppressions(FILE *out, const struct hp_leaks *lk)
+{
+	int any = 0;
+	for (size_t i = 0; i < lk->supp.nrules; i++) {
+		const struct hp_supp_rule *r = &lk->supp.rules[i];
+		if (!r->hits)
+			continue;
+		if (!any)
+			fprintf(out, "Suppressions used:\n  %7s %12s  %s\n", "blocks", "bytes",
+				"suppression");
+		any = 1;
+		fprintf(out, "  %7" PRIu64 " %12" PRIu64 "  leak:%s  (%s:%u)\n", r->hits, r->bytes,
+			r->templ, r->from, r->line);
+	}
+	if (!any)
+		fputs("Suppressions used: none\n", out);
+	fputc('\n', out);
+}
+
+void hp_leaks_print_text(FILE *out, const struct hp_leaks *lk, unsigned flags)
+{
+	struct hp_leak_frame *buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
+	uint64_t supp_bytes = 0, supp_blocks = 0;
+	for (int k = 0; k < HP_LEAK_NKINDS; k++) {
+		supp_bytes += lk->suppressed_bytes[k];
+		supp_blocks += lk->suppressed_blocks[k];
+	}
+	if (lk->have_scan) {
+		fputs("LEAK SUMMARY (reachability scan at exit):\n", out);
+		text_total(out, "definitely lost", lk->bytes[HP_LEAK_DEFINITE],
+			   lk->blocks[HP_LEAK_DEFINITE]);
+		text_total(out, "indirectly lost", lk->bytes[HP_LEAK_INDIRECT],
+			   lk->blocks[HP_LEAK_INDIRECT]);
+		text_total(out, "possibly lost", lk->bytes[HP_LEAK_POSSIBLE],
+			   lk->blocks[HP_LEAK_POSSIBLE]);
+		text_total(out, "still reachable", lk->bytes[HP_LEAK_REACHABLE],
+			   lk->blocks[HP_LEAK_REACHABLE]);
+	} else {
+		fputs("LEAK SUMMARY: no reachability scan in this trace (HEAPPROF_LEAK_SCAN=0, or "
+		      "the process did not exit normally);\n"
+		      "blocks live at exit are shown instead, as heaptrack reports leaks:\n",
+		      out);
+		text_total(out, "live at exit", lk->bytes[HP_LEAK_LIVE], lk->blocks[HP_LEAK_LIVE]);
+	}
+	if (supp_blocks)
+		text_total(out, "suppressed", supp_bytes, supp_blocks);
+	if (lk->unattributed_blocks)
+		fprintf(out,
+			"  warning: %" PRIu64 " scanned block%s not in the replayed live set "
+			"(sampled or incomplete trace): not counted above\n",
+			lk->unattributed_blocks, lk->unattributed_blocks == 1 ? " is" : "s are");
+	if (lk->supp_error[0])
+		fprintf(out, "  warning: the program's suppressions were ignored: %s\n",
+			lk->supp_error);
+	fputc('\n', out);
+
+	/* Lost blocks first, biggest first; the still reachable ones after them. */
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass == 1 && (flags & HP_LEAKS_PRINT_NO_REACHABLE))
+			break;
+		for (size_t i = 0; i < lk->nsites; i++) {
+			const struct hp_leak_site *s = &lk->sites[i];
+			if ((s->kind == HP_LEAK_REACHABLE) == (pass == 0))
+				continue;
+			text_site(out, lk, s, buf);
+		}
+	}
+	if (flags & HP_LEAKS_PRINT_SUPPRESSIONS)
+		text_suppressions(out, lk);
+	free(buf);
+}
+
+/* A JSON string of prefix + s, or null when s is NULL. */
+static void json_string2(FILE *out, const char *prefix, const char *s)
+{
+	if (!s) {
+		fputs("null", out);
+		return;
+	}
+	fputc('"', out);
+	fputs(prefix, out);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(out, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", out);
+		else if (*p == '\t')
+			fputs("\\t", out);
+		else if (*p < 0x20 || *p == 0x7f)
+			fprintf(out, "\\u%04x", *p);
+		else
+			fputc(*p, out); /* UTF-8 passes through; invalid bytes are the reader's */
+	}
+	fputc('"', out);
+}
+
+static void json_string(FILE *out, const char *s)
+{
+	json_string2(out, "", s);
+}
+
+static void json_frame(FILE *out, const struct hp_leak_frame *f)
+{
+	fputs("{\"function\": ", out);
+	json_string(out, f->function);
+	fputs(", \"file\": ", out);
+	json_string(out, f->file);
+	if (f->line)
+		fprintf(out, ", \"line\": %u", f->line);
+	else
+		fputs(", \"line\": null", out);
+	fputs(", \"module\": ", out);
+	json_string(out, f->module);
+	fprintf(out, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
+		f->inlined ? "true" : "false", f->address);
+}
+
+void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
+{
+	if (!lk || !lk->have_scan || !lk->finished) {
+		fputs("null", out);
+		return;
+	}
+	int in1 = indent + 2, in2 = indent + 4;
+	static const struct {
+		const char *key;
+		int kind;
+	} classes[] = {
+		{"definitely_lost", HP_LEAK_DEFINITE},
+		{"indirectly_lost", HP_LEAK_INDIRECT},
+		{"possibly_lost", HP_LEAK_POSSIBLE},
+		{"still_reachable", HP_LEAK_REACHABLE},
+	};
+	uint64_t sb = 0, sn = 0;
+	for (int k = 0; k < HP_LEAK_NKINDS; k++) {
+		sb += lk->suppressed_bytes[k];
+		sn += lk->suppressed_blocks[k];
+	}
+	fputs("{\n", out);
+	for (size_t i = 0; i < 4; i++)
+		fprintf(out, "%*s\"%s\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "},\n", in1,
+			"", classes[i].key, lk->bytes[classes[i].kind], lk->blocks[classes[i].kind]);
+	fprintf(out, "%*s\"suppressed\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "},\n", in1,
+		"", sb, sn);
+	fprintf(out, "%*s\"unattributed_blocks\": %" PRIu64 ",\n", in1, "",
+		lk->unattributed_blocks);
+
+	fprintf(out, "%*s\"suppressions_used\": [", in1, "");
+	int first = 1;
+	for (size_t i = 0; i < lk->supp.nrules; i++) {
+		const struct hp_supp_rule *r = &lk->supp.rules[i];
+		if (!r->hits)
+			continue;
+		fprintf(out, "%s\n%*s{\"suppression\": ", first ? "" : ",", in2, "");
+		json_string2(out, "leak:", r->templ);
+		fputs(", \"from\": ", out);
+		json_string(out, r->from);
+		fprintf(out, ", \"line\": %u, \"blocks\": %" PRIu64 ", \"bytes\": %" PRIu64 "}",
+			r->line, r->hits, r->bytes);
+		first = 0;
+	}
+	if (first)
+		fputs("],\n", out);
+	else
+		fprintf(out, "\n%*s],\n", in1, "");
+
+	fprintf(out, "%*s\"sites\": [", in1, "");
+	struct hp_leak_frame *buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
+	for (size_t i = 0; i < lk->nsites; i++) {
+		const struct hp_leak_site *s = &lk->sites[i];
+		fprintf(out,
+			"%s\n%*s{\"kind\": \"%s\", \"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
+			", \"stack\": [",
+			i ? "," : "", in2, "", hp_leaks_kind_key(s->kind), s->bytes, s->blocks);
+		int n = site_frames(lk, s, buf);
+		for (int f = 0; f < n; f++) {
+			if (f)
+				fputs(", ", out);
+			json_frame(out, &buf[f]);
+		}
+		fputs("]}", out);
+	}
+	free(buf);
+	if (lk->nsites)
+		fprintf(out, "\n%*s]\n%*s}", in1, "", indent, "");
+	else
+		fprintf(out, "]\n%*s}", indent, "");
+}
+
+unsigned hp_leaks_print_lsan(FILE *out, const struct hp_leaks *lk, uint64_t pid, unsigned kinds)
+{
+	if (!lk || !lk->have_scan || !lk->finished)
+		return 0;
+	unsigned records = 0;
+	uint64_t bytes = 0, blocks = 0;
+	struct hp_leak_frame *buf = NULL;
+	for (size_t i = 0; i < lk->nsites; i++) {
+		const struct hp_leak_site *s = &lk->sites[i];
+		if (s->kind > HP_LEAK_DEFINITE || !(kinds & (1u << s->kind)))
+			continue;
+		if (!records) {
+			buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
+			fprintf(out,
+				"=================================================================\n"
+				"==%" PRIu64 "==ERROR: LeakSanitizer: detected memory leaks\n\n",
+				pid);
+		}
+		records++;
+		bytes += s->bytes;
+		blocks += s->blocks;
+		/* LSan has no "possibly lost" nor "still reachable": they print as Direct, with
+		 * heapprof's class in a trailing note CTest ignores. */
+		fprintf(out, "%s leak of %" PRIu64 " byte(s) in %" PRIu64 " object(s) allocated from:",
+			s->kind == HP_LEAK_INDIRECT ? "Indirect" : "Direct", s->bytes, s->blocks);
+		if (s->kind == HP_LEAK_POSSIBLE || s->kind == HP_LEAK_REACHABLE)
+			fprintf(out, " (heapprof: %s)", hp_leaks_kind_name(s->kind));
+		fputc('\n', out);
+		int n = site_frames(lk, s, buf);
+		for (int f = 0; f < n; f++) {
+			const struct hp_leak_frame *fr = &buf[f];
+			fprintf(out, "    #%d 0x%" PRIx64 " in %s", f, fr->address,
+				fr->function ? fr->function : "<unknown>");
+			if (fr->file && fr->line)
+				fprintf(out, " %s:%u", fr->file, fr->line);
+			else if (fr->module)
+				fprintf(out, " (%s+0x%" PRIx64 ")", fr->module, fr->address);
+			fputc('\n', out);
+		}
+		fputc('\n', out);
+	}
+	free(buf);
+	if (records)
+		fprintf(out,
+			"SUMMARY: LeakSanitizer: %" PRIu64 " byte(s) leaked in %" PRIu64
+			" allocation(s).\n",
+			bytes, blocks);
+	return records;
+}
