@@ -148,6 +148,22 @@ static void item(FILE *o, const struct hp_item *it)
 				it->u.leak_blocks.cls[i]);
 		putc('\n', o);
 		break;
+	case HP_REC_SUPPRESSIONS: {
+		/* Multi-line text on one line: each newline as \n, the rest as elsewhere. */
+		const char *s = it->u.suppressions.text;
+		size_t n = it->u.suppressions.text_len, start = 0;
+		fprintf(o, "suppressions t=%" PRIu64 " text=", it->u.suppressions.time);
+		for (size_t i = 0; i <= n; i++) {
+			if (i < n && s[i] != '\n')
+				continue;
+			hp_dump_string(o, s + start, i - start);
+			if (i < n)
+				fputs("\\n", o);
+			start = i + 1;
+		}
+		putc('\n', o);
+		break;
+	}
 	default:
 		break;
 	}

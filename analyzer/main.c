@@ -1,5 +1,6 @@
-/* heapprof-analyze: the command line. Decodes each trace, replays it and prints a
- * report (text or JSON) or a record dump. */
+/* heapprof-analyze: the command line. Decodes each trace, replays it, joins the leak
+ * scan with the live set, and prints a report (text, JSON or LeakSanitizer's log) or a
+ * record dump; then evaluates the checks (checks.h). */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
 #include <getopt.h>
@@ -12,10 +13,13 @@
 
 #include <heapprof/version.h>
 
+#include "checks.h"
 #include "dump.h"
+#include "leaks.h"
 #include "reader.h"
 #include "replay.h"
 #include "report.h"
+#include "report_leaks.h"
 #include "resolve.h"
 
 #define PROG "heapprof-analyze"
@@ -24,10 +28,12 @@
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
 
 struct options {
-	int json, dump, symbols, quiet;
+	int json, lsan, dump, symbols, quiet;
 	unsigned top;
 	int top_set;
+	int nfiles;
 	const char *output;
+	struct hp_checks checks;
 };
 
 static void usage(FILE *o)
@@ -37,8 +43,10 @@ static void usage(FILE *o)
 	      "Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
 	      "\n"
 	      "options:\n"
-	      "  --format text|json  report format (default text); several traces in JSON give\n"
-	      "                      {\"schema_version\": 1, \"processes\": [...]}\n"
+	      "  --format text|json|lsan\n"
+	      "                      report format (default text); several traces in JSON give\n"
+	      "                      {\"schema_version\": 1, \"processes\": [...]}; lsan prints\n"
+	      "                      the leaks in LeakSanitizer's log format (ctest -T memcheck)\n"
 	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
@@ -47,11 +55,17 @@ static void usage(FILE *o)
 	      "  -q, --quiet         print no warnings\n"
 	      "  -h, --help          print this help and exit\n"
 	      "  --version           print the version and exit\n"
-	      "\n"
+	      "\n",
+	      o);
+	hp_checks_usage(o);
+	fputs("\n"
 	      "exit status:\n"
 	      "  0  success (a trace cut short is reported with a warning)\n"
 	      "  1  usage error, or the output cannot be written\n"
-	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace\n",
+	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace, or a\n"
+	      "     suppression file cannot be read\n"
+	      "  3  a check failed (--fail-on-leaks, --max-peak, --max-leaked,\n"
+	      "     --max-allocations); 2 takes precedence\n",
 	      o);
 }
 
@@ -103,7 +117,86 @@ static int decode_error(struct hp_reader *r, const char *path)
 static const char truncated_msg[] =
     "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
 
-static int analyze(const char *path, const struct options *opt, FILE *out, int index, int multi)
+/* The reader loop's share of the leak check: the recorder's records at exit. Returns 0
+ * or a negative errno. */
+static int leak_item(struct hp_leaks *lk, const struct hp_item *it)
+{
+	switch (it->kind) {
+	case HP_REC_LEAK_SCAN: {
+		/* The record lists definite, indirect, possible, reachable; hp_leak_scan is
+		 * indexed by enum hp_leak_class. */
+		static const int cls[4] = {HP_LEAK_DEFINITE, HP_LEAK_INDIRECT, HP_LEAK_POSSIBLE,
+					   HP_LEAK_REACHABLE};
+		struct hp_leak_scan scan = {.time = it->u.leak_scan.time,
+					    .flags = it->u.leak_scan.flags,
+					    .nblocks = it->u.leak_scan.nblocks};
+		for (int i = 0; i < 4; i++) {
+			scan.bytes[cls[i]] = it->u.leak_scan.bytes[i];
+			scan.blocks[cls[i]] = it->u.leak_scan.blocks[i];
+		}
+		hp_leaks_set_scan(lk, &scan);
+		return 0;
+	}
+	case HP_REC_LEAK_BLOCKS:
+		for (uint32_t i = 0; i < it->u.leak_blocks.count; i++) {
+			int rc = hp_leaks_add_block(lk, it->u.leak_blocks.addr[i],
+						    it->u.leak_blocks.cls[i]);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	case HP_REC_SUPPRESSIONS:
+		return hp_leaks_add_program_suppressions(lk, it->u.suppressions.text,
+							 it->u.suppressions.text_len);
+	default:
+		return 0;
+	}
+}
+
+struct leak_ctx {
+	struct hp_leaks *lk;
+	const struct hp_profile *prof;
+	struct hp_resolver *res;
+	int oom;
+};
+
+static void add_live(void *ctx, uint64_t addr, uint64_t size, const struct hp_site *site)
+{
+	struct leak_ctx *c = ctx;
+	size_t index = site ? (size_t)(site - c->prof->sites) : SIZE_MAX;
+	/* The key is the site's index + 1; 0 (no stack) when it does not fit. */
+	uint32_t key = index < UINT32_MAX ? (uint32_t)index + 1 : 0;
+	if (hp_leaks_add_live(c->lk, addr, size, key))
+		c->oom = 1;
+}
+
+/* hp_leaks_resolve_fn: key k is prof->sites[k - 1]. Untrimmed frames for suppression
+ * matching, the reports' trimmed ones for printing. */
+static int resolve_leak_stack(void *ctx, uint32_t stack, int untrimmed, struct hp_leak_frame *out,
+			      int max)
+{
+	struct leak_ctx *c = ctx;
+	if (!stack || stack > c->prof->nsites || max <= 0)
+		return 0;
+	const struct hp_site *site = &c->prof->sites[stack - 1];
+	const struct hp_resolved_frame *f;
+	size_t n = untrimmed ? hp_resolve_site_untrimmed(c->res, site, &f)
+			     : hp_resolve_site(c->res, site, &f);
+	if (n > (size_t)max)
+		n = (size_t)max;
+	for (size_t i = 0; i < n; i++)
+		out[i] = (struct hp_leak_frame){
+		    .function = f[i].function,
+		    .file = f[i].file,
+		    .module = f[i].module,
+		    .line = f[i].line,
+		    .inlined = f[i].inlined,
+		    .address = f[i].address,
+		};
+	return (int)n;
+}
+
+static int analyze(const char *path, struct options *opt, FILE *out, int index, int multi)
 {
 	struct hp_reader *r = hp_reader_open(path);
 	if (!r) {
@@ -126,12 +219,14 @@ static int analyze(const char *path, const struct options *opt, FILE *out, int i
 		hp_reader_free(r);
 		return EXIT_INPUT;
 	}
+	struct hp_leaks lk;
+	hp_leaks_init(&lk, &opt->checks.supp);
 	int show_progress = isatty(2) && hp_reader_size(r) > PROGRESS_MIN_SIZE;
 	struct hp_item it;
 	int n;
 	uint32_t tick = 0;
 	while ((n = hp_reader_next(r, &it)) > 0) {
-		if (hp_replay_item(rp, &it)) {
+		if (hp_replay_item(rp, &it) || leak_item(&lk, &it)) {
 			n = -2;
 			break;
 		}
@@ -148,6 +243,7 @@ static int analyze(const char *path, const struct options *opt, FILE *out, int i
 		rc = EXIT_INPUT;
 	}
 	if (rc) {
+		hp_leaks_release(&lk);
 		hp_replay_free(rp);
 		hp_reader_free(r);
 		return rc;
@@ -176,11 +272,24 @@ static int analyze(const char *path, const struct options *opt, FILE *out, int i
 			fprintf(stderr, PROG ": warning: '%s': %s\n", path, err);
 	}
 
+	/* The resolver outlives the leak report: its printers resolve stacks lazily. */
 	struct hp_resolver *res = hp_resolver_new(p, opt->symbols, warn_symbols, (void *)opt);
-	if (!res) {
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(errno));
+	struct leak_ctx lc = {.lk = &lk, .prof = p, .res = res};
+	int lrc = 0;
+	if (res) {
+		hp_replay_foreach_live(rp, add_live, &lc);
+		lrc = lc.oom ? -ENOMEM : hp_leaks_finish(&lk, resolve_leak_stack, &lc);
+	}
+	if (!res || lrc == -ENOMEM) {
+		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path,
+			strerror(res ? ENOMEM : errno));
 		rc = EXIT_INPUT;
 	} else {
+		if (lrc == -EINVAL && !opt->quiet)
+			fprintf(stderr,
+				PROG
+				": warning: '%s': the program's suppressions were ignored: %s\n",
+				path, lk.supp_error);
 		struct hp_report_input in = {
 		    .file = path,
 		    .prof = p,
@@ -189,19 +298,46 @@ static int analyze(const char *path, const struct options *opt, FILE *out, int i
 		    .warnings = warnings,
 		    .nwarnings = nw,
 		    .top = opt->top_set ? opt->top : (opt->json ? 0 : 5),
+		    .leaks = &lk,
+		    .leaks_flags = opt->checks.print_suppressions ? HP_LEAKS_PRINT_SUPPRESSIONS : 0,
 		};
-		if (opt->json) {
+		if (opt->lsan) {
+			unsigned kinds = opt->checks.fail_kinds
+					     ? opt->checks.fail_kinds
+					     : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT);
+			hp_leaks_print_lsan(out, &lk, p->header.pid, kinds);
+		} else if (opt->json) {
 			if (multi)
 				fputs(index ? ",\n" : "\n", out);
 			hp_report_json(out, &in);
 			if (!multi)
 				putc('\n', out);
+		} else if (opt->checks.leaks_only) {
+			if (index)
+				putc('\n', out);
+			if (opt->nfiles > 1) {
+				fputs("heapprof leak report: ", out);
+				hp_dump_string(out, path, strlen(path));
+				fprintf(out, " (pid %" PRIu64 ")\n", p->header.pid);
+			}
+			hp_leaks_print_text(out, &lk, in.leaks_flags);
 		} else {
 			if (index)
 				putc('\n', out);
 			hp_report_text(out, &in, utf8_locale());
 		}
+		hp_checks_evaluate(&opt->checks,
+				   &(struct hp_check_input){
+				       .name = opt->nfiles > 1 ? path : NULL,
+				       .peak_heap_bytes = p->peak_heap_bytes,
+				       .allocations = p->allocations,
+				       .leaked_bytes = p->leaked_bytes,
+				       .leaked_allocations = p->leaked_allocations,
+				       .exec_replaced = p->exec_path != NULL,
+				   },
+				   &lk);
 	}
+	hp_leaks_release(&lk);
 	hp_resolver_free(res);
 	hp_replay_free(rp);
 	hp_reader_free(r);
@@ -219,7 +355,7 @@ static int parse_top(const char *s, unsigned *out)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int run(struct options *opt, int argc, char **argv)
 {
 	enum { OPT_FORMAT = 256, OPT_TOP, OPT_DUMP, OPT_NO_SYMBOLS, OPT_VERSION };
 	static const struct option longopts[] = {
@@ -233,41 +369,40 @@ int main(int argc, char **argv)
 	    {"version", no_argument, NULL, OPT_VERSION},
 	    {NULL, 0, NULL, 0},
 	};
-	struct options opt = {.symbols = 1};
-	int c;
+	int c, rc;
+	if ((rc = hp_checks_take_options(&opt->checks, &argc, argv)))
+		return rc;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
-			if (strcmp(optarg, "json") == 0)
-				opt.json = 1;
-			else if (strcmp(optarg, "text") == 0)
-				opt.json = 0;
-			else {
-				fprintf(stderr, PROG ": unknown format '%s' (text or json)\n",
+			opt->json = strcmp(optarg, "json") == 0;
+			opt->lsan = strcmp(optarg, "lsan") == 0;
+			if (!opt->json && !opt->lsan && strcmp(optarg, "text") != 0) {
+				fprintf(stderr, PROG ": unknown format '%s' (text, json or lsan)\n",
 					optarg);
 				return EXIT_USAGE;
 			}
 			break;
 		case OPT_TOP:
-			if (parse_top(optarg, &opt.top)) {
+			if (parse_top(optarg, &opt->top)) {
 				fprintf(stderr, PROG ": invalid --top '%s': expected a number\n",
 					optarg);
 				return EXIT_USAGE;
 			}
-			opt.top_set = 1;
+			opt->top_set = 1;
 			break;
 		case OPT_DUMP:
-			opt.dump = 1;
+			opt->dump = 1;
 			break;
 		case 'o':
-			opt.output = optarg;
+			opt->output = optarg;
 			break;
 		case OPT_NO_SYMBOLS:
-			opt.symbols = 0;
+			opt->symbols = 0;
 			break;
 		case 'q':
-			opt.quiet = 1;
+			opt->quiet = 1;
 			break;
 		case 'h':
 			usage(stdout);
@@ -295,19 +430,21 @@ int main(int argc, char **argv)
 	}
 
 	FILE *out = stdout;
-	if (opt.output && !(out = fopen(opt.output, "w"))) {
-		fprintf(stderr, PROG ": cannot open '%s' for writing: %s\n", opt.output,
+	if (opt->output && !(out = fopen(opt->output, "w"))) {
+		fprintf(stderr, PROG ": cannot open '%s' for writing: %s\n", opt->output,
 			strerror(errno));
 		return EXIT_USAGE;
 	}
 	static char outbuf[1 << 16];
 	setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 
-	int multi = opt.json && !opt.dump && nfiles > 1, rc = EXIT_OK, done = 0;
+	opt->nfiles = nfiles;
+	int multi = opt->json && !opt->dump && nfiles > 1, done = 0;
+	rc = EXIT_OK;
 	if (multi)
 		fputs("{\"schema_version\": 1, \"processes\": [", out);
 	for (int i = 0; i < nfiles; i++) {
-		int r = analyze(argv[optind + i], &opt, out, done, multi);
+		int r = analyze(argv[optind + i], opt, out, done, multi);
 		if (r)
 			rc = r;
 		else
@@ -317,8 +454,19 @@ int main(int argc, char **argv)
 		fputs("\n]}\n", out);
 	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
 		fprintf(stderr, PROG ": cannot write '%s': %s\n",
-			opt.output ? opt.output : "stdout", strerror(errno));
+			opt->output ? opt->output : "stdout", strerror(errno));
 		return EXIT_USAGE;
 	}
+	if (!rc && opt->checks.failed)
+		rc = HP_EXIT_CHECK_FAILED;
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct options opt = {.symbols = 1};
+	hp_checks_init(&opt.checks);
+	int rc = run(&opt, argc, argv);
+	hp_checks_release(&opt.checks);
 	return rc;
 }

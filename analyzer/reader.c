@@ -765,6 +765,10 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 		it->u.leak_blocks.cls = r->leak_cls;
 		break;
 	}
+	case HP_REC_SUPPRESSIONS:
+		U(it->u.suppressions.time);
+		STR(it->u.suppressions.text, it->u.suppressions.text_len);
+		break;
 	default:
 		e = HP_READ_ERR_TAG;
 		goto bad;

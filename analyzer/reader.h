@@ -151,6 +151,11 @@ struct hp_item {
 			const uint64_t *addr; /* ascending, absolute */
 			const uint8_t *cls;   /* enum hp_leak_class */
 		} leak_blocks;
+		struct { /* the program's __lsan_default_suppressions() */
+			uint64_t time;
+			const char *text;
+			size_t text_len;
+		} suppressions;
 	} u;
 };
 

@@ -12,6 +12,8 @@
 extern "C" {
 #endif
 
+struct hp_leaks;
+
 struct hp_report_input {
 	const char *file; /* the trace's name as given */
 	const struct hp_profile *prof;
@@ -20,6 +22,8 @@ struct hp_report_input {
 	const char *const *warnings;
 	size_t nwarnings;
 	unsigned top; /* sites per section (text) or in all (json); 0 = all */
+	const struct hp_leaks *leaks; /* finished leak report (leaks.h), or NULL */
+	unsigned leaks_flags;	      /* enum hp_leaks_print_flags for the text report */
 };
 
 /* The default report, readable at 100 columns. `unicode` selects block characters for

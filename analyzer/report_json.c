@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "report_leaks.h"
+
 /* A JSON string: quotes, backslash and control characters escaped; bytes that are not
  * valid UTF-8 become U+FFFD so the document stays valid whatever a path holds. */
 static void jstr(FILE *o, const char *s, size_t n)
@@ -188,6 +190,8 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 			fputs("null}", o);
 	}
 	fputs(p->ntimeline ? "\n  ],\n" : "],\n", o);
-	fputs("  \"leaks\": null\n}", o);
+	fputs("  \"leaks\": ", o);
+	hp_leaks_print_json(o, in->leaks, 2);
+	fputs("\n}", o);
 	return ferror(o) ? -1 : 0;
 }

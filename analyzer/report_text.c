@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dump.h"
+#include "report_leaks.h"
 
 #define CHART_ROWS 8
 #define CHART_COLS 80
@@ -266,6 +267,27 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	fprintf(o, "  temporary allocations          %s (%.1f%% of calls)\n",
 		count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
+
+	/* The reachability scan's classes and lost sites; the still reachable sites only
+	 * under --leaks. Without a scan, "leaked" above and its section say it all. */
+	if (in->leaks && in->leaks->have_scan) {
+		/* Buffered to drop the printer's closing blank line: sections start with one. */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *m = open_memstream(&buf, &len);
+		if (!m)
+			return -1;
+		hp_leaks_print_text(m, in->leaks, in->leaks_flags | HP_LEAKS_PRINT_NO_REACHABLE);
+		if (fclose(m)) {
+			free(buf);
+			return -1;
+		}
+		while (len >= 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n')
+			len--;
+		putc('\n', o);
+		fwrite(buf, 1, len, o);
+		free(buf);
+	}
 
 	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
 	if (!keys)

@@ -231,11 +231,10 @@ static int is_below_main(const char *fn)
 		strcmp(fn, "__libc_start_call_main") == 0 || starts_with(fn, "__libc_start_main@"));
 }
 
-size_t hp_resolve_site(struct hp_resolver *rs, const struct hp_site *site,
-		       const struct hp_resolved_frame **out)
+/* Every frame of a site's stack, inlined ones expanded, into rs->out; 0 on OOM. */
+static size_t expand(struct hp_resolver *rs, const struct hp_site *site)
 {
 	size_t n = 0;
-	*out = rs->out;
 	for (uint32_t i = 0; i < site->nframes; i++) {
 		const struct slot *s = lookup(rs, &site->frames[i]);
 		if (!s)
@@ -245,6 +244,21 @@ size_t hp_resolve_site(struct hp_resolver *rs, const struct hp_site *site,
 		memcpy(rs->out + n, rs->pool + s->first, s->count * sizeof *rs->out);
 		n += s->count;
 	}
+	return n;
+}
+
+size_t hp_resolve_site_untrimmed(struct hp_resolver *rs, const struct hp_site *site,
+				 const struct hp_resolved_frame **out)
+{
+	size_t n = expand(rs, site);
+	*out = n ? rs->out : NULL;
+	return n;
+}
+
+size_t hp_resolve_site(struct hp_resolver *rs, const struct hp_site *site,
+		       const struct hp_resolved_frame **out)
+{
+	size_t n = expand(rs, site);
 	/* Keep the untrimmed stack when trimming would leave nothing. */
 	size_t lo = 0, hi = n;
 	while (lo < hi && is_trimmed_inner(&rs->out[lo]))

@@ -35,6 +35,11 @@ struct hp_resolver *hp_resolver_new(const struct hp_profile *p, int use_symbols,
 size_t hp_resolve_site(struct hp_resolver *rs, const struct hp_site *site,
 		       const struct hp_resolved_frame **out);
 
+/* As hp_resolve_site(), but every frame: the allocator's, libc's, the recorder's and
+ * those below main included (leak suppressions match them, as LeakSanitizer does). */
+size_t hp_resolve_site_untrimmed(struct hp_resolver *rs, const struct hp_site *site,
+				 const struct hp_resolved_frame **out);
+
 /* Returns the file name part of a path ("libc.so.6" for "/lib/libc.so.6"). */
 const char *hp_basename(const char *path);
 
