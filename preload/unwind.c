@@ -7,6 +7,8 @@
 #include <link.h>
 #include <libunwind.h>
 
+#include "unwind_fp.h"
+
 /* The profiler's own text: leading frames inside it are dropped. */
 static uintptr_t self_lo, self_hi;
 
@@ -30,6 +32,7 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 void hp_unwind_init(void)
 {
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&hp_unwind);
+	hp_unwind_fp_init();
 }
 
 unsigned hp_unwind(uintptr_t *ips, unsigned max)
