@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -14,6 +16,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "deepbind.h"
+#include "fdguard.h"
 #include "lifecycle.h"
 #include "os.h"
 #include "real.h"
@@ -302,8 +306,51 @@ DEFINE_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const voi
  * for a name without '/' we must be invisible: a sibling call (jmp) keeps the
  * caller's return address, and the writer's per-round check of the loader's
  * counters picks the module up before any stack that uses it is written. */
+/* RTLD_DEEPBIND puts libc before us in the object's own scope, so its malloc and free
+ * would bypass the recorder. Rare: a plain call (the caller's RUNPATH is searched by
+ * hp_deepbind_path, as the loader would for the caller), then the object's allocator
+ * GOT slots are pointed back at the global binding. */
+static HP_COLD void *dlopen_deepbind(const char *file, int flags, const void *caller)
+{
+	static const struct hp_deepbind_fn fns[] = {
+#define FN(sym) { #sym, (void *)sym }
+		FN(malloc), FN(free), FN(calloc), FN(realloc), FN(reallocarray),
+		FN(posix_memalign), FN(aligned_alloc), FN(memalign), FN(valloc), FN(pvalloc),
+		FN(malloc_usable_size), FN(_Znwm), FN(_Znam), FN(_ZnwmRKSt9nothrow_t),
+		FN(_ZnamRKSt9nothrow_t), FN(_ZnwmSt11align_val_t), FN(_ZnamSt11align_val_t),
+		FN(_ZnwmSt11align_val_tRKSt9nothrow_t), FN(_ZnamSt11align_val_tRKSt9nothrow_t),
+		FN(_ZdlPv), FN(_ZdaPv), FN(_ZdlPvm), FN(_ZdaPvm), FN(_ZdlPvRKSt9nothrow_t),
+		FN(_ZdaPvRKSt9nothrow_t), FN(_ZdlPvSt11align_val_t), FN(_ZdaPvSt11align_val_t),
+		FN(_ZdlPvmSt11align_val_t), FN(_ZdaPvmSt11align_val_t),
+		FN(_ZdlPvSt11align_val_tRKSt9nothrow_t), FN(_ZdaPvSt11align_val_tRKSt9nothrow_t),
+#undef FN
+	};
+	if (atomic_load(&hp_rec_state) == HP_STATE_OFF)
+		return REAL(dlopen)(file, flags);
+	hp_rec_hide();
+	void *h = NULL;
+	if (file && !strchr(file, '/')) {
+		/* Loaded already (by name or soname): the loader would return it, whoever asks. */
+		h = REAL(dlopen)(file, flags | RTLD_NOLOAD);
+		if (!h)
+			(void)dlerror();
+	}
+	if (!h) {
+		char path[PATH_MAX];
+		unsigned long long before = hp_deepbind_adds();
+		h = REAL(dlopen)(hp_deepbind_path(file, caller, path, sizeof(path)), flags);
+		if (h)
+			hp_deepbind_patch(h, before, fns, sizeof(fns) / sizeof(fns[0]));
+	}
+	hp_rec_unhide();
+	hp_lifecycle_modules_changed();
+	return h;
+}
+
 EXPORT void *dlopen(const char *file, int flags)
 {
+	if (HP_UNLIKELY(flags & RTLD_DEEPBIND))
+		return dlopen_deepbind(file, flags, __builtin_return_address(0));
 	if (!file || !strchr(file, '/'))
 		return REAL(dlopen)(file, flags);
 	void *h = REAL(dlopen)(file, flags);
@@ -432,6 +479,61 @@ EXPORT void _Exit(int status)
 		hp_real.Exit_(status);
 	for (;;)
 		syscall(SYS_exit_group, status);
+}
+
+/* set*id: glibc has every thread repeat the call, the writer too, which lacks the
+ * capabilities the caller may have set up for itself (capset, PR_SET_KEEPCAPS): its
+ * call fails and glibc aborts the process. So the writer thread is stopped around it.
+ * initgroups calls libc's internal setgroups. */
+#define NEXT(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
+
+#define DEFINE_SETXID(sym, params, args)                                                           \
+	EXPORT int sym params                                                                      \
+	{                                                                                          \
+		static int (*real_##sym) params;                                                   \
+		if (!NEXT(real_##sym, #sym)) {                                                     \
+			errno = ENOSYS;                                                            \
+			return -1;                                                                 \
+		}                                                                                  \
+		int token = hp_lifecycle_setxid_begin();                                           \
+		int ret_ = real_##sym args;                                                        \
+		hp_lifecycle_setxid_end(token);                                                    \
+		return ret_;                                                                       \
+	}
+
+DEFINE_SETXID(setuid, (uid_t u), (u))
+DEFINE_SETXID(setgid, (gid_t g), (g))
+DEFINE_SETXID(seteuid, (uid_t u), (u))
+DEFINE_SETXID(setegid, (gid_t g), (g))
+DEFINE_SETXID(setreuid, (uid_t r, uid_t e), (r, e))
+DEFINE_SETXID(setregid, (gid_t r, gid_t e), (r, e))
+DEFINE_SETXID(setresuid, (uid_t r, uid_t e, uid_t s), (r, e, s))
+DEFINE_SETXID(setresgid, (gid_t r, gid_t e, gid_t s), (r, e, s))
+DEFINE_SETXID(setgroups, (size_t n, const gid_t *list), (n, list))
+DEFINE_SETXID(initgroups, (const char *user, gid_t group), (user, group))
+
+/* dup2/dup3 onto the trace's descriptor: ours moves to another number first, and the
+ * program gets the number it asked for. */
+EXPORT int dup2(int oldfd, int newfd)
+{
+	static int (*real_dup2)(int, int);
+	if (!NEXT(real_dup2, "dup2"))
+		return (int)syscall(SYS_dup3, oldfd, newfd, 0); /* never reached in practice */
+	int spare = oldfd != newfd ? hp_fdguard_claim(newfd) : -1;
+	int r = real_dup2(oldfd, newfd);
+	hp_fdguard_claimed(spare, r >= 0);
+	return r;
+}
+
+EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+	static int (*real_dup3)(int, int, int);
+	if (!NEXT(real_dup3, "dup3"))
+		return (int)syscall(SYS_dup3, oldfd, newfd, flags);
+	int spare = oldfd != newfd ? hp_fdguard_claim(newfd) : -1;
+	int r = real_dup3(oldfd, newfd, flags);
+	hp_fdguard_claimed(spare, r >= 0);
+	return r;
 }
 
 EXPORT int pthread_setname_np(pthread_t th, const char *name)
