@@ -16,10 +16,12 @@
 #include "leakscan.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -281,6 +283,7 @@ static int add_mapped(struct hp_leakscan_roots *roots, uint64_t start, uint64_t 
 struct thread_slot {
 	atomic_uint state; /* SLOT_FREE, SLOT_BUSY (being written), SLOT_READY */
 	unsigned flags;
+	pid_t tid;
 	uintptr_t lo, hi;
 };
 enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
@@ -288,6 +291,7 @@ enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 /* In our own .bss, which is never a root; 96 KiB touched only as threads register. */
 static struct thread_slot thread_slots[HP_LEAKSCAN_MAX_THREADS];
 static atomic_uint thread_hint;
+static atomic_uint unscanned; /* live threads whose registration failed */
 
 int hp_leakscan_thread_bounds(uintptr_t *lo, uintptr_t *hi)
 {
@@ -310,8 +314,10 @@ int hp_leakscan_thread_register(unsigned flags)
 {
 	uintptr_t lo, hi;
 	int err = hp_leakscan_thread_bounds(&lo, &hi);
-	if (err)
+	if (err) {
+		atomic_fetch_add_explicit(&unscanned, 1, memory_order_relaxed);
 		return err;
+	}
 	unsigned start = atomic_load_explicit(&thread_hint, memory_order_relaxed);
 	for (unsigned k = 0; k < HP_LEAKSCAN_MAX_THREADS; k++) {
 		unsigned i = (start + k) % HP_LEAKSCAN_MAX_THREADS;
@@ -323,10 +329,12 @@ int hp_leakscan_thread_register(unsigned flags)
 		thread_slots[i].flags = flags;
 		thread_slots[i].lo = lo;
 		thread_slots[i].hi = hi;
+		thread_slots[i].tid = gettid();
 		atomic_store_explicit(&thread_slots[i].state, SLOT_READY, memory_order_release);
 		atomic_store_explicit(&thread_hint, i + 1, memory_order_relaxed);
 		return (int)i;
 	}
+	atomic_fetch_add_explicit(&unscanned, 1, memory_order_relaxed);
 	return -ENOSPC;
 }
 
@@ -334,6 +342,22 @@ void hp_leakscan_thread_unregister(int slot)
 {
 	if (slot >= 0 && slot < HP_LEAKSCAN_MAX_THREADS)
 		atomic_store_explicit(&thread_slots[slot].state, SLOT_FREE, memory_order_release);
+	else if (slot < 0 && slot != HP_LEAKSCAN_NO_SLOT)
+		atomic_fetch_sub_explicit(&unscanned, 1, memory_order_relaxed);
+}
+
+int hp_leakscan_incomplete(void)
+{
+	return atomic_load_explicit(&unscanned, memory_order_relaxed) != 0;
+}
+
+void hp_leakscan_fork_child(int keep)
+{
+	/* The other threads' stacks are still mapped in the child, as stale copies. */
+	for (int i = 0; i < HP_LEAKSCAN_MAX_THREADS; i++)
+		if (i != keep)
+			atomic_store_explicit(&thread_slots[i].state, SLOT_FREE, memory_order_relaxed);
+	atomic_store(&unscanned, keep < 0 && keep != HP_LEAKSCAN_NO_SLOT);
 }
 
 struct phdr_ctx {
@@ -369,6 +393,40 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 	return c->err;
 }
 
+/* The user stack pointer of thread tid if it is blocked in a system call, from
+ * /proc/self/task/<tid>/syscall ("nr a0 .. a5 sp pc"); 0 when it is running or unknown. */
+static uintptr_t blocked_sp(pid_t tid)
+{
+	char path[64], buf[256];
+	int n = snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
+	int fd = n > 0 && (size_t)n < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	if (fd < 0)
+		return 0;
+	ssize_t len = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (len <= 0 || buf[0] < '0' || buf[0] > '9') /* "running", "-1 sp pc" */
+		return 0;
+	buf[len] = '\0';
+	const char *f[9];
+	unsigned k = 0;
+	for (char *p = buf; *p && k < 9;) {
+		while (*p == ' ')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		f[k++] = p;
+		while (*p && *p != ' ' && *p != '\n')
+			p++;
+	}
+	if (k != 9 || f[7][0] != '0' || f[7][1] != 'x')
+		return 0;
+	uintptr_t sp = 0;
+	for (const char *p = f[7] + 2; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+		sp = sp * 16 + (uintptr_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+	/* The x86-64 red zone below sp may hold a leaf function's live data. */
+	return sp > 128 ? sp - 128 : 0;
+}
+
 int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_lo,
 			      unsigned flags)
 {
@@ -393,8 +451,16 @@ int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_l
 			if (!(t->flags & HP_LEAKSCAN_THREAD_EXCLUDE))
 				err = hp_leakscan_roots_add(roots, stack_lo, t->hi);
 		} else if (!(t->flags & HP_LEAKSCAN_THREAD_EXCLUDE)) {
-			/* Its registers cannot be read: its whole stack, conservatively. */
-			err = add_mapped(roots, t->lo, t->hi);
+			/* Blocked in a syscall (pause, a futex, read...), as threads at exit
+			 * usually are: from its stack pointer up, as memcheck scans; its
+			 * registers are not read. Else its whole stack, conservatively: that
+			 * includes dead frames (ld.so's lazy-binding trampoline spills every
+			 * vector register there), which can keep a lost block reachable. */
+			uintptr_t sp = blocked_sp(t->tid);
+			if (sp - t->lo < t->hi - t->lo)
+				err = add_mapped(roots, sp, t->hi);
+			else
+				err = add_mapped(roots, t->lo, t->hi);
 		}
 		if (err)
 			return err;
@@ -515,7 +581,9 @@ __attribute__((noinline)) int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_
 		err = hp_leakscan_run(blocks, n, &roots, cls, &sum);
 	}
 	if (!err)
-		err = hp_leakscan_write_records(blocks, cls, n, &sum, time, 0, put, ctx);
+		err = hp_leakscan_write_records(blocks, cls, n, &sum, time,
+						hp_leakscan_incomplete() ? HP_LEAK_SCAN_INCOMPLETE : 0,
+						put, ctx);
 	hp_leakscan_roots_release(&roots);
 	unmap_pages(cls, n);
 	hp_block_array_free(blocks, n);

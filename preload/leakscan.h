@@ -94,8 +94,19 @@ enum hp_leakscan_thread_flags {
 #define HP_LEAKSCAN_MAX_THREADS 4096
 int hp_leakscan_thread_register(unsigned flags);
 
-/* Forgets a slot when its thread exits, before its stack can be unmapped. Thread-safe. */
+/* Forgets a slot when its thread exits, before its stack can be unmapped. A negative
+ * slot (a failed registration) ends that thread's count in hp_leakscan_incomplete(),
+ * except HP_LEAKSCAN_NO_SLOT (the thread never tried). Thread-safe. */
+#define HP_LEAKSCAN_NO_SLOT (-0x7fffffff - 1)
 void hp_leakscan_thread_unregister(int slot);
+
+/* 1 while some thread whose registration failed is alive (its stack is not scanned, so
+ * the scan sets HP_LEAK_SCAN_INCOMPLETE), else 0. Thread-safe. */
+int hp_leakscan_incomplete(void);
+
+/* In a fork child: forgets every thread but the caller, whose registration result is
+ * keep (a slot, a negative errno or HP_LEAKSCAN_NO_SLOT). Not thread-safe. */
+void hp_leakscan_fork_child(int keep);
 
 /* Sink for records: called once per whole record (never a part of one). Returns 0 or
  * a negative errno, which stops the writing and is returned. */

@@ -19,6 +19,7 @@
 #include "os.h"
 #include "real.h"
 #include "recorder.h"
+#include "sampler.h"
 #include "stacktab.h"
 #include "unwind.h"
 #include "writer.h"
@@ -52,6 +53,7 @@ void hp_lifecycle_fail(const char *what, int err)
 	memcpy(msg + n + 2, reason, rl);
 	msg[n + 2 + rl] = '\0';
 	hp_os_say(msg, "; not recording", NULL);
+	hp_writer_error(msg);
 }
 
 /* Registered from our constructor, which ld.so runs before __libc_start_main
@@ -78,6 +80,7 @@ static void fork_prepare(void)
 	hp_modmap_lock();
 	hp_stacktab_lock();
 	hp_rec_lock();
+	hp_sampler_lock();
 	fork_locked = 1;
 }
 
@@ -86,6 +89,7 @@ static void fork_parent(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
+	hp_sampler_unlock();
 	hp_rec_unlock();
 	hp_stacktab_unlock();
 	hp_modmap_unlock();
@@ -100,6 +104,7 @@ static void fork_child(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
+	hp_sampler_unlock();
 	hp_rec_unlock();
 	hp_stacktab_fork_child();
 	hp_modmap_fork_child();
@@ -122,6 +127,7 @@ void hp_lifecycle_init(void)
 	hp_clock_init(hp_options.clock);
 	recording_pid = getpid();
 	hp_unwind_init();
+	hp_sampler_init(hp_options.sample_bytes);
 	int err = hp_stacktab_init();
 	if (!err)
 		err = hp_rec_init();
@@ -172,6 +178,29 @@ void hp_lifecycle_forked(pid_t child)
 	int saved = errno;
 	hp_rec_hide();
 	hp_writer_sync(HP_SYNC_FORK, child, NULL);
+	hp_rec_unhide();
+	errno = saved;
+}
+
+int hp_lifecycle_setxid_begin(void)
+{
+	/* Not from inside the profiler (a signal handler on a thread holding its locks). */
+	if (!owner() || !hp_rec_enter())
+		return 0;
+	int saved = errno;
+	hp_writer_suspend();
+	hp_rec_leave();
+	errno = saved;
+	return 1;
+}
+
+void hp_lifecycle_setxid_end(int token)
+{
+	if (!token)
+		return;
+	int saved = errno;
+	hp_rec_hide();
+	hp_writer_resume();
 	hp_rec_unhide();
 	errno = saved;
 }

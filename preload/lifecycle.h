@@ -21,4 +21,9 @@ void hp_lifecycle_exit(int status);       /* _exit/_Exit: EXIT + END, synchronou
 void hp_lifecycle_forked(pid_t child);    /* parent side of fork(): FORK record */
 void hp_lifecycle_modules_changed(void);  /* after dlopen/dlclose returned */
 
+/* Around a set*id() call: begin stops the writer thread (writer.h) and returns a token
+ * for end, which restarts it. No-ops outside the recording process. */
+int hp_lifecycle_setxid_begin(void);
+void hp_lifecycle_setxid_end(int token);
+
 #endif

@@ -15,10 +15,14 @@
  *                        is tsc, else CLOCK_MONOTONIC.
  *   HEAPPROF_VERBOSE     1: print "heapprof: writing trace to '<path>'" at start.
  *                        Errors are always printed, one line each.
- *
- * Reserved for later work (not parsed yet): HEAPPROF_SAMPLE_BYTES (sampling, HEADER
- * sample_bytes), HEAPPROF_UNWIND=fp (frame-pointer unwinder, unwind.c),
- * HEAPPROF_LEAK_SCAN (reachability scan at exit, LEAK_SCAN records). */
+ *   HEAPPROF_LEAK_SCAN   0: no reachability scan at exit (docs/leak-check.md); any
+ *                        other value or unset: scan, LEAK_SCAN/LEAK_BLOCKS records.
+ *   HEAPPROF_UNWIND      "fp": frame-pointer unwinder with libunwind for the frames
+ *                        without frame pointers (unwind_fp.c); default "libunwind".
+ *   HEAPPROF_UNWIND_CACHE  0: with fp, unwind every event; default 1: reuse the last
+ *                        stack id while its frames are provably unchanged.
+ *   HEAPPROF_SAMPLE_BYTES  mean bytes between sampled allocations (Poisson, per thread),
+ *                        0..4294967295; default 0: every event recorded. */
 #include "options.h"
 
 #include <errno.h>
@@ -67,6 +71,13 @@ void hp_options_init(void)
 	else if (s && strcmp(s, "monotonic") == 0)
 		hp_options.clock = HP_CLOCK_MONOTONIC;
 	hp_options.verbose = hp_options_parse_uint(getenv("HEAPPROF_VERBOSE"), 0, 1, 0);
+	s = getenv("HEAPPROF_LEAK_SCAN");
+	hp_options.leak_scan = !(s && strcmp(s, "0") == 0);
+	s = getenv("HEAPPROF_UNWIND");
+	hp_options.unwind_fp = s && strcmp(s, "fp") == 0;
+	hp_options.unwind_cache = hp_options_parse_uint(getenv("HEAPPROF_UNWIND_CACHE"), 0, 1, 1);
+	hp_options.sample_bytes = hp_options_parse_uint(getenv("HEAPPROF_SAMPLE_BYTES"), 0,
+							0xffffffffu, 0);
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)

@@ -13,6 +13,10 @@ struct hp_options {
 	int zstd_level;       /* 1..19 */
 	enum hp_clock_choice clock;
 	int verbose;          /* print where the trace goes */
+	int leak_scan;        /* reachability scan at exit (HEAPPROF_LEAK_SCAN) */
+	int unwind_fp;        /* HEAPPROF_UNWIND=fp: frame-pointer unwinder (unwind_fp.c) */
+	int unwind_cache;     /* HEAPPROF_UNWIND_CACHE: reuse unchanged stacks (fp only) */
+	unsigned sample_bytes; /* HEAPPROF_SAMPLE_BYTES: mean sampling interval, 0 off */
 };
 
 extern struct hp_options hp_options;

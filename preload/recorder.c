@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "leakscan.h"
 #include "lifecycle.h"
 #include "options.h"
 #include "os.h"
+#include "sampler.h"
 #include "stacktab.h"
 #include "unwind.h"
+#include "unwind_fp.h"
 #include "writer.h"
 
 #define RING_SIZE (512u << 10)
@@ -51,6 +54,8 @@ static void thread_gone(void *arg)
 	struct hp_tbuf *b = arg;
 	if (b && b != RELEASED && tls.buf == b) {
 		tls.buf = RELEASED;
+		hp_leakscan_thread_unregister(b->leak_slot); /* before the stack goes */
+		b->leak_slot = HP_LEAKSCAN_NO_SLOT;
 		atomic_store_explicit(&b->state, HP_TBUF_DEAD, memory_order_release);
 	}
 }
@@ -66,6 +71,7 @@ static struct hp_tbuf *tbuf_new(void)
 		return NULL;
 	}
 	b->size = RING_SIZE;
+	b->leak_slot = HP_LEAKSCAN_NO_SLOT;
 	return b;
 }
 
@@ -124,6 +130,11 @@ static HP_COLD struct hp_tbuf *claim(void)
 	if (b)
 		tbuf_start(b, atomic_fetch_add(&next_index, 1));
 	pthread_mutex_unlock(&registry_lock);
+	/* Still quiet: for the main thread glibc reads /proc/self/maps and may malloc. The
+	 * writer thread never claims a buffer, so it is never scanned. */
+	if (b)
+		b->leak_slot = hp_options.leak_scan ? hp_leakscan_thread_register(0)
+						    : HP_LEAKSCAN_NO_SLOT;
 	if (b) {
 		tls.buf = b;
 		pthread_setspecific(thread_key, b);
@@ -287,7 +298,9 @@ static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t ad
 	if (HP_UNLIKELY(!b))
 		return;
 	uint32_t stack = 0;
-	if (k != K_FREE) {
+	if (k != K_FREE && hp_options.unwind_fp) {
+		stack = hp_unwind_fp_stack(b->ips, hp_options.max_frames, hp_options.unwind_cache);
+	} else if (k != K_FREE) {
 		unsigned n = hp_unwind(b->ips, hp_options.max_frames);
 		stack = hp_stacktab_intern(b->ips, n);
 	}
@@ -349,7 +362,7 @@ static inline void done(int saved_errno)
 
 void hp_rec_alloc(void *p, size_t size)
 {
-	if (!p) {
+	if (!p || !hp_sampler_take(p, size)) {
 		hp_rec_leave();
 		return;
 	}
@@ -362,6 +375,8 @@ void hp_rec_alloc(void *p, size_t size)
 
 void hp_rec_free(void *p)
 {
+	if (!hp_sampler_drop(p))
+		return; /* not sampled: busy stays set for the real free, as below */
 	int saved = errno;
 	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
@@ -374,6 +389,10 @@ void hp_rec_free(void *p)
 
 void hp_rec_realloc(void *old, void *p, size_t size)
 {
+	if (HP_UNLIKELY(hp_sampler_mean) && !hp_sampler_realloc(&old, &p, &size)) {
+		hp_rec_leave();
+		return;
+	}
 	int saved = errno;
 	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
@@ -450,6 +469,7 @@ void hp_rec_fork_child(void)
 	struct hp_tbuf *self = tls.buf;
 	int have_self = self && self != RELEASED;
 	atomic_store(&next_index, have_self ? 1 : 0);
+	hp_leakscan_fork_child(have_self ? self->leak_slot : HP_LEAKSCAN_NO_SLOT);
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next) {
 		atomic_store_explicit(&b->events, 0, memory_order_relaxed);
 		b->announced = 0;

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "writer.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -25,7 +26,11 @@
 #include <heapprof/trace_format.h>
 
 #include "clock.h"
+#include "fdguard.h"
+#include "elfsym.h"
+#include "leakscan.h"
 #include "lifecycle.h"
+#include "livetab.h"
 #include "modmap.h"
 #include "options.h"
 #include "os.h"
@@ -57,6 +62,16 @@ static struct {
 	uint64_t prev_round_start;
 	uint64_t last_frame_ns, last_rss_ns, last_sync_ns;
 	pthread_t thread;
+	/* The live set for the leak scan at exit, in inherited mmap memory, so a fork
+	 * child starts from the parent's live set at the fork (less the parent's events
+	 * not yet drained, which the child drops). Its times are this trace's plus
+	 * live_base, the ancestors' time at the fork, so they never go backwards. */
+	struct hp_livetab live;
+	int leak_scan, leak_done;
+	uint64_t live_base, fork_time;
+	/* An internal failure waiting for an ERROR record (hp_writer_error). */
+	_Atomic int error_pending;
+	char error_msg[256];
 } w = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1 };
 
 const char *hp_writer_path(void)
@@ -69,9 +84,7 @@ static void fail(const char *verb, int err)
 	if (w.failed)
 		return;
 	w.failed = 1;
-	if (w.fd >= 0)
-		close(w.fd);
-	w.fd = -1;
+	hp_fdguard_close(&w.fd);
 	char what[PATH_MAX + 32];
 	size_t n = strlen(verb);
 	memcpy(what, verb, n);
@@ -89,9 +102,7 @@ void hp_writer_abandon(void)
 {
 	pthread_mutex_lock(&w.lock);
 	w.failed = 1;
-	if (w.fd >= 0)
-		close(w.fd);
-	w.fd = -1;
+	hp_fdguard_close(&w.fd);
 	pthread_mutex_unlock(&w.lock);
 }
 
@@ -114,7 +125,7 @@ static void frame(void)
 		fail("cannot write", EFBIG);
 		return;
 	}
-	int err = hp_os_write_all(w.fd, w.zbuf, clen);
+	int err = hp_fdguard_write(&w.fd, w.zbuf, clen);
 	if (err) {
 		fail("cannot write", -err);
 		return;
@@ -144,6 +155,13 @@ static void emit_raw(const uint8_t *rec, size_t len, void *arg)
 	commit(p + len);
 }
 
+/* hp_leakscan_put_fn over emit_raw. */
+static int put_record(void *ctx, const void *rec, size_t len)
+{
+	emit_raw(rec, len, ctx);
+	return w.failed ? -EIO : 0;
+}
+
 static uint8_t *put_string(uint8_t *p, const void *s, size_t n)
 {
 	p = hp_put_varint(p, n);
@@ -165,7 +183,8 @@ static void emit_header(void)
 	p += HP_MAGIC_LEN;
 	p = hp_put_varint(p, HP_FORMAT_VERSION);
 	p = hp_put_varint(p, HP_REC_HEADER);
-	p = hp_put_varint(p, hp_clock.tsc ? HP_HDR_CLOCK_TSC : 0);
+	p = hp_put_varint(p, (hp_clock.tsc ? HP_HDR_CLOCK_TSC : 0) |
+				     (hp_options.sample_bytes ? HP_HDR_SAMPLED : 0));
 	p = hp_put_varint(p, (uint64_t)getpid());
 	p = hp_put_varint(p, (uint64_t)getppid());
 	p = hp_put_varint(p, hp_clock.start_real_ns);
@@ -174,7 +193,7 @@ static void emit_header(void)
 	p = hp_put_varint(p, hp_clock.shift);
 	p = hp_put_varint(p, (uint64_t)sysconf(_SC_PAGESIZE));
 	p = hp_put_varint(p, hp_options.max_frames);
-	p = hp_put_varint(p, 0); /* sample_bytes: every event recorded */
+	p = hp_put_varint(p, hp_options.sample_bytes); /* 0: every event recorded */
 	p = put_string(p, exe, strlen(exe));
 	p = put_string(p, cmdline, (size_t)clen);
 	commit(p);
@@ -278,6 +297,10 @@ static int emit_events(struct hp_tbuf *b)
 		memcpy(p + first, b->ring, len - first);
 	}
 	atomic_store_explicit(&b->tail, b->snap_head, memory_order_release);
+	if (w.leak_scan && hp_livetab_feed_events(&w.live, &b->live_dec, p, len)) {
+		w.leak_scan = 0;
+		hp_os_say("cannot replay the live set", "; leak scan disabled", NULL);
+	}
 	commit(p + len);
 	return 1;
 }
@@ -319,6 +342,8 @@ static void round_locked(void)
 		if (b->announced != b->index + 1) {
 			emit_thread(b);
 			b->announced = b->index + 1;
+			/* A recycled buffer gets a new index: its decoder state restarts. */
+			b->live_dec = (struct hp_livetab_thread){ .prev_time = w.live_base };
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
 		if (seq != b->name_written)
@@ -331,12 +356,56 @@ static void round_locked(void)
 	}
 	if (drained) {
 		emit_small(HP_REC_ROUND, w.prev_round_start, 0, 0, 0, 1);
+		if (w.leak_scan)
+			hp_livetab_gc(&w.live, w.live_base + w.prev_round_start);
 		w.prev_round_start = start;
+	}
+}
+
+/* An ERROR record for a failure that left the file writable. */
+static void emit_error(const char *msg)
+{
+	size_t n = strnlen(msg, HP_MAX_STRING);
+	uint8_t *p = reserve(32 + n);
+	p = hp_put_varint(p, HP_REC_ERROR);
+	p = hp_put_varint(p, hp_clock_now());
+	p = put_string(p, msg, n);
+	commit(p);
+}
+
+enum { ERR_NONE, ERR_WRITING, ERR_READY, ERR_DONE };
+
+static void emit_pending_error(void)
+{
+	if (atomic_load(&w.error_pending) == ERR_READY && !w.failed) {
+		emit_error(w.error_msg);
+		atomic_store(&w.error_pending, ERR_DONE);
+	}
+}
+
+void hp_writer_error(const char *msg)
+{
+	int expected = ERR_NONE;
+	if (!atomic_compare_exchange_strong(&w.error_pending, &expected, ERR_WRITING))
+		return;
+	size_t n = strnlen(msg, sizeof(w.error_msg) - 1);
+	memcpy(w.error_msg, msg, n);
+	w.error_msg[n] = '\0';
+	atomic_store(&w.error_pending, ERR_READY);
+	/* Busy when this thread holds it (a failure inside the writer) or another does:
+	 * the next round writes the record then. */
+	if (pthread_mutex_trylock(&w.lock) == 0) {
+		if (w.fd >= 0) {
+			emit_pending_error();
+			frame();
+		}
+		pthread_mutex_unlock(&w.lock);
 	}
 }
 
 static void periodic_locked(void)
 {
+	emit_pending_error();
 	uint64_t now = hp_clock_mono_ns();
 	if (now - w.last_rss_ns >= RSS_PERIOD_NS) {
 		w.last_rss_ns = now;
@@ -407,6 +476,7 @@ static int create_file(void)
 			return -err;
 		}
 	}
+	hp_fdguard_adopt(&w.fd, w.fd); /* high, out of the program's dup2 range */
 	struct rlimit rl;
 	w.fsize_limit = UINT64_MAX;
 	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
@@ -418,7 +488,9 @@ static int create_file(void)
 
 static int open_trace(void)
 {
-	w.statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (statm >= 0)
+		hp_fdguard_adopt(&w.statm_fd, statm);
 	int err = create_file();
 	if (err)
 		return err;
@@ -431,6 +503,7 @@ static int open_trace(void)
 	w.last_frame_ns = w.last_rss_ns = w.last_sync_ns = hp_clock_mono_ns();
 	emit_header();
 	emit_clock_sync();
+	emit_rss(); /* a program shorter than RSS_PERIOD_NS still gets a peak */
 	round_locked();
 	frame();
 	return w.failed ? -EIO : 0;
@@ -448,6 +521,9 @@ int hp_writer_open(void)
 	}
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, hp_options.zstd_level);
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
+	w.leak_scan = hp_options.leak_scan && hp_livetab_init(&w.live) == 0;
+	if (hp_options.leak_scan && !w.leak_scan)
+		hp_os_say("cannot map the live set", "; leak scan disabled", NULL);
 	pthread_mutex_lock(&w.lock);
 	int err = open_trace();
 	pthread_mutex_unlock(&w.lock);
@@ -466,13 +542,102 @@ int hp_writer_start(void)
 		hp_lifecycle_fail("cannot start the writer thread", err);
 		return -err;
 	}
-	w.thread_running = 1;
-	pthread_detach(w.thread);
+	w.thread_running = 1; /* joinable: hp_writer_suspend waits for it */
 	return 0;
+}
+
+/* Nested or concurrent suspensions (two threads in set*id): the first stops the
+ * thread, the last restarts it. */
+static pthread_mutex_t suspend_lock = PTHREAD_MUTEX_INITIALIZER;
+static int suspend_depth, suspend_restart;
+
+void hp_writer_suspend(void)
+{
+	pthread_mutex_lock(&suspend_lock);
+	if (suspend_depth++ == 0) {
+		pthread_mutex_lock(&w.lock);
+		int running = w.thread_running;
+		suspend_restart = running && !atomic_load(&w.stop) && !w.failed;
+		w.thread_running = 0;
+		atomic_store(&w.stop, 1);
+		pthread_mutex_unlock(&w.lock);
+		if (running) {
+			/* Bounded: the writer holds no lock of the caller's and waits at most a
+			 * futex timeout; it sees stop at the top of its next round. */
+			__atomic_fetch_add(&hp_rec_wake_word, 1, __ATOMIC_RELEASE);
+			hp_os_futex_wake(&hp_rec_wake_word);
+			pthread_join(w.thread, NULL);
+		}
+	}
+	pthread_mutex_unlock(&suspend_lock);
+	/* Drained here meanwhile: a producer waiting for room (backpressure) gets it. */
+	hp_writer_sync(HP_SYNC_FLUSH, 0, NULL);
+}
+
+void hp_writer_resume(void)
+{
+	int abandon = 0;
+	pthread_mutex_lock(&suspend_lock);
+	if (suspend_depth > 0 && --suspend_depth == 0 && suspend_restart) {
+		suspend_restart = 0;
+		/* Under the lock: a final END written meanwhile (exit on another thread) set
+		 * the state to LATE or OFF, and no thread comes back after it. */
+		pthread_mutex_lock(&w.lock);
+		if (!w.failed && atomic_load(&hp_rec_state) == HP_STATE_RECORDING)
+			abandon = hp_writer_start() != 0;
+		pthread_mutex_unlock(&w.lock);
+	}
+	pthread_mutex_unlock(&suspend_lock);
+	if (abandon)
+		hp_writer_abandon();
+}
+
+void hp_writer_suspend_fork_child(void)
+{
+	pthread_mutex_init(&suspend_lock, NULL);
+	suspend_depth = suspend_restart = 0;
+}
+
+/* The program's __lsan_default_suppressions() text cut after a whole line to at most
+ * HP_MAX_STRING bytes, or NULL. Runs the program's code: no profiler lock held. */
+static const char *program_suppressions(size_t *len)
+{
+	const char *(*fn)(void);
+	*(void **)&fn = dlsym(RTLD_DEFAULT, "__lsan_default_suppressions");
+	if (!fn) /* defined but not exported, as LeakSanitizer users write it */
+		*(void **)&fn = hp_elfsym_exe_function("__lsan_default_suppressions");
+	const char *text = fn ? fn() : NULL;
+	if (!text)
+		return NULL;
+	size_t n = strnlen(text, HP_MAX_STRING + 1);
+	if (n > HP_MAX_STRING)
+		for (n = HP_MAX_STRING; n > 0 && text[n - 1] != '\n'; n--)
+			;
+	*len = n;
+	return text;
+}
+
+/* The replay just run (round_locked) leaves decoded block addresses in dead frames
+ * below this one, where the scan's own frame then lies: the exiting thread's stack is
+ * scanned from there up, so they would keep lost blocks reachable. 8 KiB covers the
+ * replay's frames. */
+static __attribute__((noinline)) void clear_dead_stack(void)
+{
+	char pad[8 << 10];
+	memset(pad, 0, sizeof pad);
+	__asm__ volatile("" : : "r"(pad) : "memory");
 }
 
 int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 {
+	/* The leak scan runs once, here on the exiting thread (destructor or _exit), never
+	 * on the writer thread: its stack and registers are roots. */
+	int scan = (what & HP_SYNC_END) && (what & HP_SYNC_FINAL);
+	static atomic_int supp_done;
+	const char *supp = NULL;
+	size_t supp_len = 0;
+	if (scan && hp_options.leak_scan && !atomic_exchange(&supp_done, 1))
+		supp = program_suppressions(&supp_len);
 	pthread_mutex_lock(&w.lock);
 	if (w.failed) {
 		pthread_mutex_unlock(&w.lock);
@@ -495,6 +660,29 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		p = put_string(p, path ? path : "", n);
 		commit(p);
 	}
+	if (scan && w.leak_scan && !w.leak_done) {
+		w.leak_done = 1;
+		if (supp) {
+			uint8_t *p = reserve(32 + supp_len);
+			p = hp_put_varint(p, HP_REC_SUPPRESSIONS);
+			p = hp_put_varint(p, hp_clock_now());
+			p = put_string(p, supp, supp_len);
+			commit(p);
+		}
+		clear_dead_stack();
+		int err = hp_leakscan_at_exit(&w.live, hp_clock_now(), put_record, NULL);
+		if (err && !w.failed) {
+			hp_os_say("leak scan failed: ", strerror(-err), NULL);
+			char msg[96] = "leak scan failed: ";
+			size_t l = strlen(msg);
+			strncpy(msg + l, strerror(-err), sizeof(msg) - l - 1);
+			emit_error(msg);
+		}
+	}
+	if (what & HP_SYNC_END) {
+		emit_pending_error();
+		emit_rss(); /* the last sample, however short the run */
+	}
 	if (what & HP_SYNC_END)
 		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(), 3);
 	frame();
@@ -512,6 +700,11 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 void hp_writer_lock(void)
 {
 	pthread_mutex_lock(&w.lock);
+	/* Drain first: the child inherits the live set with this thread's events up to the
+	 * fork (other threads' events still in their rings are dropped in the child). */
+	if (!w.failed && w.fd >= 0)
+		round_locked();
+	w.fork_time = hp_clock_now(); /* the child's live set continues from here */
 }
 
 void hp_writer_unlock(void)
@@ -522,12 +715,12 @@ void hp_writer_unlock(void)
 int hp_writer_fork_child(void)
 {
 	pthread_mutex_init(&w.lock, NULL);
-	if (w.fd >= 0)
-		close(w.fd);
-	if (w.statm_fd >= 0)
-		close(w.statm_fd);
-	w.fd = w.statm_fd = -1;
+	hp_fdguard_fork_child();
+	hp_writer_suspend_fork_child();
+	hp_fdguard_close(&w.fd);
+	hp_fdguard_close(&w.statm_fd);
 	w.thread_running = 0;
+	w.live_base += w.fork_time;
 	if (w.failed)
 		return -EIO;
 	pthread_mutex_lock(&w.lock);

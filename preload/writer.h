@@ -30,6 +30,10 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path);
 /* Path of the trace file. */
 const char *hp_writer_path(void);
 
+/* Writes an ERROR record with msg (the first one only) if the file is still writable:
+ * now when the writer lock is free, else in the writer's next round. Thread-safe. */
+void hp_writer_error(const char *msg);
+
 /* Stops writing for good (internal error): closes the file. Thread-safe. */
 void hp_writer_abandon(void);
 
@@ -38,5 +42,15 @@ void hp_writer_abandon(void);
 void hp_writer_lock(void);
 void hp_writer_unlock(void);
 int hp_writer_fork_child(void);
+
+/* set*id(): glibc makes every thread, the writer included, repeat the call, and the
+ * writer lacks the per-thread capabilities (capset, PR_SET_KEEPCAPS) the caller set up,
+ * so its call fails and glibc aborts. suspend stops the writer thread, waits for it to
+ * exit and drains the buffers on the calling thread; resume starts a new writer (with
+ * the caller's new credentials) unless recording ended meanwhile. Pairs may nest and
+ * run on several threads at once. No profiler lock may be held by the caller. */
+void hp_writer_suspend(void);
+void hp_writer_resume(void);
+void hp_writer_suspend_fork_child(void);
 
 #endif
