@@ -78,6 +78,10 @@ void hp_options_init(void)
 	hp_options.unwind_cache = hp_options_parse_uint(getenv("HEAPPROF_UNWIND_CACHE"), 0, 1, 1);
 	hp_options.sample_bytes = hp_options_parse_uint(getenv("HEAPPROF_SAMPLE_BYTES"), 0,
 							0xffffffffu, 0);
+	/* A sampled trace knows only the sampled blocks, so a reachability scan over them
+	 * would call most of the heap unknown: sampling turns the scan off. */
+	if (hp_options.sample_bytes)
+		hp_options.leak_scan = 0;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)
