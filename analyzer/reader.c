@@ -383,6 +383,12 @@ static inline int get_u(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 		*pp = p + 1;
 		return 0;
 	}
+	/* Two bytes: sizes up to 16 KiB, stack ids, most time deltas; one branch more. */
+	if (end - p >= 2 && p[1] < 0x80) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		*pp = p + 2;
+		return 0;
+	}
 	return varint_slow(pp, end, out);
 }
 
@@ -752,7 +758,9 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 		for (uint64_t i = 0; i < n; i++) {
 			U(d);
 			U(c);
-			if (c > HP_LEAK_DEFINITE) {
+			/* Strictly ascending, as the spec says: a zero delta or one that wraps
+			 * past 2^64 is corrupt. */
+			if (c > HP_LEAK_DEFINITE || (i && !d) || a + d < a) {
 				e = HP_READ_ERR_LEAK_BLOCKS;
 				goto bad;
 			}

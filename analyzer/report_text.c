@@ -50,8 +50,11 @@ static const char *seconds(char *buf, double s)
 		snprintf(buf, 32, "%.3f s", s);
 	else if (s < 600)
 		snprintf(buf, 32, "%.1f s", s);
-	else
-		snprintf(buf, 32, "%dm %04.1f s", (int)(s / 60), s - 60 * (int)(s / 60));
+	else if (s < 1e9) {
+		long long m = (long long)(s / 60);
+		snprintf(buf, 32, "%lldm %04.1f s", m, s - 60.0 * (double)m);
+	} else /* absurd durations of corrupt traces, inf and nan: no integer conversion */
+		snprintf(buf, 32, "%.3g s", s);
 	return buf;
 }
 
