@@ -54,6 +54,7 @@ struct fp_tls {
 	int tail_ok;
 	uintptr_t tail_sp, tail_ra, tail_rbp;
 	unsigned ntail;
+	unsigned tail_misses; /* consecutive tails the memo did not cover */
 	uintptr_t tail_slot[TAIL_FRAMES], tail_ip[TAIL_FRAMES];
 	/* the last walk: the words read at each frame, and whether it can be reused */
 	unsigned nwords;
@@ -105,6 +106,15 @@ void hp_unwind_fp_init(void)
 			       -1, 0);
 		probe_zeros = z == MAP_FAILED ? NULL : z;
 	}
+}
+
+/* Tests compare tails frame by frame, so they ask for stepping even when unw_backtrace
+ * would be cheaper. */
+static int step_every_tail;
+
+void hp_unwind_fp_step_every_tail(int on)
+{
+	step_every_tail = on;
 }
 
 void hp_unwind_fp_set_self(uintptr_t lo, uintptr_t hi)
@@ -271,8 +281,16 @@ static int walk(struct fp_tls *t, uintptr_t fp, uintptr_t *ips, unsigned max)
 				if (tail_same(t, sp, ra, next) && t->ntail <= max - n) {
 					memcpy(ips + n, t->tail_ip, t->ntail * sizeof(*ips));
 					n += t->ntail;
-				} else {
+					t->tail_misses = 0;
+				} else if (t->tail_misses++ < 4 || !(t->tail_misses & 1023) || step_every_tail) {
+					/* Learn (or re-learn) the memo: unw_step is slow, it masks
+					 * signals at every step (2 syscalls a frame). */
 					n += tail_walk(t, sp, ra, next, ips + n, max - n);
+				} else {
+					/* Tails that keep changing (throw paths inside
+					 * libstdc++): unw_backtrace's cached path is ~30x cheaper
+					 * than stepping them. */
+					return -1;
 				}
 				t->walk_tail = 1;
 				break;

@@ -46,6 +46,10 @@ void hp_unwind_fp_stats(struct hp_unwind_fp_stats *out);
 /* Tests: treat [lo, hi) as the profiler's own code (frames dropped from the result). */
 void hp_unwind_fp_set_self(uintptr_t lo, uintptr_t hi);
 
+/* For tests: walk every changing tail with libunwind's unw_step, never handing the whole
+ * stack to unw_backtrace (the faster choice once a thread's tails keep changing). */
+void hp_unwind_fp_step_every_tail(int on);
+
 #ifdef __cplusplus
 }
 #endif

@@ -199,6 +199,7 @@ int main(void)
 	/* the preload core is linked into this executable: none of it is "ours" here */
 	hp_unwind_fp_init();
 	hp_unwind_fp_set_self(0, 0);
+	hp_unwind_fp_step_every_tail(1); /* tails compared frame by frame */
 	test_depths();
 	test_without_frame_pointers();
 	test_cache();
