@@ -14,11 +14,12 @@
 #define TL_BUCKETS 2000u
 #define NO_SITE UINT32_MAX
 
-enum { EV_FREE, EV_ALLOC, EV_REALLOC };
+enum { EV_FREE, EV_ALLOC };
 
-/* A buffered event; the thread is the queue's. */
+/* A buffered event; the thread is the queue's. 32 bytes, two per cache line: a REALLOC is
+ * queued as its FREE of the old block then its ALLOC, which is the order apply() gave them. */
 struct ev {
-	uint64_t time, addr, size, old;
+	uint64_t time, addr, size;
 	uint32_t stack;
 	uint32_t kind;
 };
@@ -385,17 +386,10 @@ static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	if (e->time > rp->max_time)
 		rp->max_time = e->time;
 	int rc = 0;
-	switch (e->kind) {
-	case EV_FREE:
+	if (e->kind == EV_FREE)
 		do_free(rp, th, e->addr);
-		break;
-	case EV_REALLOC:
-		do_free(rp, th, e->old);
+	else
 		rc = do_alloc(rp, tidx, th, e);
-		break;
-	default:
-		rc = do_alloc(rp, tidx, th, e);
-	}
 	tl_heap(bk, rp->heap);
 	return rc;
 }
@@ -488,38 +482,52 @@ static int thread_slot(struct hp_replay *rp, uint64_t idx)
 	return 0;
 }
 
+static __attribute__((noinline, cold)) int queue_room(struct queue *q, size_t n)
+{
+	if (q->head) {
+		/* Released events at the front: reuse their room (amortized). */
+		memmove(q->v, q->v + q->head, (q->len - q->head) * sizeof *q->v);
+		q->len -= q->head;
+		q->head = 0;
+	}
+	if (q->len + n <= q->cap)
+		return 0;
+	size_t cap = q->cap ? q->cap * 2 : 256;
+	struct ev *v = realloc(q->v, cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	q->v = v;
+	q->cap = cap;
+	return 0;
+}
+
 static int push_event(struct hp_replay *rp, const struct hp_item *it)
 {
 	if (__builtin_expect(it->u.ev.thread >= rp->nthr, 0) && thread_slot(rp, it->u.ev.thread))
 		return -ENOMEM;
 	struct queue *q = &rp->thr[it->u.ev.thread].q;
-	if (q->len == q->cap && q->head) {
-		/* Full, with released events at the front: reuse their room (amortized). */
-		memmove(q->v, q->v + q->head, (q->len - q->head) * sizeof *q->v);
-		q->len -= q->head;
-		q->head = 0;
-	}
-	if (q->len == q->cap) {
-		size_t cap = q->cap ? q->cap * 2 : 256;
-		struct ev *v = realloc(q->v, cap * sizeof *v);
-		if (!v)
-			return -ENOMEM;
-		q->v = v;
-		q->cap = cap;
-	}
+	if (__builtin_expect(q->len + 2 > q->cap, 0) && queue_room(q, 2))
+		return -ENOMEM;
 	/* Scalar loads: a 16-byte load of two fields the decoder has just stored 8 bytes at a
 	 * time stalls on store forwarding (a third of this function's time). */
-	uint64_t t = it->u.ev.time, addr = it->u.ev.addr, old = it->u.ev.old, size = it->u.ev.size;
-	__asm__("" : "+r"(t), "+r"(addr), "+r"(old), "+r"(size));
-	struct ev *e = &q->v[q->len++];
+	uint64_t t = it->u.ev.time, addr = it->u.ev.addr, size = it->u.ev.size;
+	__asm__("" : "+r"(t), "+r"(addr), "+r"(size));
+	struct ev *e = &q->v[q->len];
+	if (it->kind == HP_ITEM_REALLOC) {
+		e->time = t;
+		e->addr = it->u.ev.old;
+		e->size = 0;
+		e->stack = 0;
+		e->kind = EV_FREE;
+		e++;
+		q->len++;
+	}
 	e->time = t;
 	e->addr = addr;
-	e->old = old;
 	e->size = size;
 	e->stack = it->u.ev.stack;
-	e->kind = it->kind == HP_ITEM_FREE	? EV_FREE
-		  : it->kind == HP_ITEM_REALLOC ? EV_REALLOC
-						: EV_ALLOC;
+	e->kind = it->kind == HP_ITEM_FREE ? EV_FREE : EV_ALLOC;
+	q->len++;
 	return 0;
 }
 
