@@ -31,10 +31,20 @@ int hp_checks_parse_size(const char *s, uint64_t *out)
 		const char *suffix;
 		double mult;
 	} units[] = {
-		{"", 1},	      {"B", 1},		    {"K", 1024.0},	  {"KiB", 1024.0},
-		{"KB", 1e3},	      {"M", 1048576.0},	    {"MiB", 1048576.0},	  {"MB", 1e6},
-		{"G", 1073741824.0},  {"GiB", 1073741824.0}, {"GB", 1e9},	   {"T", 1099511627776.0},
-		{"TiB", 1099511627776.0}, {"TB", 1e12},
+	    {"", 1},
+	    {"B", 1},
+	    {"K", 1024.0},
+	    {"KiB", 1024.0},
+	    {"KB", 1e3},
+	    {"M", 1048576.0},
+	    {"MiB", 1048576.0},
+	    {"MB", 1e6},
+	    {"G", 1073741824.0},
+	    {"GiB", 1073741824.0},
+	    {"GB", 1e9},
+	    {"T", 1099511627776.0},
+	    {"TiB", 1099511627776.0},
+	    {"TB", 1e12},
 	};
 	if (!s || !(*s >= '0' && *s <= '9'))
 		return -EINVAL;
@@ -82,9 +92,11 @@ static int parse_kinds(const char *s, unsigned *out)
 		const char *name;
 		int cls;
 	} names[] = {
-		{"definite", HP_LEAK_DEFINITE},	 {"indirect", HP_LEAK_INDIRECT},
-		{"possible", HP_LEAK_POSSIBLE},	 {"reachable", HP_LEAK_REACHABLE},
-		{"all", -1},
+	    {"definite", HP_LEAK_DEFINITE},
+	    {"indirect", HP_LEAK_INDIRECT},
+	    {"possible", HP_LEAK_POSSIBLE},
+	    {"reachable", HP_LEAK_REACHABLE},
+	    {"all", -1},
 	};
 	unsigned kinds = 0;
 	while (*s) {
@@ -264,11 +276,11 @@ void hp_checks_usage(FILE *out)
 	      out);
 }
 
-static void fail(struct hp_checks *c, unsigned *n, const struct hp_check_input *in,
-		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fail(struct hp_checks *c, unsigned *n, const struct hp_check_input *in, const char *fmt,
+		 ...) __attribute__((format(printf, 4, 5)));
 
-static void fail(struct hp_checks *c, unsigned *n, const struct hp_check_input *in,
-		 const char *fmt, ...)
+static void fail(struct hp_checks *c, unsigned *n, const struct hp_check_input *in, const char *fmt,
+		 ...)
 {
 	va_list ap;
 	fputs(PROG ": check failed: ", stderr);
@@ -298,8 +310,11 @@ static const char *kinds_phrase(unsigned kinds, char *buf, size_t size)
 		if (!(kinds & (1u << order[i])))
 			continue;
 		left--;
-		len += (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s",
-					word[order[i]], left > 1 ? ", " : left == 1 ? " or " : "");
+		len +=
+		    (size_t)snprintf(buf + len, len < size ? size - len : 0, "%s%s", word[order[i]],
+				     left > 1	 ? ", "
+				     : left == 1 ? " or "
+						 : "");
 	}
 	return buf;
 }
@@ -341,8 +356,9 @@ unsigned hp_checks_evaluate(struct hp_checks *c, const struct hp_check_input *in
 		if (!scanned) {
 			if (!in->exec_replaced)
 				fprintf(stderr,
-					PROG ": warning: %s%s%shas no leak scan (HEAPPROF_LEAK_SCAN=0, "
-					     "or the process was killed): --fail-on-leaks not checked\n",
+					PROG
+					": warning: %s%s%shas no leak scan (HEAPPROF_LEAK_SCAN=0, "
+					"or the process was killed): --fail-on-leaks not checked\n",
 					in->name ? "'" : "", in->name ? in->name : "the trace",
 					in->name ? "' " : " ");
 		} else {

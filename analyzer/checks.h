@@ -33,14 +33,14 @@ extern "C" {
 #define HP_CHECK_UNSET UINT64_MAX
 
 struct hp_checks {
-	int leaks_only;		 /* --leaks */
-	int print_suppressions;	 /* --print-suppressions */
-	int no_default_supp;	 /* --no-default-suppressions */
-	unsigned fail_kinds;	 /* --fail-on-leaks: bit (1 << enum hp_leak_class); 0 off */
-	uint64_t max_peak;	 /* HP_CHECK_UNSET when not given */
+	int leaks_only;		/* --leaks */
+	int print_suppressions; /* --print-suppressions */
+	int no_default_supp;	/* --no-default-suppressions */
+	unsigned fail_kinds;	/* --fail-on-leaks: bit (1 << enum hp_leak_class); 0 off */
+	uint64_t max_peak;	/* HP_CHECK_UNSET when not given */
 	uint64_t max_leaked;
 	uint64_t max_allocations;
-	const char **supp_files;     /* --suppressions, in order (argv strings) */
+	const char **supp_files; /* --suppressions, in order (argv strings) */
 	size_t nsupp_files;
 	struct hp_suppressions supp; /* files, then the built-ins; hp_leaks_init() takes it */
 	unsigned failed;	     /* checks failed so far, over all traces */
@@ -48,10 +48,10 @@ struct hp_checks {
 
 /* What the checks need from one replayed trace besides its leak report. */
 struct hp_check_input {
-	const char *name;	    /* trace file, named in messages when not NULL */
-	uint64_t peak_heap_bytes;   /* summary.peak_heap_bytes */
-	uint64_t allocations;	    /* summary.allocations */
-	uint64_t leaked_bytes;	    /* summary.leaked_bytes: live at the end of the trace */
+	const char *name;	  /* trace file, named in messages when not NULL */
+	uint64_t peak_heap_bytes; /* summary.peak_heap_bytes */
+	uint64_t allocations;	  /* summary.allocations */
+	uint64_t leaked_bytes;	  /* summary.leaked_bytes: live at the end of the trace */
 	uint64_t leaked_allocations;
 	int exec_replaced; /* the trace ended with EXEC: the image never exited */
 };

@@ -10,14 +10,14 @@
 #define MAX_SYM_FRAMES 4096
 
 static const char *const kind_names[HP_LEAK_NKINDS] = {
-	[HP_LEAK_REACHABLE] = "still reachable", [HP_LEAK_POSSIBLE] = "possibly lost",
-	[HP_LEAK_INDIRECT] = "indirectly lost",	 [HP_LEAK_DEFINITE] = "definitely lost",
-	[HP_LEAK_LIVE] = "live at exit",
+    [HP_LEAK_REACHABLE] = "still reachable", [HP_LEAK_POSSIBLE] = "possibly lost",
+    [HP_LEAK_INDIRECT] = "indirectly lost",  [HP_LEAK_DEFINITE] = "definitely lost",
+    [HP_LEAK_LIVE] = "live at exit",
 };
 static const char *const kind_keys[HP_LEAK_NKINDS] = {
-	[HP_LEAK_REACHABLE] = "reachable", [HP_LEAK_POSSIBLE] = "possible",
-	[HP_LEAK_INDIRECT] = "indirect",   [HP_LEAK_DEFINITE] = "definite",
-	[HP_LEAK_LIVE] = "live",
+    [HP_LEAK_REACHABLE] = "reachable", [HP_LEAK_POSSIBLE] = "possible",
+    [HP_LEAK_INDIRECT] = "indirect",   [HP_LEAK_DEFINITE] = "definite",
+    [HP_LEAK_LIVE] = "live",
 };
 
 const char *hp_leaks_kind_name(int kind)
@@ -94,8 +94,8 @@ int hp_leaks_add_block(struct hp_leaks *lk, uint64_t addr, unsigned cls)
 int hp_leaks_add_live(struct hp_leaks *lk, uint64_t addr, uint64_t size, uint32_t stack)
 {
 	return push(&lk->live, &lk->nlive, &lk->live_cap,
-		    (struct hp_leak_block){.addr = addr, .size = size, .stack = stack,
-					   .cls = HP_LEAK_LIVE});
+		    (struct hp_leak_block){
+			.addr = addr, .size = size, .stack = stack, .cls = HP_LEAK_LIVE});
 }
 
 static int cmp_addr(const void *a, const void *b)
@@ -132,10 +132,9 @@ static int build_suppressions(struct hp_leaks *lk)
 		if (pass == 1) {
 			if (!lk->program_supp)
 				continue;
-			int rc = hp_suppress_add_text(&lk->supp, lk->program_supp,
-						      lk->program_supp_len, HP_SUPP_PROGRAM,
-						      "__lsan_default_suppressions", lk->supp_error,
-						      sizeof(lk->supp_error));
+			int rc = hp_suppress_add_text(
+			    &lk->supp, lk->program_supp, lk->program_supp_len, HP_SUPP_PROGRAM,
+			    "__lsan_default_suppressions", lk->supp_error, sizeof(lk->supp_error));
 			if (rc == -ENOMEM)
 				return rc;
 			continue;

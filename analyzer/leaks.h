@@ -41,7 +41,7 @@ struct hp_leak_scan {
 
 /* One group of blocks of one kind allocated at one stack. */
 struct hp_leak_site {
-	int kind;      /* enum hp_leak_class or HP_LEAK_LIVE */
+	int kind;	/* enum hp_leak_class or HP_LEAK_LIVE */
 	uint32_t stack; /* the key given to hp_leaks_add_live(); 0 when unknown */
 	uint64_t bytes, blocks;
 };

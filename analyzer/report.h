@@ -21,7 +21,7 @@ struct hp_report_input {
 	int complete; /* the trace ends with END */
 	const char *const *warnings;
 	size_t nwarnings;
-	unsigned top; /* sites per section (text) or in all (json); 0 = all */
+	unsigned top;		      /* sites per section (text) or in all (json); 0 = all */
 	const struct hp_leaks *leaks; /* finished leak report (leaks.h), or NULL */
 	unsigned leaks_flags;	      /* enum hp_leaks_print_flags for the text report */
 };

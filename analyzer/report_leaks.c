@@ -193,10 +193,10 @@ void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
 		const char *key;
 		int kind;
 	} classes[] = {
-		{"definitely_lost", HP_LEAK_DEFINITE},
-		{"indirectly_lost", HP_LEAK_INDIRECT},
-		{"possibly_lost", HP_LEAK_POSSIBLE},
-		{"still_reachable", HP_LEAK_REACHABLE},
+	    {"definitely_lost", HP_LEAK_DEFINITE},
+	    {"indirectly_lost", HP_LEAK_INDIRECT},
+	    {"possibly_lost", HP_LEAK_POSSIBLE},
+	    {"still_reachable", HP_LEAK_REACHABLE},
 	};
 	uint64_t sb = 0, sn = 0;
 	for (int k = 0; k < HP_LEAK_NKINDS; k++) {
@@ -206,7 +206,8 @@ void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
 	fputs("{\n", out);
 	for (size_t i = 0; i < 4; i++)
 		fprintf(out, "%*s\"%s\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "},\n", in1,
-			"", classes[i].key, lk->bytes[classes[i].kind], lk->blocks[classes[i].kind]);
+			"", classes[i].key, lk->bytes[classes[i].kind],
+			lk->blocks[classes[i].kind]);
 	fprintf(out, "%*s\"suppressed\": {\"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64 "},\n", in1,
 		"", sb, sn);
 	fprintf(out, "%*s\"unattributed_blocks\": %" PRIu64 ",\n", in1, "",
@@ -267,17 +268,19 @@ unsigned hp_leaks_print_lsan(FILE *out, const struct hp_leaks *lk, uint64_t pid,
 			continue;
 		if (!records) {
 			buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
-			fprintf(out,
-				"=================================================================\n"
-				"==%" PRIu64 "==ERROR: LeakSanitizer: detected memory leaks\n\n",
-				pid);
+			fprintf(
+			    out,
+			    "=================================================================\n"
+			    "==%" PRIu64 "==ERROR: LeakSanitizer: detected memory leaks\n\n",
+			    pid);
 		}
 		records++;
 		bytes += s->bytes;
 		blocks += s->blocks;
 		/* LSan has no "possibly lost" nor "still reachable": they print as Direct, with
 		 * heapprof's class in a trailing note CTest ignores. */
-		fprintf(out, "%s leak of %" PRIu64 " byte(s) in %" PRIu64 " object(s) allocated from:",
+		fprintf(out,
+			"%s leak of %" PRIu64 " byte(s) in %" PRIu64 " object(s) allocated from:",
 			s->kind == HP_LEAK_INDIRECT ? "Indirect" : "Direct", s->bytes, s->blocks);
 		if (s->kind == HP_LEAK_POSSIBLE || s->kind == HP_LEAK_REACHABLE)
 			fprintf(out, " (heapprof: %s)", hp_leaks_kind_name(s->kind));

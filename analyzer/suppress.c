@@ -14,31 +14,31 @@
  * freed only by valgrind's __libc_freeres hook, so a test cannot avoid them. Keep this
  * list to such things: anything a program could leak repeatedly does not belong here. */
 static const char default_text[] =
-	"# glibc bug 12650: dynamic TLS blocks of threads (LSan's default too)\n"
-	"leak:*tls_get_addr*\n"
-	"# a thread's TLS and DTV, kept for the thread's lifetime\n"
-	"leak:_dl_allocate_tls\n"
-	"# thread exit keeps per-thread unwinder and cleanup state (LSan's default too)\n"
-	"leak:*pthread_exit*\n"
-	"# the link map and search paths of every loaded module (dlopen and startup)\n"
-	"leak:_dl_new_object\n"
-	"leak:_dl_map_object\n"
-	"leak:_dl_init_paths\n"
-	"leak:_dl_important_hwcaps\n"
-	"# dlerror's per-thread message buffer\n"
-	"leak:_dlerror_run\n"
-	"# locale data loaded by setlocale, cached for the process lifetime\n"
-	"leak:_nl_load_locale\n"
-	"leak:_nl_intern_locale_data\n"
-	"leak:_nl_find_locale\n"
-	"# NSS modules and their databases (getpwnam, getaddrinfo, ...), loaded once\n"
-	"leak:__nss_module_load\n"
-	"leak:__nss_database_get\n"
-	"leak:nss_parse_file\n"
-	"# the buffers of stdin, stdout and stderr, never closed\n"
-	"leak:_IO_file_doallocate\n"
-	"# libstdc++'s emergency exception-handling pool, allocated at load time\n"
-	"leak:(anonymous namespace)::pool::pool\n";
+    "# glibc bug 12650: dynamic TLS blocks of threads (LSan's default too)\n"
+    "leak:*tls_get_addr*\n"
+    "# a thread's TLS and DTV, kept for the thread's lifetime\n"
+    "leak:_dl_allocate_tls\n"
+    "# thread exit keeps per-thread unwinder and cleanup state (LSan's default too)\n"
+    "leak:*pthread_exit*\n"
+    "# the link map and search paths of every loaded module (dlopen and startup)\n"
+    "leak:_dl_new_object\n"
+    "leak:_dl_map_object\n"
+    "leak:_dl_init_paths\n"
+    "leak:_dl_important_hwcaps\n"
+    "# dlerror's per-thread message buffer\n"
+    "leak:_dlerror_run\n"
+    "# locale data loaded by setlocale, cached for the process lifetime\n"
+    "leak:_nl_load_locale\n"
+    "leak:_nl_intern_locale_data\n"
+    "leak:_nl_find_locale\n"
+    "# NSS modules and their databases (getpwnam, getaddrinfo, ...), loaded once\n"
+    "leak:__nss_module_load\n"
+    "leak:__nss_database_get\n"
+    "leak:nss_parse_file\n"
+    "# the buffers of stdin, stdout and stderr, never closed\n"
+    "leak:_IO_file_doallocate\n"
+    "# libstdc++'s emergency exception-handling pool, allocated at load time\n"
+    "leak:(anonymous namespace)::pool::pool\n";
 
 const char *hp_suppress_default_text(void)
 {
@@ -106,8 +106,8 @@ int hp_suppress_add_rule(struct hp_suppressions *s, const char *templ, size_t le
 	char *t = strndup(templ, len);
 	if (!t)
 		return -ENOMEM;
-	s->rules[s->nrules++] = (struct hp_supp_rule){
-		.templ = t, .origin = origin, .from = from, .line = line};
+	s->rules[s->nrules++] =
+	    (struct hp_supp_rule){.templ = t, .origin = origin, .from = from, .line = line};
 	return 0;
 }
 
@@ -135,8 +135,8 @@ int hp_suppress_add_text(struct hp_suppressions *s, const char *text, size_t len
 		static const char type[] = "leak:";
 		size_t tl = sizeof(type) - 1;
 		if ((size_t)(e - b) < tl || memcmp(b, type, tl) != 0) {
-			snprintf(err, errsize, "%s:%u: not a leak suppression: '%.*s'", from, lineno,
-				 (int)(e - b > 80 ? 80 : e - b), b);
+			snprintf(err, errsize, "%s:%u: not a leak suppression: '%.*s'", from,
+				 lineno, (int)(e - b > 80 ? 80 : e - b), b);
 			return -EINVAL;
 		}
 		b += tl;

@@ -14,7 +14,7 @@ struct hp_symbolizer;
 struct hp_sym_frame {
 	const char *function; /* demangled; NULL when unknown */
 	const char *file;     /* NULL when there is no line info */
-	unsigned line;        /* 0 when unknown */
+	unsigned line;	      /* 0 when unknown */
 	int inlined;
 };
 
@@ -34,8 +34,8 @@ int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const 
  * minus bias). When `is_return_address` is set the lookup uses vaddr - 1 so the line
  * is the call's. Fills at most `max` frames, innermost first, and returns how many
  * (0 when nothing is known). Results are cached per (module, vaddr). */
-int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr,
-		 int is_return_address, struct hp_sym_frame *out, int max);
+int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, int is_return_address,
+		 struct hp_sym_frame *out, int max);
 
 void hp_symbolizer_free(struct hp_symbolizer *s);
 

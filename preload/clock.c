@@ -5,7 +5,7 @@
 
 #include "os.h"
 
-struct hp_clock hp_clock = { .shift = 4, .ticks_per_second = 1000000000u };
+struct hp_clock hp_clock = {.shift = 4, .ticks_per_second = 1000000000u};
 
 static uint64_t read_ns(clockid_t id)
 {
@@ -27,15 +27,16 @@ uint64_t hp_clock_real_ns(void)
 static int kernel_uses_tsc(void)
 {
 	char buf[32];
-	ssize_t n = hp_os_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource",
-				    buf, sizeof(buf) - 1);
+	ssize_t n =
+	    hp_os_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf,
+			    sizeof(buf) - 1);
 	return n >= 3 && memcmp(buf, "tsc", 3) == 0 && (n == 3 || buf[3] == '\n');
 }
 
 static void calibrate_tsc(void)
 {
 	uint64_t m0 = hp_clock_mono_ns(), t0 = __rdtsc();
-	struct timespec nap = { 0, 10 * 1000 * 1000 };
+	struct timespec nap = {0, 10 * 1000 * 1000};
 	while (nanosleep(&nap, &nap))
 		;
 	uint64_t m1 = hp_clock_mono_ns(), t1 = __rdtsc();

@@ -11,9 +11,9 @@
 #include "options.h"
 
 struct hp_clock {
-	int tsc;                  /* ticks are TSC cycles */
-	unsigned shift;           /* a time unit is 2^shift ticks */
-	uint64_t start;           /* ticks at the trace's start */
+	int tsc;	/* ticks are TSC cycles */
+	unsigned shift; /* a time unit is 2^shift ticks */
+	uint64_t start; /* ticks at the trace's start */
 	uint64_t ticks_per_second;
 	uint64_t start_mono_ns;
 	uint64_t start_real_ns;

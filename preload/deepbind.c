@@ -44,9 +44,9 @@ unsigned long long hp_deepbind_adds(void)
 
 /* What the dynamic section of lm says, addresses made absolute. */
 struct dyn {
-	const ElfW(Sym) *symtab;
+	const ElfW(Sym) * symtab;
 	const char *strtab;
-	const ElfW(Rela) *rela, *jmprel;
+	const ElfW(Rela) * rela, *jmprel;
 	size_t relasz, pltrelsz;
 	int jmprel_rela;
 	ElfW(Addr) runpath, rpath; /* string table offsets, or ~0 */
@@ -67,15 +67,33 @@ static int read_dyn(const struct link_map *lm, struct dyn *d)
 		return -1;
 	for (const ElfW(Dyn) *e = lm->l_ld; e->d_tag != DT_NULL; e++) {
 		switch (e->d_tag) {
-		case DT_SYMTAB: d->symtab = (const void *)absolute(lm, e->d_un.d_ptr); break;
-		case DT_STRTAB: d->strtab = (const void *)absolute(lm, e->d_un.d_ptr); break;
-		case DT_RELA: d->rela = (const void *)absolute(lm, e->d_un.d_ptr); break;
-		case DT_RELASZ: d->relasz = e->d_un.d_val; break;
-		case DT_JMPREL: d->jmprel = (const void *)absolute(lm, e->d_un.d_ptr); break;
-		case DT_PLTRELSZ: d->pltrelsz = e->d_un.d_val; break;
-		case DT_PLTREL: d->jmprel_rela = e->d_un.d_val == DT_RELA; break;
-		case DT_RUNPATH: d->runpath = e->d_un.d_val; break;
-		case DT_RPATH: d->rpath = e->d_un.d_val; break;
+		case DT_SYMTAB:
+			d->symtab = (const void *)absolute(lm, e->d_un.d_ptr);
+			break;
+		case DT_STRTAB:
+			d->strtab = (const void *)absolute(lm, e->d_un.d_ptr);
+			break;
+		case DT_RELA:
+			d->rela = (const void *)absolute(lm, e->d_un.d_ptr);
+			break;
+		case DT_RELASZ:
+			d->relasz = e->d_un.d_val;
+			break;
+		case DT_JMPREL:
+			d->jmprel = (const void *)absolute(lm, e->d_un.d_ptr);
+			break;
+		case DT_PLTRELSZ:
+			d->pltrelsz = e->d_un.d_val;
+			break;
+		case DT_PLTREL:
+			d->jmprel_rela = e->d_un.d_val == DT_RELA;
+			break;
+		case DT_RUNPATH:
+			d->runpath = e->d_un.d_val;
+			break;
+		case DT_RPATH:
+			d->rpath = e->d_un.d_val;
+			break;
 		}
 	}
 	return d->strtab ? 0 : -1;
@@ -225,7 +243,7 @@ static void *next_of(const struct hp_deepbind_fn *fns, size_t i, void **cache, c
 }
 
 static void patch_rela(void *handle, const struct link_map *lm, const struct dyn *d,
-		       const ElfW(Rela) *rel, size_t size, const struct ranges *r,
+		       const ElfW(Rela) * rel, size_t size, const struct ranges *r,
 		       const struct hp_deepbind_fn *fns, size_t n, void **cache, char *done)
 {
 	if (!rel || !d->symtab)
@@ -270,14 +288,14 @@ void hp_deepbind_patch(void *handle, unsigned long long adds_before,
 	if (adds <= adds_before || n > MAX_FNS || dlinfo(handle, RTLD_DI_LINKMAP, &lm) || !lm)
 		return; /* nothing new: bound before, without DEEPBIND or already patched */
 	void *cache[MAX_FNS];
-	char done[MAX_FNS] = { 0 };
+	char done[MAX_FNS] = {0};
 	const struct link_map *self = module_of((const void *)hp_deepbind_patch);
 	const struct link_map *libc = module_of((const void *)getpid);
 	for (unsigned long long k = adds - adds_before; lm && k > 0; lm = lm->l_next, k--) {
 		struct dyn d;
 		if (never_patch(lm, self, libc) || read_dyn(lm, &d))
 			continue;
-		struct ranges r = { .lm = lm };
+		struct ranges r = {.lm = lm};
 		dl_iterate_phdr(ranges_cb, &r);
 		if (!r.found)
 			continue;

@@ -55,8 +55,8 @@ static uintptr_t search(const unsigned char *f, size_t size, const char *name)
 		const char *str = (const char *)f + strs->sh_offset;
 		size_t nsym = sh[i].sh_size / sizeof *sym;
 		for (size_t k = 0; k < nsym; k++) {
-			if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC || sym[k].st_shndx == SHN_UNDEF ||
-			    sym[k].st_name >= strs->sh_size ||
+			if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC ||
+			    sym[k].st_shndx == SHN_UNDEF || sym[k].st_name >= strs->sh_size ||
 			    strs->sh_size - sym[k].st_name <= name_len)
 				continue;
 			if (memcmp(str + sym[k].st_name, name, name_len + 1) == 0)

@@ -85,7 +85,8 @@ EXPORT void *realloc(void *old, size_t size)
 	if (HP_UNLIKELY(!REAL(realloc))) {
 		void *p = hp_bootstrap_alloc(16, size);
 		if (p && old)
-			memcpy(p, old, hp_bootstrap_size(old) < size ? hp_bootstrap_size(old) : size);
+			memcpy(p, old,
+			       hp_bootstrap_size(old) < size ? hp_bootstrap_size(old) : size);
 		return p;
 	}
 	if (HP_UNLIKELY(old && hp_bootstrap_owns(old)))
@@ -212,7 +213,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
 		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size)                         \
-							 : new_fallback(0, size, nothrow);         \
+							: new_fallback(0, size, nothrow);          \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -226,7 +227,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
 		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, tag)                    \
-							 : new_fallback(0, size, 1);               \
+							: new_fallback(0, size, 1);                \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -240,7 +241,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
 		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align)                  \
-							 : new_fallback(align, size, 0);           \
+							: new_fallback(align, size, 0);            \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -254,7 +255,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
 		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align, tag)             \
-							 : new_fallback(align, size, 1);           \
+							: new_fallback(align, size, 1);            \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -264,7 +265,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 
 /* Deletes never throw. extra carries the size/alignment/nothrow arguments. */
 #define DEFINE_DELETE(sym, params, args)                                                           \
-	static void (*real_##sym) params;                                                          \
+	static void(*real_##sym) params;                                                           \
 	EXPORT void sym params                                                                     \
 	{                                                                                          \
 		if (!p || HP_UNLIKELY(hp_bootstrap_owns(p)))                                       \
@@ -313,16 +314,38 @@ DEFINE_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const voi
 static HP_COLD void *dlopen_deepbind(const char *file, int flags, const void *caller)
 {
 	static const struct hp_deepbind_fn fns[] = {
-#define FN(sym) { #sym, (void *)sym }
-		FN(malloc), FN(free), FN(calloc), FN(realloc), FN(reallocarray),
-		FN(posix_memalign), FN(aligned_alloc), FN(memalign), FN(valloc), FN(pvalloc),
-		FN(malloc_usable_size), FN(_Znwm), FN(_Znam), FN(_ZnwmRKSt9nothrow_t),
-		FN(_ZnamRKSt9nothrow_t), FN(_ZnwmSt11align_val_t), FN(_ZnamSt11align_val_t),
-		FN(_ZnwmSt11align_val_tRKSt9nothrow_t), FN(_ZnamSt11align_val_tRKSt9nothrow_t),
-		FN(_ZdlPv), FN(_ZdaPv), FN(_ZdlPvm), FN(_ZdaPvm), FN(_ZdlPvRKSt9nothrow_t),
-		FN(_ZdaPvRKSt9nothrow_t), FN(_ZdlPvSt11align_val_t), FN(_ZdaPvSt11align_val_t),
-		FN(_ZdlPvmSt11align_val_t), FN(_ZdaPvmSt11align_val_t),
-		FN(_ZdlPvSt11align_val_tRKSt9nothrow_t), FN(_ZdaPvSt11align_val_tRKSt9nothrow_t),
+#define FN(sym) {#sym, (void *)sym}
+	    FN(malloc),
+	    FN(free),
+	    FN(calloc),
+	    FN(realloc),
+	    FN(reallocarray),
+	    FN(posix_memalign),
+	    FN(aligned_alloc),
+	    FN(memalign),
+	    FN(valloc),
+	    FN(pvalloc),
+	    FN(malloc_usable_size),
+	    FN(_Znwm),
+	    FN(_Znam),
+	    FN(_ZnwmRKSt9nothrow_t),
+	    FN(_ZnamRKSt9nothrow_t),
+	    FN(_ZnwmSt11align_val_t),
+	    FN(_ZnamSt11align_val_t),
+	    FN(_ZnwmSt11align_val_tRKSt9nothrow_t),
+	    FN(_ZnamSt11align_val_tRKSt9nothrow_t),
+	    FN(_ZdlPv),
+	    FN(_ZdaPv),
+	    FN(_ZdlPvm),
+	    FN(_ZdaPvm),
+	    FN(_ZdlPvRKSt9nothrow_t),
+	    FN(_ZdaPvRKSt9nothrow_t),
+	    FN(_ZdlPvSt11align_val_t),
+	    FN(_ZdaPvSt11align_val_t),
+	    FN(_ZdlPvmSt11align_val_t),
+	    FN(_ZdaPvmSt11align_val_t),
+	    FN(_ZdlPvSt11align_val_tRKSt9nothrow_t),
+	    FN(_ZdaPvSt11align_val_tRKSt9nothrow_t),
 #undef FN
 	};
 	if (atomic_load(&hp_rec_state) == HP_STATE_OFF)
@@ -490,7 +513,7 @@ EXPORT void _Exit(int status)
 #define DEFINE_SETXID(sym, params, args)                                                           \
 	EXPORT int sym params                                                                      \
 	{                                                                                          \
-		static int (*real_##sym) params;                                                   \
+		static int(*real_##sym) params;                                                    \
 		if (!NEXT(real_##sym, #sym)) {                                                     \
 			errno = ENOSYS;                                                            \
 			return -1;                                                                 \

@@ -64,10 +64,10 @@ enum { F_PENDING = 1 << 0, F_NOSCAN = 1 << 1 };
 struct scan {
 	const struct hp_block *b;
 	size_t n;
-	uint64_t lo, span;  /* every block lies in [lo, lo + span): a one-compare filter */
-	uint8_t *cls;       /* enum hp_leak_class; HP_LEAK_DEFINITE doubles as Unreached */
-	uint8_t *flags;     /* F_* */
-	size_t *stack;      /* mark stack: a block is on it at most once (F_PENDING) */
+	uint64_t lo, span; /* every block lies in [lo, lo + span): a one-compare filter */
+	uint8_t *cls;	   /* enum hp_leak_class; HP_LEAK_DEFINITE doubles as Unreached */
+	uint8_t *flags;	   /* F_* */
+	size_t *stack;	   /* mark stack: a block is on it at most once (F_PENDING) */
 	size_t top;
 	uint64_t *indirect; /* bytes of each leader's clique, or NULL when not wanted */
 };
@@ -129,8 +129,8 @@ static void gather(struct scan *s, uint64_t v, size_t leader)
 
 /* Aligned words of [start, end). Reads other threads' stacks and heap blocks, which
  * ASan would flag as redzones: the leak scan of every conservative collector does. */
-static HP_NO_ASAN void scan_range(struct scan *s, uint64_t start, uint64_t end,
-				  int prior_definite, size_t leader)
+static HP_NO_ASAN void scan_range(struct scan *s, uint64_t start, uint64_t end, int prior_definite,
+				  size_t leader)
 {
 	uint64_t lo = s->lo, span = s->span;
 	for (uint64_t p = (start + 7) & ~(uint64_t)7; p + 8 <= end; p += 8) {
@@ -170,12 +170,12 @@ int hp_leakscan_run_cliques(const struct hp_block *blocks, size_t n,
 	if (!mem)
 		return -ENOMEM;
 	struct scan s = {
-		.b = blocks,
-		.n = n,
-		.cls = classes_io,
-		.stack = mem,
-		.flags = (uint8_t *)mem + n * sizeof(size_t),
-		.indirect = clique_bytes,
+	    .b = blocks,
+	    .n = n,
+	    .cls = classes_io,
+	    .stack = mem,
+	    .flags = (uint8_t *)mem + n * sizeof(size_t),
+	    .indirect = clique_bytes,
 	};
 	uint64_t hi = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -356,7 +356,8 @@ void hp_leakscan_fork_child(int keep)
 	/* The other threads' stacks are still mapped in the child, as stale copies. */
 	for (int i = 0; i < HP_LEAKSCAN_MAX_THREADS; i++)
 		if (i != keep)
-			atomic_store_explicit(&thread_slots[i].state, SLOT_FREE, memory_order_relaxed);
+			atomic_store_explicit(&thread_slots[i].state, SLOT_FREE,
+					      memory_order_relaxed);
 	atomic_store(&unscanned, keep < 0 && keep != HP_LEAKSCAN_NO_SLOT);
 }
 
@@ -387,8 +388,9 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
 		/* This thread's static TLS of the module: for the main thread it lives in
 		 * memory ld.so mapped, in no segment. Other threads' is in their stacks. */
 		if (ph->p_type == PT_TLS && info->dlpi_tls_data)
-			c->err = hp_leakscan_roots_add(c->roots, (uintptr_t)info->dlpi_tls_data,
-						       (uintptr_t)info->dlpi_tls_data + ph->p_memsz);
+			c->err =
+			    hp_leakscan_roots_add(c->roots, (uintptr_t)info->dlpi_tls_data,
+						  (uintptr_t)info->dlpi_tls_data + ph->p_memsz);
 	}
 	return c->err;
 }
@@ -427,14 +429,13 @@ static uintptr_t blocked_sp(pid_t tid)
 	return sp > 128 ? sp - 128 : 0;
 }
 
-int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_lo,
-			      unsigned flags)
+int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_lo, unsigned flags)
 {
 	if (!stack_lo)
 		stack_lo = (uintptr_t)__builtin_frame_address(0);
 	struct phdr_ctx c = {
-		.roots = roots,
-		.self = (flags & HP_LEAKSCAN_ROOTS_SELF) ? 0 : (uintptr_t)&add_module,
+	    .roots = roots,
+	    .self = (flags & HP_LEAKSCAN_ROOTS_SELF) ? 0 : (uintptr_t)&add_module,
 	};
 	dl_iterate_phdr(add_module, &c);
 	if (c.err)
@@ -556,7 +557,7 @@ static void mark_unmapped(const struct hp_block *b, uint8_t *cls, size_t n)
 }
 
 __attribute__((noinline)) int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_t time,
-						   hp_leakscan_put_fn put, void *ctx)
+						  hp_leakscan_put_fn put, void *ctx)
 {
 	/* Callee-saved registers of our callers go into this frame (unwind_init saves them
 	 * all, setjmp the ones glibc does not mangle), so scanning from our stack pointer
@@ -581,9 +582,9 @@ __attribute__((noinline)) int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_
 		err = hp_leakscan_run(blocks, n, &roots, cls, &sum);
 	}
 	if (!err)
-		err = hp_leakscan_write_records(blocks, cls, n, &sum, time,
-						hp_leakscan_incomplete() ? HP_LEAK_SCAN_INCOMPLETE : 0,
-						put, ctx);
+		err = hp_leakscan_write_records(
+		    blocks, cls, n, &sum, time,
+		    hp_leakscan_incomplete() ? HP_LEAK_SCAN_INCOMPLETE : 0, put, ctx);
 	hp_leakscan_roots_release(&roots);
 	unmap_pages(cls, n);
 	hp_block_array_free(blocks, n);

@@ -69,8 +69,7 @@ enum hp_leakscan_roots_flags {
  * spilled its registers below it), and the whole stacks of the threads registered with
  * hp_leakscan_thread_register() other than excluded ones, split around unmapped pages.
  * Call hp_leakscan_roots_release() after. Returns 0 or a negative errno. */
-int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_lo,
-			      unsigned flags);
+int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_lo, unsigned flags);
 
 /* Appends [start, end) to roots (tests, extra roots). Returns 0 or -ENOMEM. */
 int hp_leakscan_roots_add(struct hp_leakscan_roots *roots, uint64_t start, uint64_t end);

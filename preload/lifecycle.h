@@ -17,8 +17,8 @@ void hp_lifecycle_fail(const char *what, int err);
  * child (which shares the parent's memory and must leave its trace alone). errno is
  * preserved. */
 void hp_lifecycle_exec(const char *path); /* before an exec: EXEC + END, synchronously */
-void hp_lifecycle_exit(int status);       /* _exit/_Exit: EXIT + END, synchronously */
-void hp_lifecycle_forked(pid_t child);    /* parent side of fork(): FORK record */
+void hp_lifecycle_exit(int status);	  /* _exit/_Exit: EXIT + END, synchronously */
+void hp_lifecycle_forked(pid_t child);	  /* parent side of fork(): FORK record */
 void hp_lifecycle_modules_changed(void);  /* after dlopen/dlclose returned */
 
 /* Around a set*id() call: begin stops the writer thread (writer.h) and returns a token

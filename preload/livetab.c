@@ -17,8 +17,8 @@
 #include <heapprof/trace_format.h>
 
 struct hp_livetab_slot {
-	uint64_t addr;  /* 0: empty */
-	uint64_t size;  /* meaningful while live */
+	uint64_t addr;	/* 0: empty */
+	uint64_t size;	/* meaningful while live */
 	uint64_t stamp; /* time << 1 | STAMP_FREED */
 };
 
@@ -232,8 +232,7 @@ static inline int get_u(const uint8_t **pp, const uint8_t *end, uint64_t *v)
 	return hp_get_varint(pp, end, v);
 }
 
-static inline int get_delta(const uint8_t **pp, const uint8_t *end, uint64_t base,
-			    uint64_t *addr)
+static inline int get_delta(const uint8_t **pp, const uint8_t *end, uint64_t base, uint64_t *addr)
 {
 	uint64_t z;
 	if (get_u(pp, end, &z))
@@ -243,8 +242,8 @@ static inline int get_delta(const uint8_t **pp, const uint8_t *end, uint64_t bas
 	return 0;
 }
 
-int hp_livetab_feed_events(struct hp_livetab *t, struct hp_livetab_thread *state,
-			   const uint8_t *p, size_t len)
+int hp_livetab_feed_events(struct hp_livetab *t, struct hp_livetab_thread *state, const uint8_t *p,
+			   size_t len)
 {
 	const uint8_t *end = p + len;
 	uint64_t time = state->prev_time, prev = state->prev_addr;

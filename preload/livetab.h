@@ -40,10 +40,10 @@ struct hp_livetab_tomb;
 /* Open addressing with linear probing; treat the fields as private. */
 struct hp_livetab {
 	struct hp_livetab_slot *slots; /* capacity slots, addr 0 = empty */
-	size_t mask;                   /* capacity - 1, capacity a power of two */
-	unsigned shift;                /* 64 - log2(capacity), for Fibonacci hashing */
-	size_t used;                   /* live and freed slots */
-	size_t live;                   /* live slots */
+	size_t mask;		       /* capacity - 1, capacity a power of two */
+	unsigned shift;		       /* 64 - log2(capacity), for Fibonacci hashing */
+	size_t used;		       /* live and freed slots */
+	size_t live;		       /* live slots */
 	struct hp_livetab_tomb *tombs; /* addresses freed since the last gc, unordered */
 	size_t ntombs, tombcap;
 };
@@ -66,8 +66,8 @@ int hp_livetab_free(struct hp_livetab *t, uint64_t addr, uint64_t time);
  * address then an allocation of the new one at the same time. `state` is that thread's
  * decoder state. Returns 0, -EINVAL on a malformed payload (events up to the bad one
  * are applied), or -ENOMEM. */
-int hp_livetab_feed_events(struct hp_livetab *t, struct hp_livetab_thread *state,
-			   const uint8_t *p, size_t len);
+int hp_livetab_feed_events(struct hp_livetab *t, struct hp_livetab_thread *state, const uint8_t *p,
+			   size_t len);
 
 /* Forgets freed addresses whose release is older than `watermark`: every event below
  * it has been fed (the ROUND watermark), so no older event for them can come. Cost is

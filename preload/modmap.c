@@ -59,7 +59,7 @@ struct coll {
 	uintptr_t bias;
 	const void *phdr;
 	uint32_t body_len; /* MODULE record fields after the id */
-	uint32_t size;     /* of this entry */
+	uint32_t size;	   /* of this entry */
 	uint8_t body[];
 };
 
@@ -225,7 +225,7 @@ static void apply(const struct scratch *sc)
 		mlog[nlog].len = hl + c->body_len;
 		arena_used += hl + c->body_len;
 		nlog++;
-		known[nknown++] = (struct known){ c->name_hash, c->bias, c->phdr, next_id++, 1, 1 };
+		known[nknown++] = (struct known){c->name_hash, c->bias, c->phdr, next_id++, 1, 1};
 	}
 	uint64_t now = hp_clock_now();
 	for (size_t k = 0; k < nknown; k++) {
@@ -241,7 +241,7 @@ static void apply(const struct scratch *sc)
 
 int hp_modmap_refresh(void)
 {
-	struct scratch sc = { .cap = 1u << 20 };
+	struct scratch sc = {.cap = 1u << 20};
 	for (;;) {
 		sc.buf = hp_os_map(sc.cap);
 		if (!sc.buf)

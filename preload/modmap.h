@@ -23,7 +23,8 @@ int hp_modmap_changed(void);
 
 /* Calls emit for each log record from *pos on, in order, and advances *pos; the
  * modmap mutex is held meanwhile. Thread-safe. */
-void hp_modmap_emit(size_t *pos, void (*emit)(const uint8_t *rec, size_t len, void *arg), void *arg);
+void hp_modmap_emit(size_t *pos, void (*emit)(const uint8_t *rec, size_t len, void *arg),
+		    void *arg);
 
 void hp_modmap_lock(void);
 void hp_modmap_unlock(void);

@@ -34,11 +34,11 @@
 #include "os.h"
 
 struct hp_options hp_options = {
-	.output = HP_DEFAULT_OUTPUT,
-	.max_frames = 64,
-	.flush_ms = 100,
-	.zstd_level = 1,
-	.clock = HP_CLOCK_AUTO,
+    .output = HP_DEFAULT_OUTPUT,
+    .max_frames = 64,
+    .flush_ms = 100,
+    .zstd_level = 1,
+    .clock = HP_CLOCK_AUTO,
 };
 
 unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsigned def)
@@ -61,8 +61,8 @@ void hp_options_init(void)
 	const char *s = getenv("HEAPPROF_OUTPUT");
 	if (s && *s)
 		hp_options.output = s;
-	hp_options.max_frames = hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1,
-						      HP_MAX_FRAMES_PER_STACK, 64);
+	hp_options.max_frames =
+	    hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1, HP_MAX_FRAMES_PER_STACK, 64);
 	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
 	hp_options.zstd_level = (int)hp_options_parse_uint(getenv("HEAPPROF_ZSTD_LEVEL"), 1, 19, 1);
 	s = getenv("HEAPPROF_CLOCK");
@@ -76,8 +76,8 @@ void hp_options_init(void)
 	s = getenv("HEAPPROF_UNWIND");
 	hp_options.unwind_fp = s && strcmp(s, "fp") == 0;
 	hp_options.unwind_cache = hp_options_parse_uint(getenv("HEAPPROF_UNWIND_CACHE"), 0, 1, 1);
-	hp_options.sample_bytes = hp_options_parse_uint(getenv("HEAPPROF_SAMPLE_BYTES"), 0,
-							0xffffffffu, 0);
+	hp_options.sample_bytes =
+	    hp_options_parse_uint(getenv("HEAPPROF_SAMPLE_BYTES"), 0, 0xffffffffu, 0);
 	/* A sampled trace knows only the sampled blocks, so a reachability scan over them
 	 * would call most of the heap unknown: sampling turns the scan off. */
 	if (hp_options.sample_bytes)

@@ -60,7 +60,7 @@ ssize_t hp_os_read_file(const char *path, void *buf, size_t cap)
 
 void hp_os_futex_wait(uint32_t *addr, uint32_t expected, uint64_t timeout_ns)
 {
-	struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+	struct timespec ts = {(time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u)};
 	syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, timeout_ns ? &ts : NULL, NULL, 0);
 }
 
@@ -73,7 +73,7 @@ void hp_os_say(const char *a, const char *b, const char *c)
 {
 	char line[1024];
 	size_t len = 0;
-	const char *parts[] = { "heapprof: ", a, b, c };
+	const char *parts[] = {"heapprof: ", a, b, c};
 	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (!parts[i])
 			continue;

@@ -27,8 +27,8 @@ struct hp_real {
 	int (*execvpe)(const char *, char *const[], char *const[]);
 	int (*fexecve)(int, char *const[], char *const[]);
 	int (*execveat)(int, const char *, char *const[], char *const[], int);
-	void (*exit_)(int);  /* _exit */
-	void (*Exit_)(int);  /* _Exit */
+	void (*exit_)(int); /* _exit */
+	void (*Exit_)(int); /* _Exit */
 	pid_t (*fork)(void);
 	int (*pthread_setname_np)(pthread_t, const char *);
 };

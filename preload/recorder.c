@@ -120,7 +120,8 @@ static HP_COLD struct hp_tbuf *claim(void)
 	pthread_mutex_lock(&registry_lock);
 	for (b = hp_rec_threads(); b; b = b->next) {
 		int expected = HP_TBUF_FREE;
-		if (b != fallback && atomic_compare_exchange_strong(&b->state, &expected, HP_TBUF_CLAIMING))
+		if (b != fallback &&
+		    atomic_compare_exchange_strong(&b->state, &expected, HP_TBUF_CLAIMING))
 			break;
 	}
 	if (!b && (b = tbuf_new())) {
@@ -133,8 +134,8 @@ static HP_COLD struct hp_tbuf *claim(void)
 	/* Still quiet: for the main thread glibc reads /proc/self/maps and may malloc. The
 	 * writer thread never claims a buffer, so it is never scanned. */
 	if (b)
-		b->leak_slot = hp_options.leak_scan ? hp_leakscan_thread_register(0)
-						    : HP_LEAKSCAN_NO_SLOT;
+		b->leak_slot =
+		    hp_options.leak_scan ? hp_leakscan_thread_register(0) : HP_LEAKSCAN_NO_SLOT;
 	if (b) {
 		tls.buf = b;
 		pthread_setspecific(thread_key, b);
@@ -170,7 +171,7 @@ static HP_COLD int wait_room(struct hp_tbuf *b, uint64_t head, size_t n)
 	}
 	for (unsigned i = 0; i < 20000; i++) {
 		wake_writer();
-		struct timespec nap = { 0, 50 * 1000 };
+		struct timespec nap = {0, 50 * 1000};
 		nanosleep(&nap, NULL);
 		b->tail_cache = atomic_load_explicit(&b->tail, memory_order_acquire);
 		if (b->size - (head - b->tail_cache) >= n)
@@ -195,7 +196,8 @@ static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
 		memcpy(b->ring + off, ev, first);
 		memcpy(b->ring, ev + first, n - first);
 	}
-	atomic_store_explicit(&b->events, atomic_load_explicit(&b->events, memory_order_relaxed) + 1,
+	atomic_store_explicit(&b->events,
+			      atomic_load_explicit(&b->events, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	atomic_store_explicit(&b->head, head + n, memory_order_release);
 }
@@ -425,7 +427,8 @@ void hp_rec_thread_name(pthread_t th, const char *name)
 		hp_rec_unhide();
 	}
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next) {
-		if (b == fallback || atomic_load_explicit(&b->state, memory_order_acquire) != HP_TBUF_LIVE ||
+		if (b == fallback ||
+		    atomic_load_explicit(&b->state, memory_order_acquire) != HP_TBUF_LIVE ||
 		    !pthread_equal(b->thread, th))
 			continue;
 		strncpy(b->name, name, sizeof(b->name) - 1);

@@ -25,7 +25,7 @@
 enum hp_rec_state {
 	HP_STATE_UNINIT,       /* nothing done yet: the first call initializes */
 	HP_STATE_INITIALIZING, /* one thread is initializing; the others forward */
-	HP_STATE_OFF,          /* not recording (disabled, failed, setuid) */
+	HP_STATE_OFF,	       /* not recording (disabled, failed, setuid) */
 	HP_STATE_RECORDING,
 	HP_STATE_LATE, /* after the final END: each event is flushed with another END */
 };
@@ -53,7 +53,7 @@ struct hp_tbuf {
 	uint32_t announced; /* index + 1 the writer wrote a THREAD record for */
 	unsigned name_written;
 	struct hp_livetab_thread live_dec; /* the leak scan's replay of this ring's events */
-	int leak_slot; /* hp_leakscan_thread_register() slot, or negative */
+	int leak_slot;			   /* hp_leakscan_thread_register() slot, or negative */
 	char pad2[64];
 	/* registry, written when the buffer is claimed */
 	struct hp_tbuf *next;

@@ -168,19 +168,23 @@ int hp_sampler_forget(const void *p)
 					j = (j + 1) & mask;
 					if (!st->slots[j])
 						goto done;
-					size_t home = (size_t)hp_sampler_hash((void *)st->slots[j]) & mask;
-					/* move slots[j] into the hole at i unless its home lies in (i, j] */
+					size_t home =
+					    (size_t)hp_sampler_hash((void *)st->slots[j]) & mask;
+					/* move slots[j] into the hole at i unless its home lies in
+					 * (i, j] */
 					if (((j - home) & mask) >= ((j - i) & mask))
 						break;
 				}
 				st->slots[i] = st->slots[j];
 				i = j;
 			}
-done:
+		done:
 			st->used--;
-			uint8_t c = atomic_load_explicit(&hp_sampler_filter[f], memory_order_relaxed);
+			uint8_t c =
+			    atomic_load_explicit(&hp_sampler_filter[f], memory_order_relaxed);
 			if (c < 255)
-				atomic_store_explicit(&hp_sampler_filter[f], c - 1, memory_order_relaxed);
+				atomic_store_explicit(&hp_sampler_filter[f], c - 1,
+						      memory_order_relaxed);
 		}
 	}
 	unlock(st);

@@ -44,7 +44,8 @@ unsigned hp_unwind(uintptr_t *ips, unsigned max)
 	if (n <= 0)
 		return 0;
 	unsigned skip = 0;
-	while (skip < (unsigned)n && (uintptr_t)buf[skip] >= self_lo && (uintptr_t)buf[skip] < self_hi)
+	while (skip < (unsigned)n && (uintptr_t)buf[skip] >= self_lo &&
+	       (uintptr_t)buf[skip] < self_hi)
 		skip++;
 	unsigned count = (unsigned)n - skip;
 	if (count > max)

@@ -45,11 +45,11 @@
 #include "unwind.h"
 
 #define CACHE_FRAMES 96 /* frames (ours included) the cache remembers */
-#define TAIL_FRAMES 16  /* frames of a memoized libunwind tail */
+#define TAIL_FRAMES 16	/* frames of a memoized libunwind tail */
 
 struct fp_tls {
 	uintptr_t lo, hi; /* the thread's stack; hi 0 until known */
-	int bounds;       /* 0 not read yet, 1 known, -1 unavailable */
+	int bounds;	  /* 0 not read yet, 1 known, -1 unavailable */
 	/* tail memo: libunwind's frames after the last frame-pointer frame */
 	int tail_ok;
 	uintptr_t tail_sp, tail_ra, tail_rbp;
@@ -102,8 +102,8 @@ void hp_unwind_fp_init(void)
 {
 	dl_iterate_phdr(find_self, (void *)(uintptr_t)&hp_unwind_fp);
 	if (!probe_zeros) {
-		void *z = mmap(NULL, PROBE_ZEROS, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			       -1, 0);
+		void *z = mmap(NULL, PROBE_ZEROS, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		probe_zeros = z == MAP_FAILED ? NULL : z;
 	}
 }
@@ -139,7 +139,7 @@ static HP_COLD int judge(uintptr_t ra)
 {
 	if (!probe_zeros)
 		return 0;
-	uintptr_t fake[6] = { 0, 0, 0x5a5a5a5a5a5a5a50u, ra ^ 0x1000u, 0, 0 };
+	uintptr_t fake[6] = {0, 0, 0x5a5a5a5a5a5a5a50u, ra ^ 0x1000u, 0, 0};
 	uintptr_t b = (uintptr_t)&fake[2];
 	unw_context_t uc;
 	unw_cursor_t c;
@@ -164,8 +164,9 @@ static inline int frame_based(uintptr_t ra)
 			return (int)(e & 1);
 		if (e == 0) {
 			int v = judge(ra);
-			atomic_compare_exchange_strong_explicit(&verdicts[i], &e, ra << 1 | (uintptr_t)v,
-								memory_order_relaxed, memory_order_relaxed);
+			atomic_compare_exchange_strong_explicit(
+			    &verdicts[i], &e, ra << 1 | (uintptr_t)v, memory_order_relaxed,
+			    memory_order_relaxed);
 			return v;
 		}
 	}
@@ -282,7 +283,8 @@ static int walk(struct fp_tls *t, uintptr_t fp, uintptr_t *ips, unsigned max)
 					memcpy(ips + n, t->tail_ip, t->ntail * sizeof(*ips));
 					n += t->ntail;
 					t->tail_misses = 0;
-				} else if (t->tail_misses++ < 4 || !(t->tail_misses & 1023) || step_every_tail) {
+				} else if (t->tail_misses++ < 4 || !(t->tail_misses & 1023) ||
+					   step_every_tail) {
 					/* Learn (or re-learn) the memo: unw_step is slow, it masks
 					 * signals at every step (2 syscalls a frame). */
 					n += tail_walk(t, sp, ra, next, ips + n, max - n);
@@ -333,7 +335,8 @@ __attribute__((noinline)) uint32_t hp_unwind_fp_stack(uintptr_t *ips, unsigned m
 {
 	struct fp_tls *t = &tls;
 	uintptr_t fp0 = (uintptr_t)__builtin_frame_address(0);
-	if (cache && t->cache_ok && t->cache_fp0 == fp0 && t->cache_max == max && words_same(t, fp0)) {
+	if (cache && t->cache_ok && t->cache_fp0 == fp0 && t->cache_max == max &&
+	    words_same(t, fp0)) {
 		unsigned last = t->nwords - 1;
 		uintptr_t last_fp = last ? t->w_fp[last - 1] : fp0;
 		if (!t->cache_tail || tail_same(t, last_fp + 16, t->w_ra[last], t->w_fp[last])) {

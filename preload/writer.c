@@ -72,7 +72,7 @@ static struct {
 	/* An internal failure waiting for an ERROR record (hp_writer_error). */
 	_Atomic int error_pending;
 	char error_msg[256];
-} w = { .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1 };
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1};
 
 const char *hp_writer_path(void)
 {
@@ -184,7 +184,7 @@ static void emit_header(void)
 	p = hp_put_varint(p, HP_FORMAT_VERSION);
 	p = hp_put_varint(p, HP_REC_HEADER);
 	p = hp_put_varint(p, (hp_clock.tsc ? HP_HDR_CLOCK_TSC : 0) |
-				     (hp_options.sample_bytes ? HP_HDR_SAMPLED : 0));
+				 (hp_options.sample_bytes ? HP_HDR_SAMPLED : 0));
 	p = hp_put_varint(p, (uint64_t)getpid());
 	p = hp_put_varint(p, (uint64_t)getppid());
 	p = hp_put_varint(p, hp_clock.start_real_ns);
@@ -323,7 +323,8 @@ static void round_locked(void)
 	struct hp_tbuf *list = hp_rec_threads();
 	for (struct hp_tbuf *b = list; b; b = b->next) {
 		int st = atomic_load_explicit(&b->state, memory_order_acquire);
-		b->snapped = st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
+		b->snapped =
+		    st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
 		if (b->snapped)
 			b->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
 	}
@@ -343,13 +344,14 @@ static void round_locked(void)
 			emit_thread(b);
 			b->announced = b->index + 1;
 			/* A recycled buffer gets a new index: its decoder state restarts. */
-			b->live_dec = (struct hp_livetab_thread){ .prev_time = w.live_base };
+			b->live_dec = (struct hp_livetab_thread){.prev_time = w.live_base};
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
 		if (seq != b->name_written)
 			emit_thread_name(b, seq);
 		drained |= emit_events(b);
-		if (b->snapped == 2 && b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
+		if (b->snapped == 2 &&
+		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
 			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
 			hp_rec_recycle(b);
 		}
@@ -423,7 +425,8 @@ static int busy_rings(void)
 {
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
 		if (atomic_load_explicit(&b->head, memory_order_relaxed) -
-			    atomic_load_explicit(&b->tail, memory_order_relaxed) > b->size / 4)
+			atomic_load_explicit(&b->tail, memory_order_relaxed) >
+		    b->size / 4)
 			return 1;
 	return 0;
 }
@@ -684,7 +687,8 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		emit_rss(); /* the last sample, however short the run */
 	}
 	if (what & HP_SYNC_END)
-		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(), 3);
+		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(),
+			   3);
 	frame();
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);

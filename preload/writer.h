@@ -7,11 +7,11 @@
 #include <stdint.h>
 
 enum hp_sync {
-	HP_SYNC_FLUSH = 0,      /* drain and write a frame */
-	HP_SYNC_EXIT = 1 << 0,  /* add EXIT(arg) */
-	HP_SYNC_END = 1 << 1,   /* add END */
-	HP_SYNC_EXEC = 1 << 2,  /* add EXEC(path) */
-	HP_SYNC_FORK = 1 << 3,  /* add FORK(arg) only: no drain, no frame */
+	HP_SYNC_FLUSH = 0,	/* drain and write a frame */
+	HP_SYNC_EXIT = 1 << 0,	/* add EXIT(arg) */
+	HP_SYNC_END = 1 << 1,	/* add END */
+	HP_SYNC_EXEC = 1 << 2,	/* add EXEC(path) */
+	HP_SYNC_FORK = 1 << 3,	/* add FORK(arg) only: no drain, no frame */
 	HP_SYNC_FINAL = 1 << 4, /* stop the writer thread afterwards */
 };
 

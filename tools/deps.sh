@@ -9,7 +9,7 @@
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
 	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd
-	python3 valgrind heaptrack clang file git sqlite3 perl libjemalloc-dev
+	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
 )
 
 hp_missing_deps()

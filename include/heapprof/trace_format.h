@@ -43,10 +43,10 @@ enum hp_record_tag {
 	HP_REC_EXIT = 14,
 	HP_REC_END = 15,
 	HP_REC_ERROR = 16,
-	HP_REC_LEAK_SCAN = 17,   /* docs/leak-check.md */
-	HP_REC_LEAK_BLOCKS = 18, /* docs/leak-check.md */
+	HP_REC_LEAK_SCAN = 17,	  /* docs/leak-check.md */
+	HP_REC_LEAK_BLOCKS = 18,  /* docs/leak-check.md */
 	HP_REC_SUPPRESSIONS = 19, /* docs/leak-check.md */
-	HP_REC_TAG_LIMIT /* first unknown tag */
+	HP_REC_TAG_LIMIT	  /* first unknown tag */
 };
 
 /* HEADER flags. */
@@ -70,14 +70,14 @@ enum hp_leak_class {
 #define HP_OP_MASK 3u
 enum hp_event_op {
 	HP_OP_ALLOC = 0,   /* varint size, varint stack, svarint addr16_delta */
-	HP_OP_FREE = 1,    /* svarint addr16_delta */
+	HP_OP_FREE = 1,	   /* svarint addr16_delta */
 	HP_OP_REALLOC = 2, /* svarint old16_delta, varint size, varint stack, svarint new16_delta */
-	HP_OP_EXT = 3,     /* varint ext_op, then its fields */
+	HP_OP_EXT = 3,	   /* varint ext_op, then its fields */
 };
 
 enum hp_event_ext_op {
-	HP_EXT_ALLOC_ABS = 0,   /* varint size, varint stack, varint addr */
-	HP_EXT_FREE_ABS = 1,    /* varint addr */
+	HP_EXT_ALLOC_ABS = 0,	/* varint size, varint stack, varint addr */
+	HP_EXT_FREE_ABS = 1,	/* varint addr */
 	HP_EXT_REALLOC_ABS = 2, /* varint old, varint size, varint stack, varint new */
 	HP_EXT_LIMIT
 };

@@ -62,8 +62,8 @@ static void report_crash(void)
 	if (cur_cut >= 0)
 		fprintf(stderr, " cut to %ld bytes", cur_cut);
 	if (cur_bit >= 0)
-		fprintf(stderr, " with bit %ld flipped (byte %ld, mask 0x%02x)", cur_bit, cur_bit / 8,
-			1u << (cur_bit % 8));
+		fprintf(stderr, " with bit %ld flipped (byte %ld, mask 0x%02x)", cur_bit,
+			cur_bit / 8, 1u << (cur_bit % 8));
 	fprintf(stderr, "; input saved as fuzz-replay-crash.bin\n");
 	FILE *f = fopen("fuzz-replay-crash.bin", "wb");
 	if (f) {

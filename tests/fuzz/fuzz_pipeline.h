@@ -30,13 +30,13 @@
 #include "report_leaks.h"
 #endif
 
-#define HP_FUZZ_CHECK(c)                                                                   \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "%s:%d: fuzz contract violated: %s\n", __FILE__,  \
-				__LINE__, #c);                                             \
-			abort();                                                           \
-		}                                                                          \
+#define HP_FUZZ_CHECK(c)                                                                           \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			fprintf(stderr, "%s:%d: fuzz contract violated: %s\n", __FILE__, __LINE__, \
+				#c);                                                               \
+			abort();                                                                   \
+		}                                                                                  \
 	} while (0)
 
 static FILE *hp_fuzz_sink(void)
@@ -120,13 +120,13 @@ static void hp_fuzz_reports(const struct hp_profile *p, int truncated)
 		return;
 	const char *warnings[] = {"fuzz"};
 	struct hp_report_input in = {
-		.file = "fuzz",
-		.prof = p,
-		.res = res,
-		.complete = !truncated,
-		.warnings = warnings,
-		.nwarnings = 1,
-		.top = 5,
+	    .file = "fuzz",
+	    .prof = p,
+	    .res = res,
+	    .complete = !truncated,
+	    .warnings = warnings,
+	    .nwarnings = 1,
+	    .top = 5,
 	};
 	hp_report_text(hp_fuzz_sink(), &in, 1);
 	in.top = 0;
@@ -193,8 +193,8 @@ static int hp_fuzz_pipeline(const uint8_t *data, size_t size, int dump)
 			break;
 		case HP_REC_LEAK_BLOCKS:
 			for (uint32_t i = 0; i < it.u.leak_blocks.count; i++) {
-				HP_FUZZ_CHECK(i == 0 ||
-					      it.u.leak_blocks.addr[i] > it.u.leak_blocks.addr[i - 1]);
+				HP_FUZZ_CHECK(i == 0 || it.u.leak_blocks.addr[i] >
+							    it.u.leak_blocks.addr[i - 1]);
 				HP_FUZZ_CHECK(it.u.leak_blocks.cls[i] <= HP_LEAK_DEFINITE);
 				hp_leaks_add_block(&lk, it.u.leak_blocks.addr[i],
 						   it.u.leak_blocks.cls[i]);

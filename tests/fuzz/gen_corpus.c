@@ -41,8 +41,7 @@ static void gen_frame(struct gen *g)
 	tb_frame(&g->b);
 }
 
-static void write_file(const char *sub, const char *name, const char *ext, const void *p,
-		       size_t n)
+static void write_file(const char *sub, const char *name, const char *ext, const void *p, size_t n)
 {
 	char path[4096];
 	snprintf(path, sizeof path, "%s/%s/%s.%s", outdir, sub, name, ext);
@@ -71,8 +70,8 @@ static void u(struct gen *g, uint64_t v)
 
 static void header(struct gen *g, const struct tb_header_args *a)
 {
-	static const struct tb_header_args def = {.pid = 42, .ppid = 1, .exe = "/usr/bin/seed",
-						  .cmdline = "seed\0-x", .cmdline_len = 7};
+	static const struct tb_header_args def = {
+	    .pid = 42, .ppid = 1, .exe = "/usr/bin/seed", .cmdline = "seed\0-x", .cmdline_len = 7};
 	tb_header(&g->b, a ? a : &def);
 }
 
@@ -102,7 +101,7 @@ static void base_trace(struct gen *g, int leaks)
 	tb_alloc(&g->b, 1, 12, 4096, 4, 0x20000);
 	tb_realloc(&g->b, 0, 20, 0x10000, 200, 1, 0x30000);
 	tb_realloc(&g->b, 0, 21, 0x10093, 48, 3, 0x10093); /* in place, unaligned */
-	tb_free(&g->b, 1, 25, 0x10070); /* freed by another thread */
+	tb_free(&g->b, 1, 25, 0x10070);			   /* freed by another thread */
 	tb_flush_events(&g->b);
 	tb_rss(&g->b, 15, 1 << 20);
 	tb_round(&g->b, 10);
@@ -140,8 +139,9 @@ static void base_trace(struct gen *g, int leaks)
 		}
 	}
 	if (leaks > 1) { /* SUPPRESSIONS: time, string (a bad line when leaks == 3) */
-		static const char *const text[] = {"leak:main\n# comment\n  leak:^libc*$  \nleak:seed",
-						   "leak:ok\nnot a rule\nleak:"};
+		static const char *const text[] = {
+		    "leak:main\n# comment\n  leak:^libc*$  \nleak:seed",
+		    "leak:ok\nnot a rule\nleak:"};
 		const char *t = text[leaks == 3];
 		u(g, HP_REC_SUPPRESSIONS);
 		u(g, 49);
@@ -184,9 +184,12 @@ static void valid_cases(void)
 	/* TSC clock, sampled, large time shift and many sites. */
 	gen_init(&g);
 	header(&g, &(struct tb_header_args){.flags = HP_HDR_CLOCK_TSC | HP_HDR_SAMPLED,
-					    .pid = 7, .ticks_per_second = 2400000000u,
-					    .time_shift = 10, .sample_bytes = 512 << 10,
-					    .exe = "/x", .cmdline = "x"});
+					    .pid = 7,
+					    .ticks_per_second = 2400000000u,
+					    .time_shift = 10,
+					    .sample_bytes = 512 << 10,
+					    .exe = "/x",
+					    .cmdline = "x"});
 	tb_thread(&g.b, 0, 7, 0);
 	for (uint64_t i = 1; i <= 40; i++) {
 		uint64_t ip[2] = {0x1000 * i, 0x5000};
@@ -321,8 +324,8 @@ static void malformed_cases(void)
 	RESET(); /* ALLOC with stack 0 ("no stack"), size 2^64-1 twice: sums overflow */
 	ru(&e, HP_OP_ALLOC), ru(&e, UINT64_MAX), ru(&e, 0), ru(&e, 2);
 	ru(&e, HP_OP_ALLOC), ru(&e, UINT64_MAX), ru(&e, 1), ru(&e, 2);
-	ru(&e, (3ull << 2) | HP_OP_EXT), ru(&e, HP_EXT_REALLOC_ABS), ru(&e, 0x20), ru(&e, UINT64_MAX),
-		ru(&e, 1), ru(&e, UINT64_MAX);
+	ru(&e, (3ull << 2) | HP_OP_EXT), ru(&e, HP_EXT_REALLOC_ABS), ru(&e, 0x20),
+	    ru(&e, UINT64_MAX), ru(&e, 1), ru(&e, UINT64_MAX);
 	revents(&r, 0, &e);
 	ru(&r, HP_REC_END), ru(&r, 10), ru(&r, 3), ru(&r, UINT64_MAX);
 	malformed("events-size-overflow", r.b, r.n, 1);
@@ -331,7 +334,8 @@ static void malformed_cases(void)
 	ru(&e, HP_OP_ALLOC | 4), ru(&e, 8), ru(&e, 1), ru(&e, hp_zigzag(-1));
 	ru(&e, HP_OP_ALLOC | 4), ru(&e, 8), ru(&e, 1), ru(&e, hp_zigzag(0));
 	ru(&e, HP_OP_FREE), ru(&e, hp_zigzag(INT64_MAX));
-	ru(&e, HP_OP_REALLOC), ru(&e, hp_zigzag(INT64_MIN)), ru(&e, 5), ru(&e, 1), ru(&e, hp_zigzag(0));
+	ru(&e, HP_OP_REALLOC), ru(&e, hp_zigzag(INT64_MIN)), ru(&e, 5), ru(&e, 1),
+	    ru(&e, hp_zigzag(0));
 	ru(&e, (1ull << 2) | HP_OP_EXT), ru(&e, HP_EXT_FREE_ABS), ru(&e, 0);
 	revents(&r, 0, &e);
 	ru(&r, HP_REC_END), ru(&r, 10), ru(&r, 5), ru(&r, 0);
@@ -367,20 +371,21 @@ static void malformed_cases(void)
 	malformed("events-cut-inside", r.b, r.n, 1);
 
 	RESET(); /* MODULE with 65 segments, 2^32+1 segments; build-id 2^60 */
-	ru(&r, HP_REC_MODULE), ru(&r, 1), ru(&r, 2), rb(&r, "/m", 2), ru(&r, 0), ru(&r, 0), ru(&r, 65);
+	ru(&r, HP_REC_MODULE), ru(&r, 1), ru(&r, 2), rb(&r, "/m", 2), ru(&r, 0), ru(&r, 0),
+	    ru(&r, 65);
 	for (int i = 0; i < 65 * 3; i++)
 		ru(&r, 1);
 	malformed("module-nseg-65", r.b, r.n, 0);
 	RESET();
 	ru(&r, HP_REC_MODULE), ru(&r, 1), ru(&r, 2), rb(&r, "/m", 2), ru(&r, 0), ru(&r, 0),
-		ru(&r, (1ull << 32) + 1), ru(&r, 1), ru(&r, 1), ru(&r, 1);
+	    ru(&r, (1ull << 32) + 1), ru(&r, 1), ru(&r, 1), ru(&r, 1);
 	malformed("module-nseg-2e32", r.b, r.n, 0);
 	RESET();
 	ru(&r, HP_REC_MODULE), ru(&r, 1), ru(&r, 2), rb(&r, "/m", 2), ru(&r, 1ull << 60), ru(&r, 0);
 	malformed("module-buildid-2e60", r.b, r.n, 0);
 	RESET(); /* segments that wrap the address space; unload of unknown ids */
 	ru(&r, HP_REC_MODULE), ru(&r, 1), ru(&r, 2), rb(&r, "/m", 2), ru(&r, 0),
-		ru(&r, UINT64_MAX - 10), ru(&r, 2);
+	    ru(&r, UINT64_MAX - 10), ru(&r, 2);
 	ru(&r, UINT64_MAX - 5), ru(&r, 100), ru(&r, 5), ru(&r, 0), ru(&r, UINT64_MAX), ru(&r, 5);
 	ru(&r, HP_REC_STACK), ru(&r, 1), ru(&r, 2), ru(&r, hp_zigzag(-20)), ru(&r, hp_zigzag(40));
 	ru(&r, HP_REC_MODULE_UNLOAD), ru(&r, 7), ru(&r, 1);
@@ -439,7 +444,7 @@ static void malformed_cases(void)
 		ru(&r, UINT64_MAX);
 	ru(&r, UINT64_MAX);
 	ru(&r, HP_REC_LEAK_BLOCKS), ru(&r, 3), ru(&r, 0x1800), ru(&r, 3), ru(&r, UINT64_MAX - 0xff),
-		ru(&r, 3), ru(&r, 0x100), ru(&r, 3);
+	    ru(&r, 3), ru(&r, 0x100), ru(&r, 3);
 	ru(&r, HP_REC_LEAK_BLOCKS), ru(&r, 0);
 	ru(&r, HP_REC_END), ru(&r, 1), ru(&r, 2), ru(&r, 0);
 	malformed("leak-blocks-wrap", r.b, r.n, 1);
@@ -461,14 +466,17 @@ static void header_cases(void)
 		const char *name;
 		struct tb_header_args h;
 	} cases[] = {
-		{"header-shift-63", {.time_shift = 63, .ticks_per_second = 1}},
-		{"header-shift-64", {.time_shift = 64}},
-		{"header-shift-2e32", {.time_shift = 1ull << 32}},
-		{"header-tps-max", {.ticks_per_second = UINT64_MAX, .time_shift = 0}},
-		{"header-version-2", {.version = 2}},
-		{"header-version-2e63", {.version = 1ull << 63}},
-		{"header-sampled-huge", {.flags = UINT64_MAX, .sample_bytes = UINT64_MAX,
-					 .page_size = UINT64_MAX, .max_frames = UINT64_MAX}},
+	    {"header-shift-63", {.time_shift = 63, .ticks_per_second = 1}},
+	    {"header-shift-64", {.time_shift = 64}},
+	    {"header-shift-2e32", {.time_shift = 1ull << 32}},
+	    {"header-tps-max", {.ticks_per_second = UINT64_MAX, .time_shift = 0}},
+	    {"header-version-2", {.version = 2}},
+	    {"header-version-2e63", {.version = 1ull << 63}},
+	    {"header-sampled-huge",
+	     {.flags = UINT64_MAX,
+	      .sample_bytes = UINT64_MAX,
+	      .page_size = UINT64_MAX,
+	      .max_frames = UINT64_MAX}},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct gen g;
@@ -511,12 +519,12 @@ static void start_cases(void)
 		const char *bytes;
 		size_t n;
 	} cases[] = {
-		{"start-empty", "", 0},
-		{"start-magic-only", "HEAPPROF", 8},
-		{"start-magic-version", "HEAPPROF\x01", 9},
-		{"start-bad-magic", "HEAPPROG\x01\x01", 10},
-		{"start-no-header", "HEAPPROF\x01\x05\x00\x01\x00", 13},
-		{"start-version-11-bytes", "HEAPPROF\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 19},
+	    {"start-empty", "", 0},
+	    {"start-magic-only", "HEAPPROF", 8},
+	    {"start-magic-version", "HEAPPROF\x01", 9},
+	    {"start-bad-magic", "HEAPPROG\x01\x01", 10},
+	    {"start-no-header", "HEAPPROF\x01\x05\x00\x01\x00", 13},
+	    {"start-version-11-bytes", "HEAPPROF\x81\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 19},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct gen g;
@@ -561,7 +569,8 @@ static void container_cases(void)
 			size_t rem;
 			do {
 				ZSTD_outBuffer o = {obuf, sizeof obuf, 0};
-				rem = ZSTD_compressStream2(cc, &o, &in, last ? ZSTD_e_end : ZSTD_e_continue);
+				rem = ZSTD_compressStream2(cc, &o, &in,
+							   last ? ZSTD_e_end : ZSTD_e_continue);
 				if (ZSTD_isError(rem))
 					abort();
 				tb_buf_put(&out, obuf, o.pos);

@@ -14,24 +14,25 @@ static int resolve(void *ctx, uint32_t stack, int untrimmed, struct hp_leak_fram
 	(void)ctx;
 	(void)untrimmed;
 	static const struct hp_leak_frame main_f = {
-		.function = "main", .file = "/src/t.c", .line = 40, .module = "/bin/t"};
+	    .function = "main", .file = "/src/t.c", .line = 40, .module = "/bin/t"};
 	if (max < 2)
 		return 0;
 	switch (stack) {
 	case 1:
 		out[0] = (struct hp_leak_frame){
-			.function = "make_node", .file = "/src/list.c", .line = 12, .module = "/bin/t"};
+		    .function = "make_node", .file = "/src/list.c", .line = 12, .module = "/bin/t"};
 		out[1] = main_f;
 		return 2;
 	case 2:
 		out[0] = (struct hp_leak_frame){
-			.function = "helper", .file = "/src/\"q\".c", .line = 7, .module = "/bin/t"};
+		    .function = "helper", .file = "/src/\"q\".c", .line = 7, .module = "/bin/t"};
 		out[1] = main_f;
 		return 2;
 	case 3:
-		out[0] = (struct hp_leak_frame){
-			.function = "(anonymous namespace)::pool::pool()",
-			.module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", .address = 0xa1b2};
+		out[0] =
+		    (struct hp_leak_frame){.function = "(anonymous namespace)::pool::pool()",
+					   .module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+					   .address = 0xa1b2};
 		return 1;
 	}
 	return 0;
@@ -67,8 +68,16 @@ static void test_join(void)
 {
 	struct hp_checks c;
 	hp_checks_init(&c);
-	char *argv[] = {"prog", "--leaks", "x.zst", "--fail-on-leaks", "--max-leaked", "64",
-			"--print-suppressions", "--", "--leaks", NULL};
+	char *argv[] = {"prog",
+			"--leaks",
+			"x.zst",
+			"--fail-on-leaks",
+			"--max-leaked",
+			"64",
+			"--print-suppressions",
+			"--",
+			"--leaks",
+			NULL};
 	int argc = 9;
 	CHECK_I64(hp_checks_take_options(&c, &argc, argv), 0);
 	CHECK_I64(argc, 4);
@@ -117,13 +126,14 @@ static void test_join(void)
 	CHECK_U64(hp_checks_evaluate(&c, &in, &lk), 2);
 	fclose(stderr);
 	stderr = saved;
-	CHECK_STR(errtext,
-		  "heapprof-analyze: check failed: leaked 160 B (definitely lost or indirectly lost) "
-		  "exceeds --max-leaked 64 B\n"
-		  "heapprof-analyze: check failed: definitely lost 96 B in 2 blocks (--fail-on-leaks)\n"
-		  "heapprof-analyze: check failed: indirectly lost 64 B in 2 blocks (--fail-on-leaks)\n"
-		  "heapprof-analyze: check failed: peak heap 12.0 MiB exceeds --max-peak 10 MiB\n"
-		  "heapprof-analyze: check failed: 10 allocations exceed --max-allocations 9\n");
+	CHECK_STR(
+	    errtext,
+	    "heapprof-analyze: check failed: leaked 160 B (definitely lost or indirectly lost) "
+	    "exceeds --max-leaked 64 B\n"
+	    "heapprof-analyze: check failed: definitely lost 96 B in 2 blocks (--fail-on-leaks)\n"
+	    "heapprof-analyze: check failed: indirectly lost 64 B in 2 blocks (--fail-on-leaks)\n"
+	    "heapprof-analyze: check failed: peak heap 12.0 MiB exceeds --max-peak 10 MiB\n"
+	    "heapprof-analyze: check failed: 10 allocations exceed --max-allocations 9\n");
 	CHECK_U64(c.failed, 5);
 	free(errtext);
 
@@ -143,13 +153,15 @@ static void test_join(void)
 	fclose(m);
 	CHECK(strstr(text, "\"definitely_lost\": {\"bytes\": 96, \"blocks\": 2}") != NULL);
 	CHECK(strstr(text, "\"file\": \"/src/\\\"q\\\".c\"") != NULL);
-	CHECK(strstr(text, "{\"kind\": \"possible\", \"bytes\": 100, \"blocks\": 1, \"stack\": [") !=
-	      NULL);
+	CHECK(
+	    strstr(text, "{\"kind\": \"possible\", \"bytes\": 100, \"blocks\": 1, \"stack\": [") !=
+	    NULL);
 	free(text);
 
 	m = open_memstream(&text, &len);
-	CHECK_U64(hp_leaks_print_lsan(m, &lk, 42, (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT)),
-		  3);
+	CHECK_U64(
+	    hp_leaks_print_lsan(m, &lk, 42, (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT)),
+	    3);
 	fclose(m);
 	CHECK(strstr(text, "==42==ERROR: LeakSanitizer: detected memory leaks\n") != NULL);
 	CHECK(strstr(text, "Indirect leak of 64 byte(s) in 2 object(s) allocated from:\n"

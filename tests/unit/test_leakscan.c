@@ -154,7 +154,7 @@ static void test_one_past_end(struct fixture *f)
 {
 	fx_reset(f);
 	size_t a = fx_block(f, 0, 32);
-	size_t b = fx_block(f, 32, 32);  /* adjacent: A's end is B's start */
+	size_t b = fx_block(f, 32, 32);	 /* adjacent: A's end is B's start */
 	size_t c = fx_block(f, 128, 40); /* followed by a gap */
 	root[0] = A(0) + 32;
 	root[1] = A(128) + 40;
@@ -209,8 +209,8 @@ static void test_noscan_and_alignment(struct fixture *f)
 static void test_long_list(void)
 {
 	enum { N = 1 << 20 };
-	uint64_t *mem = mmap(NULL, (size_t)N * 16, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t *mem =
+	    mmap(NULL, (size_t)N * 16, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct hp_block *b = malloc(N * sizeof *b);
 	uint8_t *cls = calloc(N, 1);
 	for (size_t i = 0; i < N; i++) {
@@ -355,7 +355,7 @@ static void test_collect_roots(void)
 	CHECK(hp_leakscan_collect_roots(&r, 0, 0) == 0);
 	CHECK(covered(&r, (const void *)&local));
 	CHECK(!covered(&r, &test_global)); /* the module holding the scanner is not a root */
-	CHECK(covered(&r, stdout)); /* libc's data is (not &stdout: a copy relocation) */
+	CHECK(covered(&r, stdout));	   /* libc's data is (not &stdout: a copy relocation) */
 	hp_leakscan_roots_release(&r);
 	CHECK(hp_leakscan_collect_roots(&r, 0, HP_LEAKSCAN_ROOTS_SELF) == 0);
 	CHECK(covered(&r, &test_global));
@@ -395,8 +395,7 @@ static void test_at_exit(void)
 {
 	/* Blocks from mmap (neither heap nor this module's data); the only pointer to the
 	 * first one is on this stack, the second one is lost. */
-	uint8_t *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			    -1, 0);
+	uint8_t *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	struct hp_livetab lt;
 	CHECK(hp_livetab_init(&lt) == 0);
 	CHECK(hp_livetab_alloc(&lt, (uintptr_t)mem + 2048, 64, 1) == 0);

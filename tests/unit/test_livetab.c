@@ -68,8 +68,8 @@ static void enc_free(struct enc *e, uint64_t time, uint64_t addr, int abs)
 	e->prev_addr = addr;
 }
 
-static void enc_realloc(struct enc *e, uint64_t time, uint64_t old, uint64_t addr,
-			uint64_t size, int abs)
+static void enc_realloc(struct enc *e, uint64_t time, uint64_t old, uint64_t addr, uint64_t size,
+			int abs)
 {
 	if (abs || (addr & 15) || (old & 15)) {
 		enc_head(e, time, HP_OP_EXT);
@@ -184,12 +184,12 @@ static void test_realloc_and_ext(void)
 	CHECK(hp_livetab_init(&t) == 0);
 	enc_init(&e, 1 << 12);
 	enc_alloc(&e, 1, P, 16, 0);
-	enc_realloc(&e, 2, P, Q, 32, 0);     /* moves */
-	enc_realloc(&e, 3, Q, Q, 48, 0);     /* in place: free then alloc, same time */
+	enc_realloc(&e, 2, P, Q, 32, 0);		 /* moves */
+	enc_realloc(&e, 3, Q, Q, 48, 0);		 /* in place: free then alloc, same time */
 	enc_realloc(&e, 4, P + 0x100, P + 0x100, 64, 0); /* block from before the start */
-	enc_alloc(&e, 5, P + 0x203, 5, 0);   /* unaligned: ALLOC_ABS */
+	enc_alloc(&e, 5, P + 0x203, 5, 0);		 /* unaligned: ALLOC_ABS */
 	enc_realloc(&e, 6, P + 0x203, P + 0x305, 6, 1);
-	enc_free(&e, 6, P + 0x4000, 1);      /* a pre-start block: a tombstone only */
+	enc_free(&e, 6, P + 0x4000, 1); /* a pre-start block: a tombstone only */
 	CHECK(flush(&t, &st, &e) == 0);
 	CHECK_U64(hp_livetab_count(&t), 3);
 	CHECK_U64(live_size(&t, P), UINT64_MAX);

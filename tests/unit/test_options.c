@@ -32,7 +32,8 @@ int main(void)
 	expand("/tmp/t-%e", "/tmp/t-prog");
 
 	char small[8];
-	CHECK_I64(hp_options_expand_output("%e.%p.zst", 1, "prog", small, sizeof(small)), -ENAMETOOLONG);
+	CHECK_I64(hp_options_expand_output("%e.%p.zst", 1, "prog", small, sizeof(small)),
+		  -ENAMETOOLONG);
 	char big[PATH_MAX + 16];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';

@@ -38,7 +38,7 @@ static void make_workload(uint64_t *bytes)
 
 static void estimate(uint64_t mean, uint64_t seed, double *count, double *bytes)
 {
-	struct hp_sampler_state st = { 0, 0 };
+	struct hp_sampler_state st = {0, 0};
 	hp_sampler_seed(&st, seed, mean);
 	*count = *bytes = 0;
 	for (unsigned i = 0; i < NALLOC; i++) {
@@ -66,7 +66,7 @@ static void test_estimates(void)
 	static const struct {
 		uint64_t mean;
 		int counts;
-	} cases[] = { { 4096, 1 }, { 16384, 1 }, { 65536, 1 }, { 524288, 0 } };
+	} cases[] = {{4096, 1}, {16384, 1}, {65536, 1}, {524288, 0}};
 	for (unsigned c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		double n, b;
 		estimate(cases[c].mean, 1234567 + c, &n, &b);
@@ -95,7 +95,7 @@ static void test_estimates(void)
 
 static void test_intervals(void)
 {
-	struct hp_sampler_state st = { 0, 0 };
+	struct hp_sampler_state st = {0, 0};
 	hp_sampler_seed(&st, 99, 524288);
 	double sum = 0, sum2 = 0;
 	const unsigned n = 200000;

@@ -33,7 +33,7 @@ int main(void)
 {
 	CHECK_I64(hp_stacktab_init(), 0);
 	CHECK_U64(hp_stacktab_published(), 0);
-	uintptr_t a[3] = { 1, 2, 3 }, b[3] = { 1, 2, 4 };
+	uintptr_t a[3] = {1, 2, 3}, b[3] = {1, 2, 4};
 	CHECK_U64(hp_stacktab_intern(a, 3), 1);
 	CHECK_U64(hp_stacktab_intern(b, 3), 2);
 	CHECK_U64(hp_stacktab_intern(a, 3), 1);

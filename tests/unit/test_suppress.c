@@ -37,7 +37,8 @@ static void test_template(void)
 	/* C++ names with spaces and parentheses are literal */
 	CHECK(hp_suppress_template_match("(anonymous namespace)::pool::pool",
 					 "(anonymous namespace)::pool::pool()"));
-	CHECK(hp_suppress_template_match("libstdc++.so", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"));
+	CHECK(
+	    hp_suppress_template_match("libstdc++.so", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"));
 }
 
 static void test_parse(void)
@@ -89,9 +90,9 @@ static void test_match(void)
 				       sizeof(err)),
 		  0);
 	struct hp_leak_frame st[3] = {
-		{.function = "alloc_list_node", .file = "/src/list.c", .module = "/bin/prog"},
-		{.function = "helper", .file = "/src/helper.c", .module = "/bin/prog"},
-		{.function = "main", .file = "/src/main.c", .module = "/bin/prog"},
+	    {.function = "alloc_list_node", .file = "/src/list.c", .module = "/bin/prog"},
+	    {.function = "helper", .file = "/src/helper.c", .module = "/bin/prog"},
+	    {.function = "main", .file = "/src/main.c", .module = "/bin/prog"},
 	};
 	/* the innermost frame decides first: alloc_*_node$ (rule 3) before helper.c (rule 0) */
 	CHECK_I64(hp_suppress_match(&s, st, 3), 3);
@@ -123,9 +124,9 @@ static void test_defaults_and_file(void)
 	CHECK_I64(hp_suppress_add_defaults(&s), 0);
 	CHECK(s.nrules > 5);
 	struct hp_leak_frame pool[2] = {
-		{.function = "(anonymous namespace)::pool::pool()",
-		 .module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"},
-		{.function = "_GLOBAL__sub_I_eh_alloc.cc"},
+	    {.function = "(anonymous namespace)::pool::pool()",
+	     .module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"},
+	    {.function = "_GLOBAL__sub_I_eh_alloc.cc"},
 	};
 	CHECK(hp_suppress_match(&s, pool, 2) >= 0);
 	struct hp_leak_frame user[1] = {{.function = "make_node", .module = "/bin/prog"}};
