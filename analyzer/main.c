@@ -29,6 +29,7 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
 
 struct options {
 	int json, lsan, dump, symbols, quiet;
+	int progress; /* -1 never, 0 on a terminal for large traces, 1 always */
 	unsigned top;
 	int top_set;
 	int nfiles;
@@ -52,6 +53,9 @@ static void usage(FILE *o)
 	      "  --dump              print every decoded record, one per line, in file order\n"
 	      "  -o, --output FILE   write the report to FILE instead of stdout\n"
 	      "  --no-symbols        do not symbolize: frames show module and address\n"
+	      "  --progress          show reading progress on stderr (default: only when stderr\n"
+	      "                      is a terminal and the trace is over 64 MiB)\n"
+	      "  --no-progress       never show progress\n"
 	      "  -q, --quiet         print no warnings\n"
 	      "  -h, --help          print this help and exit\n"
 	      "  --version           print the version and exit\n"
@@ -87,9 +91,12 @@ static int utf8_locale(void)
 	return 0;
 }
 
+/* On a terminal the line is redrawn and erased at the end; in a log (--progress with
+ * stderr redirected) the last state stays, on a line of its own. */
 static void progress(struct hp_reader *r, int done)
 {
-	if (done) {
+	int tty = isatty(2);
+	if (done && tty) {
 		fputs("\r\033[K", stderr);
 		return;
 	}
@@ -97,6 +104,8 @@ static void progress(struct hp_reader *r, int done)
 	uint64_t off = hp_reader_offset(r), size = hp_reader_size(r);
 	fprintf(stderr, "\r  %3u%% %s", (unsigned)(size ? off * 100 / size : 0),
 		hp_human_bytes(b, off));
+	if (done)
+		fputc('\n', stderr);
 }
 
 /* Reports a decode error; returns EXIT_INPUT. */
@@ -221,7 +230,8 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 	}
 	struct hp_leaks lk;
 	hp_leaks_init(&lk, &opt->checks.supp);
-	int show_progress = isatty(2) && hp_reader_size(r) > PROGRESS_MIN_SIZE;
+	int show_progress = opt->progress > 0 || (opt->progress == 0 && isatty(2) &&
+						   hp_reader_size(r) > PROGRESS_MIN_SIZE);
 	struct hp_item it;
 	int n;
 	uint32_t tick = 0;
@@ -230,7 +240,7 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 			n = -2;
 			break;
 		}
-		if (show_progress && !(++tick & 0x3ffff))
+		if (show_progress && !(++tick & 0xffff))
 			progress(r, 0);
 	}
 	if (show_progress)
@@ -357,13 +367,16 @@ static int parse_top(const char *s, unsigned *out)
 
 static int run(struct options *opt, int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_TOP, OPT_DUMP, OPT_NO_SYMBOLS, OPT_VERSION };
+	enum { OPT_FORMAT = 256, OPT_TOP, OPT_DUMP, OPT_NO_SYMBOLS, OPT_VERSION, OPT_PROGRESS,
+	       OPT_NO_PROGRESS };
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
+	    {"progress", no_argument, NULL, OPT_PROGRESS},
+	    {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
 	    {"quiet", no_argument, NULL, 'q'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -397,6 +410,12 @@ static int run(struct options *opt, int argc, char **argv)
 			break;
 		case 'o':
 			opt->output = optarg;
+			break;
+		case OPT_PROGRESS:
+			opt->progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			opt->progress = -1;
 			break;
 		case OPT_NO_SYMBOLS:
 			opt->symbols = 0;

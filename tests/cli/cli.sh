@@ -40,6 +40,7 @@ expect "random bytes" 2 "'$tmp/random\.bin' is not a heapprof trace" -- "$tmp/ra
 expect "valid trace" 0 "^summary" -- "$tmp/valid.zst"
 expect "valid trace, json" 0 '"definitely_lost": \{"bytes": 100, "blocks": 1\}' -- \
 	--format json "$tmp/valid.zst"
+expect "progress forced into a log" 0 " 100% [0-9.]+ [KMG]?i?B" -- --progress "$tmp/valid.zst"
 expect "truncated trace" 0 "warning: '$tmp/truncated\.zst' has no trailer" -- "$tmp/truncated.zst"
 expect "unknown option" 1 "unknown option '--no-such-option'" -- --no-such-option "$tmp/valid.zst"
 expect "no trace" 1 "no trace given" --
