@@ -231,7 +231,7 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 	struct hp_leaks lk;
 	hp_leaks_init(&lk, &opt->checks.supp);
 	int show_progress = opt->progress > 0 || (opt->progress == 0 && isatty(2) &&
-						   hp_reader_size(r) > PROGRESS_MIN_SIZE);
+						  hp_reader_size(r) > PROGRESS_MIN_SIZE);
 	struct hp_item it;
 	int n;
 	uint32_t tick = 0;
@@ -367,8 +367,15 @@ static int parse_top(const char *s, unsigned *out)
 
 static int run(struct options *opt, int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_TOP, OPT_DUMP, OPT_NO_SYMBOLS, OPT_VERSION, OPT_PROGRESS,
-	       OPT_NO_PROGRESS };
+	enum {
+		OPT_FORMAT = 256,
+		OPT_TOP,
+		OPT_DUMP,
+		OPT_NO_SYMBOLS,
+		OPT_VERSION,
+		OPT_PROGRESS,
+		OPT_NO_PROGRESS
+	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"top", required_argument, NULL, OPT_TOP},
