@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sampling.h"
+
 #define TL_BUCKETS 2000u
 #define NO_SITE UINT32_MAX
 
@@ -66,8 +68,20 @@ struct bucket {
 	uint8_t has_heap, has_rss;
 };
 
+/* What one event adds to (and its free takes from) the totals: its size and one call
+ * when the trace is complete; in a sampled trace, weighted bytes rounded per block and
+ * weighted calls in units of 1/COUNT_ONE, both recomputed from the block's size at its
+ * free so that the free subtracts exactly what the allocation added. */
+struct weight {
+	uint64_t bytes, count;
+};
+
+#define COUNT_SHIFT 16
+#define COUNT_ONE ((uint64_t)1 << COUNT_SHIFT)
+
 struct hp_replay {
 	struct hp_profile prof;
+	uint64_t sample_mean; /* 0: every event recorded, counts in calls */
 
 	struct thread *thr;
 	size_t nthr;
@@ -326,13 +340,33 @@ static inline void site_touch(struct hp_replay *rp, struct site *s)
 	}
 }
 
-static inline void release_block(struct hp_replay *rp, struct block *b)
+/* Rounded; clamped below 2^63 since a corrupt header's mean can be anything. */
+static uint64_t to_u64(double v)
+{
+	return v < 9.0e18 ? (uint64_t)(v + 0.5) : (uint64_t)9.0e18;
+}
+
+/* Sampled traces only: an expm1 and a division, paid per sampled event. */
+static __attribute__((noinline)) struct weight sampled_weight(uint64_t size, uint64_t mean)
+{
+	double w = hp_sample_weight(size, mean);
+	return (struct weight){to_u64((double)size * w), to_u64(w * (double)COUNT_ONE)};
+}
+
+static inline struct weight weigh(const struct hp_replay *rp, uint64_t size)
+{
+	if (__builtin_expect(rp->sample_mean != 0, 0))
+		return sampled_weight(size, rp->sample_mean);
+	return (struct weight){size, 1};
+}
+
+static inline void release_block(struct hp_replay *rp, struct block *b, struct weight w)
 {
 	struct site *s = &rp->sites[b->site];
 	site_touch(rp, s);
-	s->live_bytes -= b->size;
-	s->live_blocks--;
-	rp->heap -= b->size;
+	s->live_bytes -= w.bytes;
+	s->live_blocks -= w.count;
+	rp->heap -= w.bytes;
 	live_remove(&rp->live, b);
 }
 
@@ -341,13 +375,14 @@ static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
 	struct block *b = live_find(&rp->live, addr);
 	if (!b)
 		return; /* allocated before recording, or in the parent before fork */
+	struct weight w = weigh(rp, b->size);
 	if (th->last_site == b->site && th->last_size == b->size) {
-		rp->sites[b->site].temporary++;
-		rp->prof.temporary++;
+		rp->sites[b->site].temporary += w.count;
+		rp->prof.temporary += w.count;
 	}
 	th->last_site = NO_SITE;
-	rp->prof.frees++;
-	release_block(rp, b);
+	rp->prof.frees += w.count;
+	release_block(rp, b, w);
 }
 
 static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, const struct ev *e)
@@ -357,16 +392,17 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 		site = rp->id_site[e->stack];
 	struct block *old = live_find(&rp->live, e->addr);
 	if (old)
-		release_block(rp, old); /* a missed free: not counted as one */
+		release_block(rp, old, weigh(rp, old->size)); /* a missed free: not counted */
+	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
-	s->live_bytes += e->size;
-	s->live_blocks++;
-	s->allocations++;
-	s->allocated_bytes += e->size;
-	rp->heap += e->size;
-	rp->prof.allocations++;
-	rp->prof.allocated_bytes += e->size;
+	s->live_bytes += w.bytes;
+	s->live_blocks += w.count;
+	s->allocations += w.count;
+	s->allocated_bytes += w.bytes;
+	rp->heap += w.bytes;
+	rp->prof.allocations += w.count;
+	rp->prof.allocated_bytes += w.bytes;
 	if (rp->heap > rp->peak) {
 		rp->peak = rp->heap;
 		rp->peak_time = e->time;
@@ -695,6 +731,9 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	p->header.cmdline = rp->cmdline;
 	p->command = rp->command;
 	p->has_header = 1;
+	/* A flag without a mean cannot be scaled: its figures stay the sampled ones. */
+	if (h->sample_bytes)
+		rp->sample_mean = p->sample_mean = h->sample_bytes;
 	double tps = h->ticks_per_second ? (double)h->ticks_per_second : 1e9;
 	unsigned shift = h->time_shift < 63 ? (unsigned)h->time_shift : 63;
 	p->seconds_per_unit = (double)((uint64_t)1 << shift) / tps;
@@ -823,24 +862,32 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Counts of a sampled trace are in 1/COUNT_ONE calls: rounded here, once. */
+	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	uint64_t leaked_allocations = 0;
 	size_t n = 0;
 	for (size_t i = 0; i < rp->nsites; i++) {
 		struct site *s = &rp->sites[i];
 		p->leaked_bytes += s->live_bytes;
-		p->leaked_allocations += s->live_blocks;
+		leaked_allocations += s->live_blocks;
 		if (!s->allocations)
 			continue;
 		rp->site_out[i] = (uint32_t)n;
 		struct hp_site *o = &rp->out_sites[n++];
-		o->allocations = s->allocations;
+		o->allocations = (s->allocations + half) >> cs;
 		o->allocated_bytes = s->allocated_bytes;
 		o->peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak;
 		o->leaked_bytes = s->live_bytes;
-		o->leaked_allocations = s->live_blocks;
-		o->temporary = s->temporary;
+		o->leaked_allocations = (s->live_blocks + half) >> cs;
+		o->temporary = (s->temporary + half) >> cs;
 		o->nframes = s->nframes;
 		o->frames = rp->frames ? rp->frames + s->first_frame : NULL;
 	}
+	p->leaked_allocations = (leaked_allocations + half) >> cs;
+	p->allocations = (p->allocations + half) >> cs;
+	p->frees = (p->frees + half) >> cs;
+	p->temporary = (p->temporary + half) >> cs;
 	p->sites = rp->out_sites;
 	p->nsites = n;
 	p->modules = rp->mods;

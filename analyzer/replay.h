@@ -62,6 +62,10 @@ struct hp_profile {
 	uint64_t peak_heap_bytes, peak_rss_bytes;
 	uint64_t leaked_bytes, leaked_allocations, temporary;
 	uint64_t threads;
+	/* Non-zero when the trace is sampled (HP_HDR_SAMPLED, sample_bytes = this mean):
+	 * then every allocation and byte figure here, in sites and in the timeline is an
+	 * estimate, each sampled block weighed by hp_sample_weight() (sampling.h). */
+	uint64_t sample_mean;
 	double peak_time_s, duration_s, seconds_per_unit;
 
 	const struct hp_site *sites; /* sites with at least one allocation, in no order */

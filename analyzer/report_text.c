@@ -244,9 +244,11 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	fprintf(o, "  trace        %s\n",
 		in->complete ? "complete"
 			     : "incomplete (no trailer: the process did not exit cleanly)");
-	if (p->header.sample_bytes)
-		fprintf(o, "  sampled      one sample per %" PRIu64 " bytes on average\n",
-			p->header.sample_bytes);
+	if (p->sample_mean)
+		fprintf(o, "  sampled      estimates (mean %s between samples)\n",
+			hp_human_bytes(a, p->sample_mean));
+	else if (p->header.flags & HP_HDR_SAMPLED)
+		fputs("  sampled      mean unknown: figures count the sampled events only\n", o);
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		fputs("  warning      ", o);
 		hp_dump_string(o, in->warnings[i], strlen(in->warnings[i]));
@@ -254,20 +256,24 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	}
 
 	double rate = p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0;
-	fputs("\nsummary\n", o);
+	/* "~": an estimate scaled from a sampled trace; measured figures have no mark */
+	const char *est = p->sample_mean ? "~" : "";
+	fprintf(o, "\nsummary%s\n", p->sample_mean ? " (~: estimated from samples)" : "");
 	if (rate >= 100 && rate < 1e18)
 		count(b, (uint64_t)(rate + 0.5));
 	else
 		snprintf(b, sizeof b, "%.1f", rate);
-	fprintf(o, "  calls to allocation functions  %s (%s/s)\n", count(a, p->allocations), b);
-	fprintf(o, "  frees                          %s\n", count(a, p->frees));
-	fprintf(o, "  bytes allocated                %s\n", hp_human_bytes(a, p->allocated_bytes));
-	fprintf(o, "  peak heap                      %s at %s\n",
+	fprintf(o, "  calls to allocation functions  %s%s (%s%s/s)\n", est,
+		count(a, p->allocations), est, b);
+	fprintf(o, "  frees                          %s%s\n", est, count(a, p->frees));
+	fprintf(o, "  bytes allocated                %s%s\n", est,
+		hp_human_bytes(a, p->allocated_bytes));
+	fprintf(o, "  peak heap                      %s%s at %s\n", est,
 		hp_human_bytes(a, p->peak_heap_bytes), seconds(b, p->peak_time_s));
 	fprintf(o, "  peak RSS                       %s\n", hp_human_bytes(a, p->peak_rss_bytes));
-	fprintf(o, "  leaked                         %s in %s blocks\n",
-		hp_human_bytes(a, p->leaked_bytes), count(b, p->leaked_allocations));
-	fprintf(o, "  temporary allocations          %s (%.1f%% of calls)\n",
+	fprintf(o, "  leaked                         %s%s in %s%s blocks\n", est,
+		hp_human_bytes(a, p->leaked_bytes), est, count(b, p->leaked_allocations));
+	fprintf(o, "  temporary allocations          %s%s (%.1f%% of calls)\n", est,
 		count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
 
