@@ -29,9 +29,18 @@ static int find_self(struct dl_phdr_info *info, size_t size, void *data)
 	return 0;
 }
 
+void hp_unwind_self_range(uintptr_t *lo, uintptr_t *hi)
+{
+	if (!self_hi)
+		dl_iterate_phdr(find_self, (void *)(uintptr_t)&hp_unwind);
+	*lo = self_lo;
+	*hi = self_hi;
+}
+
 void hp_unwind_init(void)
 {
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)&hp_unwind);
+	uintptr_t lo, hi;
+	hp_unwind_self_range(&lo, &hi);
 	hp_unwind_fp_init();
 }
 

@@ -13,4 +13,8 @@ void hp_unwind_init(void);
  * lock (libunwind may take the loader lock through dl_iterate_phdr). */
 unsigned hp_unwind(uintptr_t *ips, unsigned max);
 
+/* The executable segment holding the recorder's own code, whose frames every unwinder
+ * drops. Not async-signal-safe the first time (dl_iterate_phdr). */
+void hp_unwind_self_range(uintptr_t *lo, uintptr_t *hi);
+
 #endif

@@ -81,26 +81,9 @@ static const uint8_t *probe_zeros;
 /* ra << 1 | frame-pointer based; 0 is empty. 1 MiB of .bss, touched as used. */
 static _Atomic uintptr_t verdicts[1u << VERDICT_BITS];
 
-static int find_self(struct dl_phdr_info *info, size_t size, void *data)
-{
-	uintptr_t target = (uintptr_t)data;
-	for (int i = 0; i < info->dlpi_phnum; i++) {
-		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
-			continue;
-		uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-		if (target >= lo && target < hi) {
-			self_lo = lo;
-			self_hi = hi;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 void hp_unwind_fp_init(void)
 {
-	dl_iterate_phdr(find_self, (void *)(uintptr_t)&hp_unwind_fp);
+	hp_unwind_self_range(&self_lo, &self_hi);
 	if (!probe_zeros) {
 		void *z = mmap(NULL, PROBE_ZEROS, PROT_READ,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
