@@ -16,6 +16,8 @@
 
 #include <zstd.h>
 
+#include "array.h"
+
 #define INPUT_CHUNK (1u << 20)
 #define FRAME_MIN_CAP (256u << 10)
 /* Ids are dense; a file may write them slightly out of order, never far ahead. Capping
@@ -653,17 +655,9 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 			e = HP_READ_ERR_ID;
 			goto bad;
 		}
-		if (idx >= r->threads_cap) {
-			size_t cap = r->threads_cap ? r->threads_cap : 16;
-			while (cap <= idx)
-				cap *= 2;
-			struct thread_state *t = realloc(r->threads, cap * sizeof *t);
-			if (!t)
-				return fail(r, HP_READ_ERR_NOMEM);
-			memset(t + r->threads_cap, 0, (cap - r->threads_cap) * sizeof *t);
-			r->threads = t;
-			r->threads_cap = cap;
-		}
+		if (hp_array_reserve((void **)&r->threads, &r->threads_cap, (size_t)idx + 1,
+				     sizeof *r->threads, 16))
+			return fail(r, HP_READ_ERR_NOMEM);
 		if (!r->threads[idx].known) {
 			r->threads[idx].known = 1;
 			r->nthreads++;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "resolve.h"
 
 #define MAX_SYM_FRAMES 4096
 
@@ -19,25 +20,20 @@ static int site_frames(const struct hp_leaks *lk, const struct hp_leak_site *s,
 	return n > 0 ? n : 0;
 }
 
-static const char *base_name(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-	return s ? s + 1 : path;
-}
-
 static void text_frame(FILE *out, int i, const struct hp_leak_frame *f)
 {
 	fprintf(out, "    #%-2d ", i);
 	if (f->function)
 		fputs(f->function, out);
 	else
-		fprintf(out, "%s+0x%" PRIx64, f->module ? base_name(f->module) : "??", f->address);
+		fprintf(out, "%s+0x%" PRIx64, f->module ? hp_basename(f->module) : "??",
+			f->address);
 	if (f->file && f->line)
 		fprintf(out, " %s:%u", f->file, f->line);
 	else if (f->file)
 		fprintf(out, " %s", f->file);
 	if (f->function && f->module)
-		fprintf(out, " (%s)", base_name(f->module));
+		fprintf(out, " (%s)", hp_basename(f->module));
 	if (f->inlined)
 		fputs(" [inlined]", out);
 	fputc('\n', out);

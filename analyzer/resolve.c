@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "symbolize.h"
 
 #define MAX_SYM_FRAMES 64
@@ -105,17 +106,7 @@ static int cache_grow(struct hp_resolver *rs)
 
 static int reserve(struct hp_resolved_frame **v, size_t *cap, size_t need)
 {
-	if (need <= *cap)
-		return 0;
-	size_t n = *cap ? *cap : 256;
-	while (n < need)
-		n *= 2;
-	struct hp_resolved_frame *p = realloc(*v, n * sizeof *p);
-	if (!p)
-		return -1;
-	*v = p;
-	*cap = n;
-	return 0;
+	return hp_array_reserve((void **)v, cap, need, sizeof **v, 256);
 }
 
 /* Symbolizes one frame through the cache; returns its slot or NULL on OOM. */
