@@ -28,15 +28,35 @@
 /* Resolves the real functions on the first call; NULL while dlsym itself runs. */
 #define REAL(fn) (HP_LIKELY(hp_real.fn != NULL) ? hp_real.fn : (hp_real_init(), hp_real.fn))
 
+/* Resolves a symbol the hp_real table does not carry, on first use. */
+#define NEXT(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* The recorded call shared by the allocating entry points (real resolved already). */
+INLINE void *alloc_sized(void *(*real)(size_t), size_t size)
+{
+	if (!hp_rec_enter())
+		return real(size);
+	void *p = real(size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
+INLINE void *alloc_aligned(void *(*real)(size_t, size_t), size_t align, size_t size)
+{
+	if (!hp_rec_enter())
+		return real(align, size);
+	void *p = real(align, size);
+	hp_rec_alloc(p, size);
+	return p;
+}
+
 EXPORT void *malloc(size_t size)
 {
 	if (HP_UNLIKELY(!REAL(malloc)))
 		return hp_bootstrap_alloc(16, size);
-	if (!hp_rec_enter())
-		return hp_real.malloc(size);
-	void *p = hp_real.malloc(size);
-	hp_rec_alloc(p, size);
-	return p;
+	return alloc_sized(hp_real.malloc, size);
 }
 
 EXPORT void free(void *p)
@@ -69,10 +89,9 @@ EXPORT void *calloc(size_t n, size_t size)
 	return p;
 }
 
-/* realloc of a bootstrap block: copy it out into a real (recorded) block. */
-static void *bootstrap_move(void *old, size_t size)
+/* realloc of a bootstrap block: copy it into p, a new block of size bytes. */
+static void *bootstrap_copy(void *p, const void *old, size_t size)
 {
-	void *p = malloc(size);
 	if (p) {
 		size_t n = hp_bootstrap_size(old);
 		memcpy(p, old, n < size ? n : size);
@@ -84,13 +103,10 @@ EXPORT void *realloc(void *old, size_t size)
 {
 	if (HP_UNLIKELY(!REAL(realloc))) {
 		void *p = hp_bootstrap_alloc(16, size);
-		if (p && old)
-			memcpy(p, old,
-			       hp_bootstrap_size(old) < size ? hp_bootstrap_size(old) : size);
-		return p;
+		return old ? bootstrap_copy(p, old, size) : p;
 	}
 	if (HP_UNLIKELY(old && hp_bootstrap_owns(old)))
-		return bootstrap_move(old, size);
+		return bootstrap_copy(malloc(size), old, size); /* into a real, recorded block */
 	if (!hp_rec_enter())
 		return hp_real.realloc(old, size);
 	void *p = hp_real.realloc(old, size);
@@ -134,44 +150,28 @@ EXPORT void *aligned_alloc(size_t align, size_t size)
 {
 	if (HP_UNLIKELY(!REAL(aligned_alloc)))
 		return hp_bootstrap_alloc(align, size);
-	if (!hp_rec_enter())
-		return hp_real.aligned_alloc(align, size);
-	void *p = hp_real.aligned_alloc(align, size);
-	hp_rec_alloc(p, size);
-	return p;
+	return alloc_aligned(hp_real.aligned_alloc, align, size);
 }
 
 EXPORT void *memalign(size_t align, size_t size)
 {
 	if (HP_UNLIKELY(!REAL(memalign)))
 		return hp_bootstrap_alloc(align, size);
-	if (!hp_rec_enter())
-		return hp_real.memalign(align, size);
-	void *p = hp_real.memalign(align, size);
-	hp_rec_alloc(p, size);
-	return p;
+	return alloc_aligned(hp_real.memalign, align, size);
 }
 
 EXPORT void *valloc(size_t size)
 {
 	if (HP_UNLIKELY(!REAL(valloc)))
 		return hp_bootstrap_alloc(4096, size);
-	if (!hp_rec_enter())
-		return hp_real.valloc(size);
-	void *p = hp_real.valloc(size);
-	hp_rec_alloc(p, size);
-	return p;
+	return alloc_sized(hp_real.valloc, size);
 }
 
 EXPORT void *pvalloc(size_t size)
 {
 	if (HP_UNLIKELY(!REAL(pvalloc)))
 		return hp_bootstrap_alloc(4096, (size + 4095) & ~(size_t)4095);
-	if (!hp_rec_enter())
-		return hp_real.pvalloc(size);
-	void *p = hp_real.pvalloc(size);
-	hp_rec_alloc(p, size);
-	return p;
+	return alloc_sized(hp_real.pvalloc, size);
 }
 
 EXPORT size_t malloc_usable_size(void *p)
@@ -191,8 +191,6 @@ static void scope_end(int *own)
 }
 #define SCOPE __attribute__((cleanup(scope_end))) int
 
-#define RESOLVE_CXX(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
-
 static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 {
 	void *p = NULL;
@@ -207,55 +205,14 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	return p;
 }
 
-#define DEFINE_NEW(sym, nothrow)                                                                   \
-	static void *(*real_##sym)(size_t);                                                        \
-	EXPORT void *sym(size_t size)                                                              \
+/* params names size (and align for the aligned forms); args forwards them. */
+#define DEFINE_NEW(sym, params, args, align, nothrow)                                              \
+	static void *(*real_##sym)params;                                                          \
+	EXPORT void *sym params                                                                    \
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
-		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size)                         \
-							: new_fallback(0, size, nothrow);          \
-		if (own) {                                                                         \
-			own = 0;                                                                   \
-			hp_rec_alloc(p, size);                                                     \
-		}                                                                                  \
-		return p;                                                                          \
-	}
-
-#define DEFINE_NEW_NOTHROW(sym)                                                                    \
-	static void *(*real_##sym)(size_t, const void *);                                          \
-	EXPORT void *sym(size_t size, const void *tag)                                             \
-	{                                                                                          \
-		SCOPE own = hp_rec_enter();                                                        \
-		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, tag)                    \
-							: new_fallback(0, size, 1);                \
-		if (own) {                                                                         \
-			own = 0;                                                                   \
-			hp_rec_alloc(p, size);                                                     \
-		}                                                                                  \
-		return p;                                                                          \
-	}
-
-#define DEFINE_NEW_ALIGNED(sym)                                                                    \
-	static void *(*real_##sym)(size_t, size_t);                                                \
-	EXPORT void *sym(size_t size, size_t align)                                                \
-	{                                                                                          \
-		SCOPE own = hp_rec_enter();                                                        \
-		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align)                  \
-							: new_fallback(align, size, 0);            \
-		if (own) {                                                                         \
-			own = 0;                                                                   \
-			hp_rec_alloc(p, size);                                                     \
-		}                                                                                  \
-		return p;                                                                          \
-	}
-
-#define DEFINE_NEW_ALIGNED_NOTHROW(sym)                                                            \
-	static void *(*real_##sym)(size_t, size_t, const void *);                                  \
-	EXPORT void *sym(size_t size, size_t align, const void *tag)                               \
-	{                                                                                          \
-		SCOPE own = hp_rec_enter();                                                        \
-		void *p = RESOLVE_CXX(real_##sym, #sym) ? real_##sym(size, align, tag)             \
-							: new_fallback(align, size, 1);            \
+		void *p =                                                                          \
+		    NEXT(real_##sym, #sym) ? real_##sym args : new_fallback(align, size, nothrow); \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -273,7 +230,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 		int own = hp_rec_enter();                                                          \
 		if (own)                                                                           \
 			hp_rec_free(p);                                                            \
-		if (RESOLVE_CXX(real_##sym, #sym))                                                 \
+		if (NEXT(real_##sym, #sym))                                                        \
 			real_##sym args;                                                           \
 		else if (REAL(free))                                                               \
 			hp_real.free(p);                                                           \
@@ -281,14 +238,16 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 			hp_rec_leave();                                                            \
 	}
 
-DEFINE_NEW(_Znwm, 0)
-DEFINE_NEW(_Znam, 0)
-DEFINE_NEW_NOTHROW(_ZnwmRKSt9nothrow_t)
-DEFINE_NEW_NOTHROW(_ZnamRKSt9nothrow_t)
-DEFINE_NEW_ALIGNED(_ZnwmSt11align_val_t)
-DEFINE_NEW_ALIGNED(_ZnamSt11align_val_t)
-DEFINE_NEW_ALIGNED_NOTHROW(_ZnwmSt11align_val_tRKSt9nothrow_t)
-DEFINE_NEW_ALIGNED_NOTHROW(_ZnamSt11align_val_tRKSt9nothrow_t)
+DEFINE_NEW(_Znwm, (size_t size), (size), 0, 0)
+DEFINE_NEW(_Znam, (size_t size), (size), 0, 0)
+DEFINE_NEW(_ZnwmRKSt9nothrow_t, (size_t size, const void *tag), (size, tag), 0, 1)
+DEFINE_NEW(_ZnamRKSt9nothrow_t, (size_t size, const void *tag), (size, tag), 0, 1)
+DEFINE_NEW(_ZnwmSt11align_val_t, (size_t size, size_t align), (size, align), align, 0)
+DEFINE_NEW(_ZnamSt11align_val_t, (size_t size, size_t align), (size, align), align, 0)
+DEFINE_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t size, size_t align, const void *tag),
+	   (size, align, tag), align, 1)
+DEFINE_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t size, size_t align, const void *tag),
+	   (size, align, tag), align, 1)
 
 DEFINE_DELETE(_ZdlPv, (void *p), (p))
 DEFINE_DELETE(_ZdaPv, (void *p), (p))
@@ -508,8 +467,6 @@ EXPORT void _Exit(int status)
  * capabilities the caller may have set up for itself (capset, PR_SET_KEEPCAPS): its
  * call fails and glibc aborts the process. So the writer thread is stopped around it.
  * initgroups calls libc's internal setgroups. */
-#define NEXT(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
-
 #define DEFINE_SETXID(sym, params, args)                                                           \
 	EXPORT int sym params                                                                      \
 	{                                                                                          \

@@ -131,12 +131,11 @@ static HP_COLD struct hp_tbuf *claim(void)
 	if (b)
 		tbuf_start(b, atomic_fetch_add(&next_index, 1));
 	pthread_mutex_unlock(&registry_lock);
-	/* Still quiet: for the main thread glibc reads /proc/self/maps and may malloc. The
-	 * writer thread never claims a buffer, so it is never scanned. */
-	if (b)
+	if (b) {
+		/* Still quiet: for the main thread glibc reads /proc/self/maps and may malloc.
+		 * The writer thread never claims a buffer, so it is never scanned. */
 		b->leak_slot =
 		    hp_options.leak_scan ? hp_leakscan_thread_register(0) : HP_LEAKSCAN_NO_SLOT;
-	if (b) {
 		tls.buf = b;
 		pthread_setspecific(thread_key, b);
 	} else {
@@ -204,9 +203,11 @@ static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
 
 static inline uint8_t *put_head(uint8_t *q, struct hp_tbuf *b, uint64_t now, unsigned op)
 {
-	uint64_t dt = now > b->prev_time ? now - b->prev_time : 0;
-	if (now > b->prev_time)
+	uint64_t dt = 0;
+	if (now > b->prev_time) {
+		dt = now - b->prev_time;
 		b->prev_time = now;
+	}
 	return hp_put_varint(q, dt << HP_OP_BITS | op);
 }
 
@@ -219,51 +220,47 @@ static inline int64_t delta16(uintptr_t a, uintptr_t from)
 
 enum kind { K_ALLOC, K_FREE, K_REALLOC };
 
+/* The EXT form with absolute addresses, for an address the 16-byte deltas cannot carry. */
+static uint8_t *put_abs(uint8_t *q, struct hp_tbuf *b, enum kind k, uint64_t now, uintptr_t old,
+			uintptr_t addr, size_t size, uint32_t stack)
+{
+	static const unsigned ext[] = {
+	    [K_ALLOC] = HP_EXT_ALLOC_ABS,
+	    [K_FREE] = HP_EXT_FREE_ABS,
+	    [K_REALLOC] = HP_EXT_REALLOC_ABS,
+	};
+	q = put_head(q, b, now, HP_OP_EXT);
+	q = hp_put_varint(q, ext[k]);
+	if (k == K_REALLOC)
+		q = hp_put_varint(q, old);
+	if (k != K_FREE) {
+		q = hp_put_varint(q, size);
+		q = hp_put_varint(q, stack);
+	}
+	return hp_put_varint(q, addr);
+}
+
+/* old is 0 unless k is K_REALLOC. */
 static size_t encode(uint8_t *ev, struct hp_tbuf *b, enum kind k, uint64_t now, uintptr_t old,
 		     uintptr_t addr, size_t size, uint32_t stack)
 {
 	uint8_t *q = ev;
-	switch (k) {
-	case K_ALLOC:
-		if (ALIGNED(addr)) {
-			q = put_head(q, b, now, HP_OP_ALLOC);
-			q = hp_put_varint(q, size);
-			q = hp_put_varint(q, stack);
-			q = hp_put_svarint(q, delta16(addr, b->prev_addr));
-		} else {
-			q = put_head(q, b, now, HP_OP_EXT);
-			q = hp_put_varint(q, HP_EXT_ALLOC_ABS);
-			q = hp_put_varint(q, size);
-			q = hp_put_varint(q, stack);
-			q = hp_put_varint(q, addr);
-		}
-		break;
-	case K_FREE:
-		if (ALIGNED(addr)) {
-			q = put_head(q, b, now, HP_OP_FREE);
-			q = hp_put_svarint(q, delta16(addr, b->prev_addr));
-		} else {
-			q = put_head(q, b, now, HP_OP_EXT);
-			q = hp_put_varint(q, HP_EXT_FREE_ABS);
-			q = hp_put_varint(q, addr);
-		}
-		break;
-	case K_REALLOC:
-		if (ALIGNED(addr) && ALIGNED(old)) {
-			q = put_head(q, b, now, HP_OP_REALLOC);
-			q = hp_put_svarint(q, delta16(old, b->prev_addr));
-			q = hp_put_varint(q, size);
-			q = hp_put_varint(q, stack);
-			q = hp_put_svarint(q, delta16(addr, old));
-		} else {
-			q = put_head(q, b, now, HP_OP_EXT);
-			q = hp_put_varint(q, HP_EXT_REALLOC_ABS);
-			q = hp_put_varint(q, old);
-			q = hp_put_varint(q, size);
-			q = hp_put_varint(q, stack);
-			q = hp_put_varint(q, addr);
-		}
-		break;
+	if (!ALIGNED(addr) || !ALIGNED(old)) {
+		q = put_abs(q, b, k, now, old, addr, size, stack);
+	} else if (k == K_ALLOC) {
+		q = put_head(q, b, now, HP_OP_ALLOC);
+		q = hp_put_varint(q, size);
+		q = hp_put_varint(q, stack);
+		q = hp_put_svarint(q, delta16(addr, b->prev_addr));
+	} else if (k == K_FREE) {
+		q = put_head(q, b, now, HP_OP_FREE);
+		q = hp_put_svarint(q, delta16(addr, b->prev_addr));
+	} else {
+		q = put_head(q, b, now, HP_OP_REALLOC);
+		q = hp_put_svarint(q, delta16(old, b->prev_addr));
+		q = hp_put_varint(q, size);
+		q = hp_put_varint(q, stack);
+		q = hp_put_svarint(q, delta16(addr, old));
 	}
 	b->prev_addr = addr;
 	return (size_t)(q - ev);

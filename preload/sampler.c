@@ -123,11 +123,26 @@ static int grow(struct stripe *st)
 	return 0;
 }
 
+/* The filter counter of hash h and the stripe that owns it. */
+static struct stripe *stripe_of(uint64_t h, size_t *f)
+{
+	*f = (size_t)(h >> (64 - HP_SAMPLER_FILTER_BITS));
+	return &stripes[*f >> (HP_SAMPLER_FILTER_BITS - STRIPE_BITS)];
+}
+
+/* Adds delta to filter counter f, under its stripe's lock; 255 is sticky. */
+static void count(size_t f, int delta)
+{
+	uint8_t c = atomic_load_explicit(&hp_sampler_filter[f], memory_order_relaxed);
+	if (c < 255)
+		atomic_store_explicit(&hp_sampler_filter[f], (uint8_t)(c + delta),
+				      memory_order_relaxed);
+}
+
 static HP_COLD int remember(const void *p)
 {
-	uint64_t h = hp_sampler_hash(p);
-	size_t f = (size_t)(h >> (64 - HP_SAMPLER_FILTER_BITS));
-	struct stripe *st = &stripes[f >> (HP_SAMPLER_FILTER_BITS - STRIPE_BITS)];
+	size_t f;
+	struct stripe *st = stripe_of(hp_sampler_hash(p), &f);
 	int ok = 1, saved = errno;
 	lock(st);
 	if ((size_t)(st->used + 1) * 4 > (st->mask + 1) * 3 && grow(st))
@@ -135,56 +150,43 @@ static HP_COLD int remember(const void *p)
 	if (ok) {
 		place(st->slots, st->mask, (uintptr_t)p);
 		st->used++;
-		uint8_t c = atomic_load_explicit(&hp_sampler_filter[f], memory_order_relaxed);
-		if (c < 255)
-			atomic_store_explicit(&hp_sampler_filter[f], c + 1, memory_order_relaxed);
+		count(f, 1);
 	}
 	unlock(st);
 	errno = saved;
 	return ok;
 }
 
+/* Backward-shift deletion of slot i: keeps every probe chain unbroken. */
+static void erase(struct stripe *st, size_t i)
+{
+	size_t mask = st->mask;
+	st->slots[i] = 0;
+	for (size_t j = (i + 1) & mask; st->slots[j]; j = (j + 1) & mask) {
+		size_t home = (size_t)hp_sampler_hash((void *)st->slots[j]) & mask;
+		/* move slots[j] into the hole at i unless its home lies in (i, j] */
+		if (((j - home) & mask) >= ((j - i) & mask)) {
+			st->slots[i] = st->slots[j];
+			st->slots[j] = 0;
+			i = j;
+		}
+	}
+	st->used--;
+}
+
 int hp_sampler_forget(const void *p)
 {
 	uint64_t h = hp_sampler_hash(p);
-	size_t f = (size_t)(h >> (64 - HP_SAMPLER_FILTER_BITS));
-	struct stripe *st = &stripes[f >> (HP_SAMPLER_FILTER_BITS - STRIPE_BITS)];
+	size_t f;
+	struct stripe *st = stripe_of(h, &f);
 	int found = 0;
 	lock(st);
-	if (st->mask) {
-		size_t mask = st->mask, i = (size_t)h & mask;
-		for (; st->slots[i]; i = (i + 1) & mask) {
-			if (st->slots[i] == (uintptr_t)p) {
-				found = 1;
-				break;
-			}
-		}
-		if (found) {
-			/* backward-shift deletion keeps every probe chain unbroken */
-			size_t j = i;
-			for (;;) {
-				st->slots[i] = 0;
-				for (;;) {
-					j = (j + 1) & mask;
-					if (!st->slots[j])
-						goto done;
-					size_t home =
-					    (size_t)hp_sampler_hash((void *)st->slots[j]) & mask;
-					/* move slots[j] into the hole at i unless its home lies in
-					 * (i, j] */
-					if (((j - home) & mask) >= ((j - i) & mask))
-						break;
-				}
-				st->slots[i] = st->slots[j];
-				i = j;
-			}
-		done:
-			st->used--;
-			uint8_t c =
-			    atomic_load_explicit(&hp_sampler_filter[f], memory_order_relaxed);
-			if (c < 255)
-				atomic_store_explicit(&hp_sampler_filter[f], c - 1,
-						      memory_order_relaxed);
+	for (size_t i = (size_t)h & st->mask; st->mask && st->slots[i]; i = (i + 1) & st->mask) {
+		if (st->slots[i] == (uintptr_t)p) {
+			erase(st, i);
+			count(f, -1);
+			found = 1;
+			break;
 		}
 	}
 	unlock(st);
