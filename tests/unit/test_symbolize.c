@@ -568,6 +568,8 @@ int main(void)
 	}
 #ifdef HPSYM_CXX_LIB
 	test_cxx(tmp);
+#else
+#error "HPSYM_CXX_LIB unset: the C++ symbolization checks must run (symbolize_fixtures)"
 #endif
 	if (lib_handle)
 		dlclose(lib_handle);
