@@ -34,6 +34,10 @@ int hp_report_text(FILE *out, const struct hp_report_input *in, int unicode);
  * the closing brace. Returns 0, or -1 when writing failed. */
 int hp_report_json(FILE *out, const struct hp_report_input *in);
 
+/* Writes prefix + s[0..n) as a JSON string: quotes, backslashes and control characters
+ * escaped, bytes that are not valid UTF-8 replaced by U+FFFD. prefix is written as is. */
+void hp_json_string(FILE *o, const char *prefix, const char *s, size_t n);
+
 /* "1.5 KiB": human units, 1 decimal (bytes exact below 1 KiB). buf: 32 bytes. */
 const char *hp_human_bytes(char *buf, uint64_t bytes);
 

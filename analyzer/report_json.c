@@ -10,9 +10,10 @@
 
 /* A JSON string: quotes, backslash and control characters escaped; bytes that are not
  * valid UTF-8 become U+FFFD so the document stays valid whatever a path holds. */
-static void jstr(FILE *o, const char *s, size_t n)
+void hp_json_string(FILE *o, const char *prefix, const char *s, size_t n)
 {
 	putc('"', o);
+	fputs(prefix, o); /* a literal of ours: nothing to escape */
 	const unsigned char *p = (const unsigned char *)s, *end = p + n;
 	while (p < end) {
 		unsigned c = *p;
@@ -57,6 +58,11 @@ static void jstr(FILE *o, const char *s, size_t n)
 		}
 	}
 	putc('"', o);
+}
+
+static void jstr(FILE *o, const char *s, size_t n)
+{
+	hp_json_string(o, "", s, n);
 }
 
 static void jstr0(FILE *o, const char *s)

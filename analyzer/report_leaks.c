@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "checks.h"
+#include "report.h"
 #include "resolve.h"
 
 #define MAX_SYM_FRAMES 4096
@@ -133,28 +134,14 @@ void hp_leaks_print_text(FILE *out, const struct hp_leaks *lk, unsigned flags)
 	free(buf);
 }
 
-/* A JSON string of prefix + s, or null when s is NULL. */
+/* A JSON string of prefix + s, or null when s is NULL (report_json.c's writer, so the
+ * leaks object is valid JSON whatever bytes a path or symbol holds). */
 static void json_string2(FILE *out, const char *prefix, const char *s)
 {
-	if (!s) {
+	if (s)
+		hp_json_string(out, prefix, s, strlen(s));
+	else
 		fputs("null", out);
-		return;
-	}
-	fputc('"', out);
-	fputs(prefix, out);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(out, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", out);
-		else if (*p == '\t')
-			fputs("\\t", out);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\u%04x", *p);
-		else
-			fputc(*p, out); /* UTF-8 passes through; invalid bytes are the reader's */
-	}
-	fputc('"', out);
 }
 
 static void json_string(FILE *out, const char *s)
