@@ -28,6 +28,8 @@
 
 #include <heapprof/trace_format.h>
 
+#include "os.h"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #define HP_NO_ASAN __attribute__((no_sanitize("address")))
@@ -401,11 +403,9 @@ static uintptr_t blocked_sp(pid_t tid)
 {
 	char path[64], buf[256];
 	int n = snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-	int fd = n > 0 && (size_t)n < sizeof path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-	if (fd < 0)
+	if (n <= 0 || (size_t)n >= sizeof path)
 		return 0;
-	ssize_t len = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	ssize_t len = hp_os_read_file(path, buf, sizeof buf - 1);
 	if (len <= 0 || buf[0] < '0' || buf[0] > '9') /* "running", "-1 sp pc" */
 		return 0;
 	buf[len] = '\0';

@@ -16,6 +16,8 @@
 
 #include <heapprof/trace_format.h>
 
+#include "os.h"
+
 struct hp_livetab_slot {
 	uint64_t addr;	/* 0: empty */
 	uint64_t size;	/* meaningful while live */
@@ -31,12 +33,6 @@ struct hp_livetab_tomb {
 #define INITIAL_CAPACITY 4096u
 #define INITIAL_TOMBS 1024u
 
-static void *map_pages(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	return p == MAP_FAILED ? NULL : p;
-}
-
 static inline size_t home(const struct hp_livetab *t, uint64_t addr)
 {
 	/* Fibonacci hashing: one multiply, high bits depend on every address bit. */
@@ -46,8 +42,8 @@ static inline size_t home(const struct hp_livetab *t, uint64_t addr)
 int hp_livetab_init(struct hp_livetab *t)
 {
 	memset(t, 0, sizeof *t);
-	t->slots = map_pages(INITIAL_CAPACITY * sizeof *t->slots);
-	t->tombs = map_pages(INITIAL_TOMBS * sizeof *t->tombs);
+	t->slots = hp_os_map(INITIAL_CAPACITY * sizeof *t->slots);
+	t->tombs = hp_os_map(INITIAL_TOMBS * sizeof *t->tombs);
 	if (!t->slots || !t->tombs) {
 		hp_livetab_release(t);
 		return -ENOMEM;
@@ -72,7 +68,7 @@ static __attribute__((noinline, cold)) int grow(struct hp_livetab *t)
 {
 	size_t oldcap = t->mask + 1, newcap = oldcap * 2;
 	struct hp_livetab_slot *old = t->slots;
-	struct hp_livetab_slot *slots = map_pages(newcap * sizeof *slots);
+	struct hp_livetab_slot *slots = hp_os_map(newcap * sizeof *slots);
 	if (!slots)
 		return -ENOMEM;
 	t->slots = slots;
@@ -353,8 +349,8 @@ int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, 
 	*n = 0;
 	if (!live)
 		return 0;
-	struct hp_block *a = map_pages(live * sizeof *a);
-	struct hp_block *tmp = map_pages(live * sizeof *tmp);
+	struct hp_block *a = hp_os_map(live * sizeof *a);
+	struct hp_block *tmp = hp_os_map(live * sizeof *tmp);
 	if (!a || !tmp) {
 		hp_block_array_free(a, live);
 		hp_block_array_free(tmp, live);

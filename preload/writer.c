@@ -242,6 +242,15 @@ static void emit_stack(const struct hp_stack *s)
 	commit(p);
 }
 
+static void emit_thread_name(const struct hp_tbuf *b, const char *name, size_t n)
+{
+	uint8_t *p = reserve(64);
+	p = hp_put_varint(p, HP_REC_THREAD_NAME);
+	p = hp_put_varint(p, b->index);
+	p = put_string(p, name, n);
+	commit(p);
+}
+
 static void emit_thread(struct hp_tbuf *b)
 {
 	uint8_t *p = reserve(64);
@@ -256,25 +265,17 @@ static void emit_thread(struct hp_tbuf *b)
 	ssize_t n = hp_os_read_file(path, name, sizeof(name));
 	if (n > 0 && name[n - 1] == '\n')
 		n--;
-	if (n <= 0)
-		return;
-	p = reserve(64);
-	p = hp_put_varint(p, HP_REC_THREAD_NAME);
-	p = hp_put_varint(p, b->index);
-	p = put_string(p, name, (size_t)n);
-	commit(p);
+	if (n > 0)
+		emit_thread_name(b, name, (size_t)n);
 }
 
-static void emit_thread_name(struct hp_tbuf *b, unsigned seq)
+/* The name the thread set (pthread_setname_np / PR_SET_NAME) since the last round. */
+static void emit_thread_rename(struct hp_tbuf *b, unsigned seq)
 {
 	char name[16];
 	memcpy(name, b->name, sizeof(name));
 	name[15] = '\0';
-	uint8_t *p = reserve(64);
-	p = hp_put_varint(p, HP_REC_THREAD_NAME);
-	p = hp_put_varint(p, b->index);
-	p = put_string(p, name, strlen(name));
-	commit(p);
+	emit_thread_name(b, name, strlen(name));
 	b->name_written = seq;
 }
 
@@ -348,7 +349,7 @@ static void round_locked(void)
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
 		if (seq != b->name_written)
-			emit_thread_name(b, seq);
+			emit_thread_rename(b, seq);
 		drained |= emit_events(b);
 		if (b->snapped == 2 &&
 		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
@@ -421,6 +422,13 @@ static void periodic_locked(void)
 		frame();
 }
 
+/* Wakes the writer thread from its futex wait, to see stop or new work. */
+static void wake_writer(void)
+{
+	__atomic_fetch_add(&hp_rec_wake_word, 1, __ATOMIC_RELEASE);
+	hp_os_futex_wake(&hp_rec_wake_word);
+}
+
 static int busy_rings(void)
 {
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
@@ -470,12 +478,7 @@ static int create_file(void)
 		err = errno;
 		if (err != EEXIST || n > 10000 ||
 		    hp_options_unique_name(tmpl_path, n, w.path, sizeof(w.path))) {
-			char what[PATH_MAX + 32] = "cannot create '";
-			size_t l = strlen(what), pl = strnlen(w.path, PATH_MAX - 1);
-			memcpy(what + l, w.path, pl);
-			what[l + pl] = '\'';
-			what[l + pl + 1] = '\0';
-			hp_lifecycle_fail(what, err);
+			fail("cannot create", err);
 			return -err;
 		}
 	}
@@ -567,8 +570,7 @@ void hp_writer_suspend(void)
 		if (running) {
 			/* Bounded: the writer holds no lock of the caller's and waits at most a
 			 * futex timeout; it sees stop at the top of its next round. */
-			__atomic_fetch_add(&hp_rec_wake_word, 1, __ATOMIC_RELEASE);
-			hp_os_futex_wake(&hp_rec_wake_word);
+			wake_writer();
 			pthread_join(w.thread, NULL);
 		}
 	}
@@ -685,19 +687,16 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	if (what & HP_SYNC_END) {
 		emit_pending_error();
 		emit_rss(); /* the last sample, however short the run */
-	}
-	if (what & HP_SYNC_END)
 		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(),
 			   3);
+	}
 	frame();
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = w.failed ? -EIO : 0;
 	pthread_mutex_unlock(&w.lock);
-	if (what & HP_SYNC_FINAL) {
-		__atomic_fetch_add(&hp_rec_wake_word, 1, __ATOMIC_RELEASE);
-		hp_os_futex_wake(&hp_rec_wake_word);
-	}
+	if (what & HP_SYNC_FINAL)
+		wake_writer();
 	return err;
 }
 
