@@ -31,8 +31,50 @@ static void cmdline(FILE *out, const char *s, size_t n)
 	}
 }
 
-static void item(FILE *o, const struct hp_item *it)
+/* Version 2 events: blocks by slot; a raw address only for a block the trace never saw. */
+static void event_v2(FILE *o, const struct hp_item *it)
 {
+	uint32_t th = it->u.ev.thread, stack = it->u.ev.stack;
+	uint64_t t = it->u.ev.time, size = it->u.ev.size;
+	uint64_t slot = hp_reader_key_to_slot(it->u.ev.addr), raw = it->u.ev.unknown_addr;
+	switch (it->kind) {
+	case HP_ITEM_ALLOC:
+		fprintf(o,
+			"alloc thread=%" PRIu32 " t=%" PRIu64 " size=%" PRIu64 " stack=%" PRIu32
+			" block=%" PRIu64 "\n",
+			th, t, size, stack, slot);
+		break;
+	case HP_ITEM_FREE:
+		if (it->u.ev.addr)
+			fprintf(o, "free thread=%" PRIu32 " t=%" PRIu64 " block=%" PRIu64 "\n", th,
+				t, slot);
+		else
+			fprintf(o,
+				"free thread=%" PRIu32 " t=%" PRIu64 " addr=0x%" PRIx64
+				" unknown=1\n",
+				th, t, raw);
+		break;
+	default:
+		if (it->u.ev.old)
+			fprintf(o,
+				"realloc thread=%" PRIu32 " t=%" PRIu64 " block=%" PRIu64
+				" size=%" PRIu64 " stack=%" PRIu32 "\n",
+				th, t, slot, size, stack);
+		else
+			fprintf(o,
+				"realloc thread=%" PRIu32 " t=%" PRIu64 " old=0x%" PRIx64
+				" size=%" PRIu64 " stack=%" PRIu32 " block=%" PRIu64 " unknown=1\n",
+				th, t, raw, size, stack, slot);
+		break;
+	}
+}
+
+static void item(FILE *o, const struct hp_item *it, int v2)
+{
+	if (v2 && it->kind >= HP_ITEM_ALLOC && it->kind <= HP_ITEM_REALLOC) {
+		event_v2(o, it);
+		return;
+	}
 	switch (it->kind) {
 	case HP_ITEM_ALLOC:
 		fprintf(o,
@@ -142,10 +184,17 @@ static void item(FILE *o, const struct hp_item *it)
 		break;
 	}
 	case HP_REC_LEAK_BLOCKS:
-		fprintf(o, "leak_blocks count=%" PRIu32 " blocks=", it->u.leak_blocks.count);
-		for (uint32_t i = 0; i < it->u.leak_blocks.count; i++)
-			fprintf(o, "%s0x%" PRIx64 ":%u", i ? "," : "", it->u.leak_blocks.addr[i],
-				it->u.leak_blocks.cls[i]);
+		fprintf(o, "leak_blocks count=%" PRIu32 " %s=", it->u.leak_blocks.count,
+			v2 ? "slots" : "blocks");
+		for (uint32_t i = 0; i < it->u.leak_blocks.count; i++) {
+			uint64_t a = it->u.leak_blocks.addr[i];
+			if (v2)
+				fprintf(o, "%s%" PRIu64 ":%u", i ? "," : "",
+					hp_reader_key_to_slot(a), it->u.leak_blocks.cls[i]);
+			else
+				fprintf(o, "%s0x%" PRIx64 ":%u", i ? "," : "", a,
+					it->u.leak_blocks.cls[i]);
+		}
 		putc('\n', o);
 		break;
 	case HP_REC_SUPPRESSIONS: {
@@ -174,6 +223,6 @@ int hp_dump(FILE *out, struct hp_reader *r)
 	struct hp_item it;
 	int rc;
 	while ((rc = hp_reader_next(r, &it)) > 0)
-		item(out, &it);
+		item(out, &it, hp_reader_version(r) >= 2);
 	return rc;
 }

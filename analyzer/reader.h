@@ -42,7 +42,10 @@ enum hp_read_error {
 	HP_READ_ERR_THREAD,	       /* EVENTS of a thread without a THREAD record */
 	HP_READ_ERR_STACK,	       /* an event refers to a stack id not recorded yet */
 	HP_READ_ERR_EXT_OP,	       /* unknown extended event opcode */
-	HP_READ_ERR_LEAK_BLOCKS,       /* LEAK_BLOCKS over the per-record limit or a bad class */
+	HP_READ_ERR_LEAK_BLOCKS,       /* LEAK_BLOCKS over the per-record limit, a bad class, an
+					* address out of order (v1) or a slot over HP_MAX_SLOT (v2) */
+	HP_READ_ERR_SLOT,	       /* v2 event: slot over HP_MAX_SLOT, or ALLOC with an empty
+					* free list */
 	HP_READ_ERR_LIMIT
 };
 
@@ -52,10 +55,25 @@ const char *hp_read_error_name(enum hp_read_error e);
 /* What hp_reader_next() returns in item->kind: the record tags of trace_format.h, plus
  * the decoded hot events. */
 enum hp_item_kind {
-	HP_ITEM_ALLOC = 100,   /* ALLOC or ALLOC_ABS */
-	HP_ITEM_FREE = 101,    /* FREE or FREE_ABS */
-	HP_ITEM_REALLOC = 102, /* REALLOC or REALLOC_ABS */
+	HP_ITEM_ALLOC = 100,   /* ALLOC, ALLOC_SLOT (v2) or ALLOC_ABS (v1) */
+	HP_ITEM_FREE = 101,    /* FREE, FREE_UNKNOWN (v2) or FREE_ABS (v1) */
+	HP_ITEM_REALLOC = 102, /* REALLOC, REALLOC_UNKNOWN (v2) or REALLOC_ABS (v1) */
 };
+
+/* Version 2 traces name blocks by slot, not address. The reader hands a slot to the rest
+ * of the analyzer as a key in the address fields: nonzero and 16-aligned like a malloc
+ * address, so the live set's address hash and the leak join take it unchanged, and no
+ * key is 0 (the unknown address of FREE_UNKNOWN and REALLOC_UNKNOWN). A slot is at most
+ * HP_MAX_SLOT, so a key fits in 45 bits. */
+static inline uint64_t hp_reader_slot_to_key(uint64_t slot)
+{
+	return (slot + 1) << HP_ADDR_SHIFT;
+}
+
+static inline uint64_t hp_reader_key_to_slot(uint64_t key)
+{
+	return (key >> HP_ADDR_SHIFT) - 1;
+}
 
 struct hp_header {
 	uint64_t version, flags, pid, ppid, start_realtime_ns, start_mono_ns;
@@ -80,8 +98,14 @@ struct hp_item {
 			uint32_t stack;	 /* 0 for FREE */
 			uint64_t time;
 			uint64_t size;
-			uint64_t addr; /* the new block (ALLOC, REALLOC) or the freed one */
-			uint64_t old;  /* REALLOC: the old block */
+			uint64_t addr; /* the new block (ALLOC, REALLOC) or the freed one:
+					* an address (v1) or a slot's key (v2); 0 for
+					* FREE_UNKNOWN */
+			uint64_t old;  /* REALLOC: the old block; v2: equal to addr, or 0 for
+					* REALLOC_UNKNOWN */
+			uint64_t unknown_addr; /* v2 FREE_UNKNOWN, REALLOC_UNKNOWN: the raw
+						* address the trace never saw allocated;
+						* else 0 */
 		} ev;
 		struct hp_header header; /* header.version comes from the stream start */
 		struct {
@@ -148,7 +172,8 @@ struct hp_item {
 		} leak_scan;
 		struct {
 			uint32_t count;
-			const uint64_t *addr; /* ascending, absolute */
+			const uint64_t *addr; /* v1: addresses, ascending; v2: slots' keys
+					       * (hp_reader_slot_to_key), in any order */
 			const uint8_t *cls;   /* enum hp_leak_class */
 		} leak_blocks;
 		struct { /* the program's __lsan_default_suppressions() */
@@ -196,6 +221,11 @@ uint64_t hp_reader_offset(const struct hp_reader *r);
 uint64_t hp_reader_size(const struct hp_reader *r);
 
 const char *hp_reader_name(const struct hp_reader *r);
+
+/* The trace's format version (HP_FORMAT_VERSION_MIN..HP_FORMAT_VERSION) once the first
+ * item (the HEADER) was returned, 0 before: says how to read the event and LEAK_BLOCKS
+ * fields. */
+uint64_t hp_reader_version(const struct hp_reader *r);
 
 void hp_reader_free(struct hp_reader *r);
 

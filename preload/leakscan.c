@@ -509,9 +509,9 @@ int hp_leakscan_write_records(const struct hp_block *blocks, const uint8_t *clas
 		p = hp_put_varint(buf, HP_REC_LEAK_BLOCKS);
 		p = hp_put_varint(p, count);
 		for (size_t end = i + count; i < end; i++) {
-			p = hp_put_varint(p, blocks[i].addr - prev);
+			p = hp_put_svarint(p, (int64_t)(blocks[i].slot - prev));
 			*p++ = classes[i]; /* a class is a one-byte varint */
-			prev = blocks[i].addr;
+			prev = blocks[i].slot;
 		}
 		err = put(ctx, buf, (size_t)(p - buf));
 	}

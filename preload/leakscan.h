@@ -1,6 +1,6 @@
 /* The reachability leak scan at exit (docs/leak-check.md): memcheck's classification of
  * the blocks still live, computed in-process from the live set the writer thread
- * replayed (livetab.h), the writable segments of the loaded modules and the threads'
+ * kept (livetab.h), the writable segments of the loaded modules and the threads'
  * stacks, then written as LEAK_SCAN and LEAK_BLOCKS records.
  *
  * Scratch memory comes from mmap only. Nothing here is async-signal-safe. */
@@ -112,7 +112,7 @@ void hp_leakscan_fork_child(int keep);
 typedef int (*hp_leakscan_put_fn)(void *ctx, const void *p, size_t n);
 
 /* Writes LEAK_SCAN then ceil(n / 65536) LEAK_BLOCKS records (docs/leak-check.md) for
- * the classified blocks. Returns 0, -ENOMEM, or the sink's error. */
+ * the classified blocks, named by slot. Returns 0, -ENOMEM, or the sink's error. */
 int hp_leakscan_write_records(const struct hp_block *blocks, const uint8_t *classes, size_t n,
 			      const struct hp_leak_summary *sum, uint64_t time, uint64_t flags,
 			      hp_leakscan_put_fn put, void *ctx);

@@ -1,12 +1,7 @@
-/* The recorder's own live set, replayed by the writer thread from the EVENTS payloads it
- * drains, so that the leak scan at exit (leakscan.c) knows every live block without the
- * hot path paying for it.
- *
- * Threads' events arrive out of global order (the writer drains one thread buffer after
- * another), so each address keeps the latest event seen for it by time, alive or freed
- * (a last-writer-wins register): the final live set is exact in any arrival order, and
- * a freed address keeps a tombstone until hp_livetab_gc() learns that no older event
- * can still come.
+/* The recorder's own live set: every block the writer thread has seen allocated and not
+ * yet freed, by address, with its size and its trace slot (transcode.h). The transcoder
+ * keeps it as it rewrites the threads' events, and the leak scan at exit (leakscan.c)
+ * reads it, so the hot path pays for neither.
  *
  * Memory comes from mmap only: the recorder's own memory must never be recorded. Not
  * thread-safe: one owner (the writer thread) uses a table. Nothing here is
@@ -21,31 +16,19 @@
 extern "C" {
 #endif
 
-/* A live heap block. */
+/* A live heap block; addr 0 never names one. */
 struct hp_block {
 	uint64_t addr;
 	uint64_t size;
+	uint64_t slot; /* its slot in the trace (docs/trace-format.md, EVENTS) */
 };
-
-/* Per-thread decoder state of docs/trace-format.md ("EVENTS"): zero it when the thread
- * starts; it carries across that thread's EVENTS payloads. */
-struct hp_livetab_thread {
-	uint64_t prev_time;
-	uint64_t prev_addr;
-};
-
-struct hp_livetab_slot;
-struct hp_livetab_tomb;
 
 /* Open addressing with linear probing; treat the fields as private. */
 struct hp_livetab {
-	struct hp_livetab_slot *slots; /* capacity slots, addr 0 = empty */
-	size_t mask;		       /* capacity - 1, capacity a power of two */
-	unsigned shift;		       /* 64 - log2(capacity), for Fibonacci hashing */
-	size_t used;		       /* live and freed slots */
-	size_t live;		       /* live slots */
-	struct hp_livetab_tomb *tombs; /* addresses freed since the last gc, unordered */
-	size_t ntombs, tombcap;
+	struct hp_block *slots; /* capacity entries, addr 0 = empty */
+	size_t mask;		/* capacity - 1, capacity a power of two */
+	unsigned shift;		/* 64 - log2(capacity), for Fibonacci hashing */
+	size_t used;		/* live blocks */
 };
 
 /* Prepares an empty table. Returns 0 or -ENOMEM. */
@@ -54,25 +37,39 @@ int hp_livetab_init(struct hp_livetab *t);
 /* Unmaps everything; the table may be initialised again. */
 void hp_livetab_release(struct hp_livetab *t);
 
-/* Applies one allocation of `size` bytes at `addr` (time in trace units), or one
- * release. An event older than the one already known for the address is ignored; a tie
- * goes to the later call (one thread's events arrive in order). addr 0 is ignored.
- * Return 0 or -ENOMEM (the table could not grow). */
-int hp_livetab_alloc(struct hp_livetab *t, uint64_t addr, uint64_t size, uint64_t time);
-int hp_livetab_free(struct hp_livetab *t, uint64_t addr, uint64_t time);
+/* The live block at addr, or NULL. The pointer is valid until the next insert or
+ * remove. */
+struct hp_block *hp_livetab_find(const struct hp_livetab *t, uint64_t addr);
 
-/* Decodes one EVENTS payload of one thread (docs/trace-format.md, every op including the
- * EXT *_ABS forms) and applies its events in order; a REALLOC is a release of the old
- * address then an allocation of the new one at the same time. `state` is that thread's
- * decoder state. Returns 0, -EINVAL on a malformed payload (events up to the bad one
- * are applied), or -ENOMEM. */
-int hp_livetab_feed_events(struct hp_livetab *t, struct hp_livetab_thread *state, const uint8_t *p,
-			   size_t len);
+/* Room for one more block: call it before hp_livetab_lookup() + hp_livetab_fill().
+ * Returns 0 or -ENOMEM. */
+int hp_livetab_reserve(struct hp_livetab *t);
 
-/* Forgets freed addresses whose release is older than `watermark`: every event below
- * it has been fed (the ROUND watermark), so no older event for them can come. Cost is
- * linear in the addresses freed since the last call. */
-void hp_livetab_gc(struct hp_livetab *t, uint64_t watermark);
+/* The live block at addr (addr != 0), or the empty entry where it belongs (its addr is
+ * 0): one probe for "is it live, else add it". Valid until the next change. */
+struct hp_block *hp_livetab_lookup(const struct hp_livetab *t, uint64_t addr);
+
+/* Fills the empty entry b that hp_livetab_lookup() returned, after hp_livetab_reserve(). */
+static inline void hp_livetab_fill(struct hp_livetab *t, struct hp_block *b, uint64_t addr,
+				   uint64_t size, uint64_t slot)
+{
+	*b = (struct hp_block){addr, size, slot};
+	t->used++;
+}
+
+/* Starts loading addr's entry into the cache: the writer knows its next addresses a few
+ * events ahead, and the table is too large for the cache. */
+static inline void hp_livetab_prefetch(const struct hp_livetab *t, uint64_t addr)
+{
+	__builtin_prefetch(&t->slots[(addr * 0x9e3779b97f4a7c15ull) >> t->shift]);
+}
+
+/* Adds a block; addr is nonzero and not live. Returns 0 or -ENOMEM (the table could not
+ * grow). */
+int hp_livetab_insert(struct hp_livetab *t, uint64_t addr, uint64_t size, uint64_t slot);
+
+/* Removes b, a pointer hp_livetab_find() returned. */
+void hp_livetab_remove(struct hp_livetab *t, struct hp_block *b);
 
 /* Number of live blocks. */
 size_t hp_livetab_count(const struct hp_livetab *t);

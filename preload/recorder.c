@@ -24,7 +24,6 @@
 #include "unwind_fp.h"
 #include "writer.h"
 
-#define RING_SIZE (512u << 10)
 #define RELEASED ((struct hp_tbuf *)1) /* the thread's buffer went back to the writer */
 
 struct hp_tls {
@@ -65,12 +64,12 @@ static struct hp_tbuf *tbuf_new(void)
 	struct hp_tbuf *b = hp_os_map(sizeof(*b));
 	if (!b)
 		return NULL;
-	b->ring = hp_os_map(RING_SIZE);
+	b->ring = hp_os_map(HP_RING_SIZE);
 	if (!b->ring) {
 		hp_os_unmap(b, sizeof(*b));
 		return NULL;
 	}
-	b->size = RING_SIZE;
+	b->size = HP_RING_SIZE;
 	b->leak_slot = HP_LEAKSCAN_NO_SLOT;
 	return b;
 }

@@ -20,7 +20,7 @@
 
 #include <heapprof/trace_format.h>
 
-#include "livetab.h"
+#include "transcode.h"
 
 enum hp_rec_state {
 	HP_STATE_UNINIT,       /* nothing done yet: the first call initializes */
@@ -32,10 +32,14 @@ enum hp_rec_state {
 
 extern _Atomic int hp_rec_state;
 
+/* Bytes of a thread's ring: a few ms of events at full speed. */
+#define HP_RING_SIZE (512u << 10)
+
 enum hp_tbuf_state { HP_TBUF_FREE, HP_TBUF_CLAIMING, HP_TBUF_LIVE, HP_TBUF_DEAD };
 
-/* Per-thread buffer: an SPSC byte ring. The producer publishes each whole event with
- * a release store of head; the writer copies [tail, head) out and advances tail. */
+/* Per-thread buffer: an SPSC byte ring of version 1 events (docs/trace-format.md). The
+ * producer publishes each whole event with a release store of head; the writer rewrites
+ * [tail, head) into the trace (transcode.h) and advances tail. */
 struct hp_tbuf {
 	/* producer side */
 	_Atomic uint64_t head;
@@ -52,8 +56,9 @@ struct hp_tbuf {
 	int snapped;
 	uint32_t announced; /* index + 1 the writer wrote a THREAD record for */
 	unsigned name_written;
-	struct hp_livetab_thread live_dec; /* the leak scan's replay of this ring's events */
-	int leak_slot;			   /* hp_leakscan_thread_register() slot, or negative */
+	struct hp_transcode_thread xc; /* the transcoder's state for this ring */
+	uint64_t drain_to;	       /* ring position a full drain must reach */
+	int leak_slot;		       /* hp_leakscan_thread_register() slot, or negative */
 	char pad2[64];
 	/* registry, written when the buffer is claimed */
 	struct hp_tbuf *next;

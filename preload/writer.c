@@ -2,7 +2,8 @@
  *
  * One round, under the round lock: snapshot every ring's head, read the published
  * stack count, log new modules, then write MODULE records, the STACK records up to
- * that count, and only then the EVENTS copied up to the snapshots. A producer interns
+ * that count, and only then the EVENTS rewritten (transcode.h) up to the snapshots, but
+ * for events that must wait for another ring's. A producer interns
  * a stack (release) before publishing the event that names it (release), so every
  * STACK an event refers to is already counted; modules are collected after the count,
  * so every address of those stacks is covered. Records go into a staging buffer that
@@ -18,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -30,14 +32,15 @@
 #include "elfsym.h"
 #include "leakscan.h"
 #include "lifecycle.h"
-#include "livetab.h"
 #include "modmap.h"
 #include "options.h"
 #include "os.h"
 #include "recorder.h"
 #include "stacktab.h"
+#include "transcode.h"
 
 #define STAGE_LIMIT (1u << 20)
+_Static_assert(HP_RING_SIZE <= HP_TRANSCODE_RING_MAX, "the transcoder must fit a ring");
 /* Headroom for the largest record: a full ring (512 KiB) or a 64 KiB cmdline. */
 #define STAGE_CAP (STAGE_LIMIT + (1u << 20))
 #define RSS_PERIOD_NS 10000000u
@@ -59,16 +62,19 @@ static struct {
 	size_t zcap;
 	uint32_t stacks_written;
 	size_t modlog_pos;
-	uint64_t prev_round_start;
 	uint64_t last_frame_ns, last_rss_ns, last_sync_ns;
 	pthread_t thread;
-	/* The live set for the leak scan at exit, in inherited mmap memory, so a fork
-	 * child starts from the parent's live set at the fork (less the parent's events
-	 * not yet drained, which the child drops). Its times are this trace's plus
-	 * live_base, the ancestors' time at the fork, so they never go backwards. */
-	struct hp_livetab live;
+	/* The transcoder and its live set (for the leak scan at exit), in inherited mmap
+	 * memory, so a fork child starts from the parent's live set at the fork (less the
+	 * parent's events not yet drained, which the child drops). Its times are this
+	 * trace's plus time_base, the ancestors' time at the fork, so they never go
+	 * backwards. */
+	struct hp_transcoder xc;
 	int leak_scan, leak_done;
-	uint64_t live_base, fork_time;
+	uint64_t fork_time;
+	uint64_t round;			 /* rounds so far: a stall lasts at most one whole round */
+	struct hp_transcode_ring *rings; /* one per ring in a round */
+	size_t rings_cap;
 	/* An internal failure waiting for an ERROR record (hp_writer_error). */
 	_Atomic int error_pending;
 	char error_msg[256];
@@ -279,30 +285,27 @@ static void emit_thread_rename(struct hp_tbuf *b, unsigned seq)
 	b->name_written = seq;
 }
 
-/* Copies [tail, snap_head) of b as one EVENTS record and releases the space. */
-static int emit_events(struct hp_tbuf *b)
+/* Writes the events the round rewrote for ring r (b's) as EVENTS records and releases
+ * their ring space. Returns 1 when some were written. */
+static int emit_events(struct hp_tbuf *b, struct hp_transcode_ring *r)
 {
-	uint64_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
-	uint64_t len = b->snap_head - tail;
-	if (!len)
+	for (;;) {
+		/* The length is written last, as a 4-byte varint: a payload is at most
+		 * STAGE_CAP / 2, below 2^28. */
+		uint8_t *p = reserve(24 + STAGE_CAP / 2);
+		p = hp_put_varint(p, HP_REC_EVENTS);
+		p = hp_put_varint(p, b->index);
+		uint8_t *lenp = p;
+		size_t made = hp_transcode_encode(&w.xc, r, p + 4, STAGE_CAP / 2);
+		if (!made)
+			break;
+		for (int i = 0; i < 4; i++)
+			lenp[i] = (uint8_t)((made >> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0);
+		commit(p + 4 + made);
+	}
+	if (!r->used)
 		return 0;
-	uint8_t *p = reserve(32 + len);
-	p = hp_put_varint(p, HP_REC_EVENTS);
-	p = hp_put_varint(p, b->index);
-	p = hp_put_varint(p, len);
-	size_t off = tail & (b->size - 1), first = b->size - off;
-	if (first >= len) {
-		memcpy(p, b->ring + off, len);
-	} else {
-		memcpy(p, b->ring + off, first);
-		memcpy(p + first, b->ring, len - first);
-	}
-	atomic_store_explicit(&b->tail, b->snap_head, memory_order_release);
-	if (w.leak_scan && hp_livetab_feed_events(&w.live, &b->live_dec, p, len)) {
-		w.leak_scan = 0;
-		hp_os_say("cannot replay the live set", "; leak scan disabled", NULL);
-	}
-	commit(p + len);
+	atomic_store_explicit(&b->tail, r->tail + r->used, memory_order_release);
 	return 1;
 }
 
@@ -318,16 +321,42 @@ static void emit_small(unsigned tag, uint64_t a, int64_t b, int signed_b, uint64
 	commit(p);
 }
 
-static void round_locked(void)
+/* Room for n rings in w.rings. */
+static int rings_room(size_t n)
+{
+	if (n <= w.rings_cap)
+		return 0;
+	size_t cap = w.rings_cap ? w.rings_cap : 64;
+	while (cap < n)
+		cap *= 2;
+	struct hp_transcode_ring *v = hp_os_map(cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	if (w.rings)
+		munmap(w.rings, w.rings_cap * sizeof *w.rings);
+	w.rings = v;
+	w.rings_cap = cap;
+	return 0;
+}
+
+/* One drain of every ring: the events published before the round started, rewritten
+ * in time order (transcode.h), as many as a round takes. With force_all (exit, exec)
+ * none is left waiting. Returns 1 when a ring still holds events below its drain_to
+ * (see drain_locked). */
+static int round_locked(int force_all)
 {
 	uint64_t start = hp_clock_now();
 	struct hp_tbuf *list = hp_rec_threads();
+	size_t n = 0;
+	w.round++;
 	for (struct hp_tbuf *b = list; b; b = b->next) {
 		int st = atomic_load_explicit(&b->state, memory_order_acquire);
 		b->snapped =
 		    st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
-		if (b->snapped)
+		if (b->snapped) {
 			b->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
+			n++;
+		}
 	}
 	uint32_t published = hp_stacktab_published();
 	if (hp_modmap_changed())
@@ -337,32 +366,67 @@ static void round_locked(void)
 		emit_stack(hp_stacktab_get(id));
 	w.stacks_written = published;
 
-	int drained = 0;
-	for (struct hp_tbuf *b = list; b; b = b->next) {
+	int err = rings_room(n);
+	size_t k = 0;
+	for (struct hp_tbuf *b = list; b && !err; b = b->next) {
 		if (!b->snapped)
 			continue;
 		if (b->announced != b->index + 1) {
 			emit_thread(b);
 			b->announced = b->index + 1;
 			/* A recycled buffer gets a new index: its decoder state restarts. */
-			b->live_dec = (struct hp_livetab_thread){.prev_time = w.live_base};
+			err = hp_transcode_thread_reset(&w.xc, &b->xc);
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
 		if (seq != b->name_written)
 			emit_thread_rename(b, seq);
-		drained |= emit_events(b);
-		if (b->snapped == 2 &&
+		w.rings[k++] = (struct hp_transcode_ring){
+		    .th = &b->xc,
+		    .ring = b->ring,
+		    .size = b->size,
+		    .tail = atomic_load_explicit(&b->tail, memory_order_relaxed),
+		    .head = b->snap_head,
+		};
+	}
+	uint64_t below = 0;
+	if (!err)
+		err = hp_transcode_round(&w.xc, w.rings, n, force_all ? UINT64_MAX : start, w.round,
+					 force_all, &below);
+	if (err) {
+		fail("cannot rewrite the events", -err);
+		return 0;
+	}
+	int drained = 0, pending = 0;
+	k = 0;
+	for (struct hp_tbuf *b = list; b; b = b->next) {
+		if (!b->snapped)
+			continue;
+		struct hp_transcode_ring *r = &w.rings[k++];
+		drained |= emit_events(b, r);
+		pending |= r->tail + r->used < b->drain_to;
+		if (b->snapped == 2 && r->used == b->snap_head - r->tail &&
 		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
 			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
 			hp_rec_recycle(b);
 		}
 	}
-	if (drained) {
-		emit_small(HP_REC_ROUND, w.prev_round_start, 0, 0, 0, 1);
-		if (w.leak_scan)
-			hp_livetab_gc(&w.live, w.live_base + w.prev_round_start);
-		w.prev_round_start = start;
-	}
+	if (drained)
+		emit_small(HP_REC_ROUND, below < start ? below : start, 0, 0, 0, 1);
+	return pending && !w.failed;
+}
+
+/* Rounds until every event published by now is written: a round takes a bounded
+ * number. Events published meanwhile by threads still running need not wait. With
+ * force_all (exit, exec) none waits for another; without (fork), a round forces what
+ * waited through the one before, so this ends too. */
+static void drain_locked(int force_all)
+{
+	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
+		b->drain_to = atomic_load_explicit(&b->head, memory_order_acquire);
+	while (round_locked(force_all))
+		;
+	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
+		b->drain_to = 0;
 }
 
 /* An ERROR record for a failure that left the file writable. */
@@ -450,7 +514,7 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w.lock);
 			break;
 		}
-		round_locked();
+		round_locked(0);
 		periodic_locked();
 		pthread_mutex_unlock(&w.lock);
 		if (!busy_rings())
@@ -505,12 +569,11 @@ static int open_trace(void)
 	w.stage_len = 0;
 	w.stacks_written = 0;
 	w.modlog_pos = 0;
-	w.prev_round_start = 0;
 	w.last_frame_ns = w.last_rss_ns = w.last_sync_ns = hp_clock_mono_ns();
 	emit_header();
 	emit_clock_sync();
 	emit_rss(); /* a program shorter than RSS_PERIOD_NS still gets a peak */
-	round_locked();
+	round_locked(0);
 	frame();
 	return w.failed ? -EIO : 0;
 }
@@ -527,9 +590,11 @@ int hp_writer_open(void)
 	}
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, hp_options.zstd_level);
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
-	w.leak_scan = hp_options.leak_scan && hp_livetab_init(&w.live) == 0;
-	if (hp_options.leak_scan && !w.leak_scan)
-		hp_os_say("cannot map the live set", "; leak scan disabled", NULL);
+	if (hp_transcoder_init(&w.xc)) {
+		hp_lifecycle_fail("cannot set up the writer", ENOMEM);
+		return -ENOMEM;
+	}
+	w.leak_scan = hp_options.leak_scan;
 	pthread_mutex_lock(&w.lock);
 	int err = open_trace();
 	pthread_mutex_unlock(&w.lock);
@@ -654,7 +719,10 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		pthread_mutex_unlock(&w.lock);
 		return 0;
 	}
-	round_locked();
+	if (what & (HP_SYNC_EXIT | HP_SYNC_END | HP_SYNC_EXEC))
+		drain_locked(1);
+	else
+		round_locked(0);
 	if (what & HP_SYNC_EXIT)
 		emit_small(HP_REC_EXIT, now, arg, 1, 0, 2);
 	if (what & HP_SYNC_EXEC) {
@@ -675,7 +743,7 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 			commit(p);
 		}
 		clear_dead_stack();
-		int err = hp_leakscan_at_exit(&w.live, hp_clock_now(), put_record, NULL);
+		int err = hp_leakscan_at_exit(&w.xc.live, hp_clock_now(), put_record, NULL);
 		if (err && !w.failed) {
 			hp_os_say("leak scan failed: ", strerror(-err), NULL);
 			char msg[96] = "leak scan failed: ";
@@ -706,7 +774,7 @@ void hp_writer_lock(void)
 	/* Drain first: the child inherits the live set with this thread's events up to the
 	 * fork (other threads' events still in their rings are dropped in the child). */
 	if (!w.failed && w.fd >= 0)
-		round_locked();
+		drain_locked(0);
 	w.fork_time = hp_clock_now(); /* the child's live set continues from here */
 }
 
@@ -723,7 +791,7 @@ int hp_writer_fork_child(void)
 	hp_fdguard_close(&w.fd);
 	hp_fdguard_close(&w.statm_fd);
 	w.thread_running = 0;
-	w.live_base += w.fork_time;
+	w.xc.time_base += w.fork_time;
 	if (w.failed)
 		return -EIO;
 	pthread_mutex_lock(&w.lock);

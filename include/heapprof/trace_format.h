@@ -16,7 +16,8 @@ extern "C" {
 
 #define HP_MAGIC "HEAPPROF"
 #define HP_MAGIC_LEN 8
-#define HP_FORMAT_VERSION 1
+#define HP_FORMAT_VERSION 2
+#define HP_FORMAT_VERSION_MIN 1 /* oldest version readers accept */
 
 /* Reader limits: a trace is untrusted input; anything larger is refused. */
 #define HP_MAX_FRAME_CONTENT (16u << 20) /* decompressed bytes per zstd frame */
@@ -65,22 +66,46 @@ enum hp_leak_class {
 #define HP_LEAK_BLOCKS_PER_RECORD 65536u
 #define HP_LEAK_SCAN_INCOMPLETE 1u /* LEAK_SCAN flags: some thread stacks were not scanned */
 
-/* Hot events inside an EVENTS record: head = (dt << HP_OP_BITS) | op. */
+/* Hot events inside an EVENTS record: head = (dt << HP_OP_BITS) | op. Version 2 names
+ * blocks by slot; version 1 (and the recorder's thread buffers) by address. Fields:
+ *
+ *   op        version 2                                  version 1
+ *   ALLOC     size, stack (slot: the free list's last)   size, stack, addr16_delta
+ *   FREE      slot_delta                                 addr16_delta
+ *   REALLOC   slot_delta, size, stack                    old16_delta, size, stack, new16_delta
+ *   EXT       ext_op, then its fields                    the same
+ */
 #define HP_OP_BITS 2
 #define HP_OP_MASK 3u
 enum hp_event_op {
-	HP_OP_ALLOC = 0,   /* varint size, varint stack, svarint addr16_delta */
-	HP_OP_FREE = 1,	   /* svarint addr16_delta */
-	HP_OP_REALLOC = 2, /* svarint old16_delta, varint size, varint stack, svarint new16_delta */
-	HP_OP_EXT = 3,	   /* varint ext_op, then its fields */
+	HP_OP_ALLOC = 0,
+	HP_OP_FREE = 1,
+	HP_OP_REALLOC = 2,
+	HP_OP_EXT = 3,
 };
 
+/* Extended events: version 2 forms, then the version 1 forms of the same numbers.
+ *   ALLOC_SLOT       size, stack, slot
+ *   FREE_UNKNOWN     addr
+ *   REALLOC_UNKNOWN  old_addr, size, stack, slot
+ *   ALLOC_ABS        size, stack, addr            (v1)
+ *   FREE_ABS         addr                         (v1)
+ *   REALLOC_ABS      old, size, stack, new        (v1)
+ */
 enum hp_event_ext_op {
-	HP_EXT_ALLOC_ABS = 0,	/* varint size, varint stack, varint addr */
-	HP_EXT_FREE_ABS = 1,	/* varint addr */
-	HP_EXT_REALLOC_ABS = 2, /* varint old, varint size, varint stack, varint new */
-	HP_EXT_LIMIT
+	HP_EXT_ALLOC_SLOT = 0,
+	HP_EXT_FREE_UNKNOWN = 1,
+	HP_EXT_REALLOC_UNKNOWN = 2,
+	HP_EXT_ALLOC_ABS = 0,
+	HP_EXT_FREE_ABS = 1,
+	HP_EXT_REALLOC_ABS = 2,
+	HP_EXT_LIMIT = 3
 };
+
+/* v2: slots a thread's decoder remembers for implicit reuse by ALLOC. */
+#define HP_FREE_LIST_MAX 32u
+/* v2: largest slot number. */
+#define HP_MAX_SLOT ((uint64_t)1 << 40)
 
 /* Addresses in the short forms are stored in 16-byte units (malloc's alignment). */
 #define HP_ADDR_SHIFT 4

@@ -4,9 +4,10 @@
  *                            and DIR/records/<case>.rec (record streams, for fuzz_records;
  *                            frames separated by "HPFRAME!")
  *
- * Valid traces of every record kind, and the malformed inputs a reader must refuse or
- * survive: huge counts and lengths, overlong varints, unknown ids, extreme times and
- * clock parameters, decompression bombs. Deterministic: rerunning gives the same files. */
+ * Valid traces of every record kind in both format versions (v1: addresses, v2: slots),
+ * and the malformed inputs a reader must refuse or survive: huge counts and lengths,
+ * overlong varints, unknown ids, slots out of range, extreme times and clock parameters,
+ * decompression bombs. Deterministic: rerunning gives the same files. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -217,12 +218,69 @@ static void valid_cases(void)
 	gen_done(&g, "cut-last-frame");
 }
 
-/* A valid header and thread 0, then raw bytes as the next records. */
-static void malformed(const char *name, const void *bytes, size_t n, int with_stack)
+/* The same process in version 2: blocks by slot, every event form. */
+static void base_trace_v2(struct gen *g, int leaks)
+{
+	static const uint64_t seg[2][3] = {{0, 0x2000, 5}, {0x3000, 0x1000, 6}};
+	header(g, &(struct tb_header_args){.version = 2,
+					   .pid = 42,
+					   .ppid = 1,
+					   .exe = "/usr/bin/seed",
+					   .cmdline = "seed\0-x",
+					   .cmdline_len = 7});
+	tb_clock_sync(&g->b, 1000, 1000);
+	tb_module(&g->b, 1, "/usr/bin/seed", "\x01\x02\x03\x04", 4, 0x400000, 2, seg);
+	uint64_t s1[] = {0x400100, 0x400200};
+	uint64_t s2[] = {0x400300};
+	tb_stack(&g->b, 1, 2, s1);
+	tb_stack(&g->b, 2, 1, s2);
+	tb_thread(&g->b, 0, 42, 0);
+	tb_thread(&g->b, 1, 43, 5);
+	tb2_alloc_slot(&g->b, 0, 10, 100, 1, 0);
+	tb2_alloc_slot(&g->b, 0, 11, 0, 2, 1);
+	tb2_alloc_slot(&g->b, 1, 12, 4096, 1, 2);
+	tb2_realloc(&g->b, 0, 20, 0, 200, 1);		     /* in the same slot */
+	tb2_realloc_unknown(&g->b, 0, 21, 0x7f00, 48, 2, 3); /* old block never seen */
+	tb2_free(&g->b, 1, 25, 1);			     /* freed by another thread */
+	tb2_free_unknown(&g->b, 0, 26, 0x10093);
+	tb_flush_events(&g->b);
+	tb_rss(&g->b, 15, 1 << 20);
+	tb_round(&g->b, 10);
+	gen_frame(g);
+	tb2_alloc(&g->b, 1, 30, 64, 2); /* reuses slot 1 from thread 1's free list */
+	tb2_free(&g->b, 0, 31, 0);
+	tb2_alloc(&g->b, 0, 40, 64, 2); /* slot 0 */
+	tb2_free(&g->b, 0, 41, 3);
+	tb2_alloc_slot(&g->b, 0, 42, 24, 1, HP_MAX_SLOT);
+	tb_flush_events(&g->b);
+	tb_thread_exit(&g->b, 1, 45);
+	tb_round(&g->b, 30);
+	tb_exit(&g->b, 49, 0);
+	if (leaks) {
+		/* Slots in no order, one twice, one (7) not live. */
+		static const uint64_t bytes[4] = {64, 0, 4096, 24}, blocks[4] = {1, 0, 1, 1};
+		static const uint64_t slots[5] = {HP_MAX_SLOT, 1, 0, 7, 1};
+		static const unsigned cls[5] = {HP_LEAK_REACHABLE, HP_LEAK_DEFINITE,
+						HP_LEAK_POSSIBLE, HP_LEAK_INDIRECT,
+						HP_LEAK_DEFINITE};
+		tb_leak_scan(&g->b, 50, 0, bytes, blocks, 5);
+		tb2_leak_blocks(&g->b, 5, slots, cls);
+	}
+	tb_end(&g->b, 50, 12, 0);
+}
+
+/* A valid header (version 1 or 2) and thread 0, then raw bytes as the next records. */
+static void malformed_v(const char *name, uint64_t version, const void *bytes, size_t n,
+			int with_stack)
 {
 	struct gen g;
 	gen_init(&g);
-	header(&g, NULL);
+	header(&g, &(struct tb_header_args){.version = version,
+					    .pid = 42,
+					    .ppid = 1,
+					    .exe = "/usr/bin/seed",
+					    .cmdline = "seed\0-x",
+					    .cmdline_len = 7});
 	tb_thread(&g.b, 0, 42, 0);
 	if (with_stack) {
 		uint64_t ip[1] = {0x1000};
@@ -230,6 +288,11 @@ static void malformed(const char *name, const void *bytes, size_t n, int with_st
 	}
 	tb_raw(&g.b, bytes, n);
 	gen_done(&g, name);
+}
+
+static void malformed(const char *name, const void *bytes, size_t n, int with_stack)
+{
+	malformed_v(name, 1, bytes, n, with_stack);
 }
 
 /* Helpers to spell raw records. */
@@ -459,6 +522,132 @@ static void malformed_cases(void)
 	malformed("clock-sync-degenerate", r.b, r.n, 1);
 }
 
+/* Version 2: valid traces, then events and LEAK_BLOCKS whose slots a reader must refuse
+ * (out of [0, 2^40], ALLOC with an empty free list) or survive. */
+static void v2_cases(void)
+{
+	struct gen g;
+	gen_init(&g);
+	base_trace_v2(&g, 0);
+	gen_done(&g, "v2-valid-basic");
+	gen_init(&g);
+	base_trace_v2(&g, 1);
+	gen_done(&g, "v2-valid-leaks");
+
+	/* 40 blocks freed, the free list keeps 32: 32 ALLOCs reuse them, the 33rd fails. */
+	gen_init(&g);
+	base_trace_v2(&g, 0);
+	gen_frame(&g);
+	for (uint64_t i = 0; i < 40; i++)
+		tb2_alloc_slot(&g.b, 0, 60 + i, 16 * i, 1, 100 + 3 * i);
+	for (uint64_t i = 0; i < 40; i++)
+		tb2_free(&g.b, 0, 100 + i, 100 + 3 * ((i * 7) % 40));
+	for (uint64_t i = 0; i < 33; i++)
+		tb2_alloc(&g.b, 0, 140 + i, i, 2);
+	tb_flush_events(&g.b);
+	tb_end(&g.b, 200, 125, 0);
+	gen_done(&g, "v2-free-list-overflow");
+
+	/* Cut short, as cut-last-frame. */
+	gen_init(&g);
+	base_trace_v2(&g, 0);
+	gen_frame(&g);
+	tb2_alloc_slot(&g.b, 0, 70, 8, 1, 12);
+	tb2_free(&g.b, 0, 71, 12);
+	tb2_alloc(&g.b, 0, 72, 8, 1);
+	tb_flush_events(&g.b);
+	gen_frame(&g);
+	g.b.out.len -= 5;
+	g.rec.len -= 3;
+	gen_done(&g, "v2-cut-last-frame");
+
+	struct raw r, e;
+	const uint64_t max = HP_MAX_SLOT;
+	RESET(); /* ALLOC with an empty free list */
+	ru(&e, HP_OP_ALLOC | 4), ru(&e, 8), ru(&e, 1);
+	revents(&r, 0, &e);
+	ru(&r, HP_REC_END), ru(&r, 1), ru(&r, 1), ru(&r, 0);
+	malformed_v("v2-alloc-empty-list", 2, r.b, r.n, 1);
+
+	RESET(); /* explicit slots 2^40 (the largest), then 2^40 + 1 and 2^64 - 1 */
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, max);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_REALLOC_UNKNOWN), ru(&e, 0x10), ru(&e, 8), ru(&e, 1),
+	    ru(&e, max);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, max + 1);
+	revents(&r, 0, &e);
+	malformed_v("v2-slot-2e40-plus-1", 2, r.b, r.n, 1);
+	RESET();
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_REALLOC_UNKNOWN), ru(&e, 0x10), ru(&e, 8), ru(&e, 1),
+	    ru(&e, UINT64_MAX);
+	revents(&r, 0, &e);
+	malformed_v("v2-slot-2e64", 2, r.b, r.n, 1);
+
+	RESET(); /* slot deltas: to 2^40 and back to 0, then below 0 */
+	ru(&e, HP_OP_FREE), ru(&e, hp_zigzag((int64_t)max));
+	ru(&e, HP_OP_REALLOC), ru(&e, hp_zigzag(-(int64_t)max)), ru(&e, 8), ru(&e, 1);
+	ru(&e, HP_OP_FREE | 4), ru(&e, hp_zigzag(-1));
+	revents(&r, 0, &e);
+	malformed_v("v2-delta-below-0", 2, r.b, r.n, 1);
+	RESET(); /* the extreme deltas, from slot 2^40 */
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, max);
+	ru(&e, HP_OP_FREE), ru(&e, hp_zigzag(INT64_MAX));
+	revents(&r, 0, &e);
+	malformed_v("v2-delta-int64-max", 2, r.b, r.n, 1);
+	RESET();
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, max);
+	ru(&e, HP_OP_REALLOC), ru(&e, hp_zigzag(INT64_MIN)), ru(&e, 8), ru(&e, 1);
+	revents(&r, 0, &e);
+	malformed_v("v2-delta-int64-min", 2, r.b, r.n, 1);
+
+	RESET(); /* a slot allocated twice, freed twice; FREE_UNKNOWN of 0 and 2^64-1 */
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, 5);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 16), ru(&e, 1), ru(&e, 5);
+	ru(&e, HP_OP_FREE), ru(&e, 0);
+	ru(&e, HP_OP_FREE), ru(&e, 0);
+	ru(&e, HP_OP_ALLOC), ru(&e, 4), ru(&e, 0);
+	ru(&e, HP_OP_REALLOC), ru(&e, 0), ru(&e, 32), ru(&e, 1);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_FREE_UNKNOWN), ru(&e, 0);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_FREE_UNKNOWN), ru(&e, UINT64_MAX);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_REALLOC_UNKNOWN), ru(&e, 0), ru(&e, 8), ru(&e, 1),
+	    ru(&e, 0);
+	revents(&r, 0, &e);
+	ru(&r, HP_REC_END), ru(&r, 1), ru(&r, 9), ru(&r, 0);
+	malformed_v("v2-slot-reuse", 2, r.b, r.n, 1);
+
+	RESET(); /* v1 events under a v2 header, v2 events under a v1 header */
+	ru(&e, HP_OP_ALLOC | 4), ru(&e, 8), ru(&e, 1), ru(&e, 2);
+	ru(&e, HP_OP_FREE | 4), ru(&e, 2);
+	revents(&r, 0, &e);
+	malformed_v("v2-v1-events", 2, r.b, r.n, 1);
+	RESET();
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, 5);
+	ru(&e, HP_OP_FREE | 4), ru(&e, 0);
+	ru(&e, HP_OP_ALLOC), ru(&e, 8), ru(&e, 1);
+	revents(&r, 0, &e);
+	malformed_v("v1-v2-events", 1, r.b, r.n, 1);
+
+	RESET(); /* LEAK_BLOCKS: slot deltas below 0, over 2^40, duplicates in no order */
+	ru(&r, HP_REC_LEAK_BLOCKS), ru(&r, 2), ru(&r, hp_zigzag(3)), ru(&r, 0),
+	    ru(&r, hp_zigzag(-4)), ru(&r, 3);
+	malformed_v("v2-leak-blocks-below-0", 2, r.b, r.n, 0);
+	RESET();
+	ru(&r, HP_REC_LEAK_BLOCKS), ru(&r, 2), ru(&r, hp_zigzag((int64_t)max)), ru(&r, 0),
+	    ru(&r, hp_zigzag(INT64_MAX)), ru(&r, 3);
+	malformed_v("v2-leak-blocks-over-2e40", 2, r.b, r.n, 0);
+	RESET();
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, 9);
+	ru(&e, HP_OP_EXT), ru(&e, HP_EXT_ALLOC_SLOT), ru(&e, 8), ru(&e, 1), ru(&e, 4);
+	revents(&r, 0, &e);
+	ru(&r, HP_REC_LEAK_SCAN), ru(&r, 1), ru(&r, 0);
+	for (int i = 0; i < 8; i++)
+		ru(&r, UINT64_MAX);
+	ru(&r, 4);
+	ru(&r, HP_REC_LEAK_BLOCKS), ru(&r, 4), ru(&r, hp_zigzag(9)), ru(&r, 3),
+	    ru(&r, hp_zigzag(-5)), ru(&r, 0), ru(&r, hp_zigzag(5)), ru(&r, 1), ru(&r, 0), ru(&r, 2);
+	ru(&r, HP_REC_END), ru(&r, 1), ru(&r, 2), ru(&r, 0);
+	malformed_v("v2-leak-blocks-dups", 2, r.b, r.n, 1);
+}
+
 /* Headers with extreme clock parameters, each followed by a few events. */
 static void header_cases(void)
 {
@@ -618,6 +807,7 @@ int main(int argc, char **argv)
 	mkdir(path, 0777);
 	valid_cases();
 	malformed_cases();
+	v2_cases();
 	header_cases();
 	start_cases();
 	container_cases();

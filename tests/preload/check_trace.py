@@ -211,6 +211,24 @@ def num(s):
         return s
 
 
+def block_keys(kind, f):
+    """(released, allocated) block keys of an alloc/free/realloc dump line: version 2
+    traces name blocks by slot (block=N; addr= only on frees of unknown addresses, which
+    release nothing), version 1 by address."""
+    if "block" in f:
+        b = "b" + f["block"]
+        if kind == "alloc":
+            return None, b
+        if kind == "free":
+            return b, None
+        return (None if f.get("unknown") else b), b
+    if kind == "alloc":
+        return None, f.get("addr")
+    if kind == "free":
+        return f.get("addr"), None
+    return f.get("old"), f.get("new")
+
+
 def replay_sized(events, in_range):
     """Counts allocations of tagged sizes and the releases of those blocks.
 
@@ -276,13 +294,12 @@ def check_dump(ctx, fails, where, exp, dump_text):
             modules[f.get("id")] = line.split(" path=", 1)[-1].split(" build_id=")[0]
         elif kind == "module_unload":
             unloaded.add(f.get("id"))
-        elif ranges and kind == "alloc":
-            events.append((int(f["t"]), 1, f["addr"], int(f["size"])))
-        elif ranges and kind == "free":
-            events.append((int(f["t"]), 0, f["addr"], 0))
-        elif ranges and kind == "realloc":
-            events.append((int(f["t"]), 0, f["old"], 0))
-            events.append((int(f["t"]), 2, f["new"], int(f["size"])))
+        elif ranges and kind in ("alloc", "free", "realloc"):
+            gone, made = block_keys(kind, f)
+            if gone is not None:
+                events.append((int(f["t"]), 0, gone, 0))
+            if made is not None:
+                events.append((int(f["t"]), 2 if kind == "realloc" else 1, made, int(f["size"])))
     sized = replay_sized(events, in_range) if ranges else {}
     for kind, n in exp.get("records", {}).items():
         if not ctx.matches(n, counts.get(kind, 0)):

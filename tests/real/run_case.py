@@ -10,8 +10,8 @@ its condition (it says why). A missing tool is a failure, never a skip: tools/ch
 installs every tool these cases use.
 
 Conventions shared with tests/preload/check_trace.py: `heapprof-analyze --dump` prints
-one record per line, `kind key=value ...` (alloc size= addr=, free addr=, realloc old=
-size= new=, header pid= ppid=); `--format json` follows docs/json-report.md. Program
+one record per line, `kind key=value ...` (alloc size= block=, free block=, realloc block=
+size=, header pid= ppid=; version 1 traces: addresses); `--format json` follows docs/json-report.md. Program
 blocks have "marked" sizes (rt_torture.c: MARK_BASE + 16 k) so their dump lines can be
 counted exactly whatever libc allocates on its own.
 """
@@ -269,15 +269,32 @@ class Trace:
             self._events = evs
         live, allocs, frees = {}, 0, 0
         for _, _, k, f in self._events:
-            if k in ("free", "realloc"):
-                addr = f.get("addr") if k == "free" else f.get("old")
-                if live.pop(addr, False):
-                    frees += 1
-            if k in ("alloc", "realloc"):
+            gone, made = block_keys(k, f)
+            if gone is not None and live.pop(gone, False):
+                frees += 1
+            if made is not None:
                 tagged = lo <= num(f.get("size"), -1) <= hi
-                live[f.get("addr") if k == "alloc" else f.get("new")] = tagged
+                live[made] = tagged
                 allocs += tagged
         return allocs, frees
+
+
+def block_keys(kind, f):
+    """(released, allocated) block keys of an alloc/free/realloc dump line: version 2
+    traces name blocks by slot (block=N; addr= only on frees of unknown addresses, which
+    release nothing), version 1 by address."""
+    if "block" in f:
+        b = "b" + f["block"]
+        if kind == "alloc":
+            return None, b
+        if kind == "free":
+            return b, None
+        return (None if f.get("unknown") else b), b
+    if kind == "alloc":
+        return None, f.get("addr")
+    if kind == "free":
+        return f.get("addr"), None
+    return f.get("old"), f.get("new")
 
 
 def parse_dump_line(line):

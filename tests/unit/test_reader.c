@@ -1,5 +1,6 @@
-/* analyzer/reader.c: exact decoding of every record and event form, the dump format,
- * refusal of corrupt input with the right code, and truncation at every byte. */
+/* analyzer/reader.c: exact decoding of every record and event form of both format
+ * versions, the dump format, refusal of corrupt input with the right code, and
+ * truncation at every byte. */
 #define _GNU_SOURCE /* open_memstream */
 #include "check.h"
 #include "trace_builder.h"
@@ -216,7 +217,14 @@ static void test_corrupt(void)
 	CHECK(err == HP_READ_ERR_MAGIC);
 	tb_release(&b);
 	tb_init(&b);
-	tb_header(&b, &(struct tb_header_args){.version = 2});
+	tb_header(&b, &(struct tb_header_args){.version = HP_FORMAT_VERSION + 1});
+	tb_frame(&b);
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+	CHECK(err == HP_READ_ERR_VERSION);
+	tb_release(&b);
+	/* Version 0, below HP_FORMAT_VERSION_MIN (the builder would write 1). */
+	tb_init(&b);
+	tb_raw(&b, HP_MAGIC "\x00", HP_MAGIC_LEN + 1);
 	tb_frame(&b);
 	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
 	CHECK(err == HP_READ_ERR_VERSION);
@@ -323,6 +331,415 @@ static void test_file(void)
 	tb_release(&b);
 }
 
+/* ---- version 2: blocks by slot ---- */
+
+static void header_v2(struct tb *b)
+{
+	tb_init(b);
+	tb_header(b, &(struct tb_header_args){.version = 2, .pid = 77, .exe = "/bin/v2"});
+	uint64_t ip[1] = {0x1000};
+	tb_stack(b, 1, 1, ip);
+	tb_thread(b, 0, 77, 0);
+	tb_thread(b, 1, 78, 0);
+}
+
+/* Every v2 event form and LEAK_BLOCKS; the comments give the decoder state after each. */
+static void build_full_v2(struct tb *b)
+{
+	const uint64_t max = HP_MAX_SLOT;
+	header_v2(b);
+	tb2_alloc_slot(b, 0, 10, 16, 1, 5);		   /* prev 5 */
+	tb2_alloc_slot(b, 0, 11, 32, 1, 7);		   /* prev 7 */
+	tb2_free(b, 0, 12, 5);				   /* delta -2; list [5] */
+	tb2_alloc(b, 0, 13, 48, 1);			   /* takes 5; list [] */
+	tb2_realloc(b, 0, 14, 7, 100, 1);		   /* delta +2, keeps 7 */
+	tb2_free_unknown(b, 0, 15, 0x1235);		   /* prev stays 7 */
+	tb2_free(b, 0, 16, 7);				   /* delta 0; list [7] */
+	tb2_realloc_unknown(b, 0, 17, 0xdead0, 8, 0, max); /* prev 2^40 */
+	tb2_free(b, 0, 18, 0);				   /* delta -2^40; list [7, 0] */
+	tb2_alloc(b, 0, 19, 1, 1);			   /* takes 0 */
+	tb2_alloc(b, 0, 20, 2, 1);			   /* takes 7 */
+	tb2_alloc_slot(b, 1, 5, 64, 0, 3);		   /* thread 1's own state */
+	tb2_free(b, 1, 6, 3);
+	tb2_alloc(b, 1, 7, 65, 0); /* takes 3: thread 0's list is empty */
+	tb_flush_events(b);
+	tb_frame(b);
+	static const uint64_t bytes[4] = {2, 1, 8, 5}, blocks[4] = {2, 1, 1, 1};
+	tb_leak_scan(b, 30, 0, bytes, blocks, 5);
+	static const uint64_t slots[5] = {7, 0, HP_MAX_SLOT, 5, 7};
+	static const unsigned cls[5] = {3, 0, 1, 2, 3};
+	tb2_leak_blocks(b, 5, slots, cls); /* unsorted, 7 twice: the reader passes them on */
+	tb_end(b, 31, 14, 0);
+	tb_frame(b);
+}
+
+static const char full_v2_dump[] =
+    "header version=2 pid=77 ppid=0 flags=0 ticks_per_second=1000000000 time_shift=0 "
+    "max_frames=64 sample_bytes=0 exe=/bin/v2 cmdline=test\n"
+    "stack id=1 frames=0x1000\n"
+    "thread index=0 tid=77 t=0\n"
+    "thread index=1 tid=78 t=0\n"
+    "alloc thread=0 t=10 size=16 stack=1 block=5\n"
+    "alloc thread=0 t=11 size=32 stack=1 block=7\n"
+    "free thread=0 t=12 block=5\n"
+    "alloc thread=0 t=13 size=48 stack=1 block=5\n"
+    "realloc thread=0 t=14 block=7 size=100 stack=1\n"
+    "free thread=0 t=15 addr=0x1235 unknown=1\n"
+    "free thread=0 t=16 block=7\n"
+    "realloc thread=0 t=17 old=0xdead0 size=8 stack=0 block=1099511627776 unknown=1\n"
+    "free thread=0 t=18 block=0\n"
+    "alloc thread=0 t=19 size=1 stack=1 block=0\n"
+    "alloc thread=0 t=20 size=2 stack=1 block=7\n"
+    "alloc thread=1 t=5 size=64 stack=0 block=3\n"
+    "free thread=1 t=6 block=3\n"
+    "alloc thread=1 t=7 size=65 stack=0 block=3\n"
+    "leak_scan t=30 flags=0 definite=2/2 indirect=1/1 possible=8/1 reachable=5/1 nblocks=5\n"
+    "leak_blocks count=5 slots=7:3,0:0,1099511627776:1,5:2,7:3\n"
+    "end t=31 events=14 lost=0\n";
+
+#define KEY(slot) hp_reader_slot_to_key(slot)
+
+static void test_key(void)
+{
+	CHECK_U64(KEY(0), 16);
+	CHECK_U64(KEY(1), 32);
+	CHECK_U64(KEY(HP_MAX_SLOT), (HP_MAX_SLOT + 1) << 4);
+	CHECK_U64(hp_reader_key_to_slot(KEY(0)), 0);
+	CHECK_U64(hp_reader_key_to_slot(KEY(12345)), 12345);
+	CHECK_U64(hp_reader_key_to_slot(KEY(HP_MAX_SLOT)), HP_MAX_SLOT);
+}
+
+/* Reads the next item, which must be an event; returns 0 when it is not. */
+static int next_event(struct hp_reader *r, struct hp_item *it, int kind)
+{
+	while (hp_reader_next(r, it) == 1)
+		if (it->kind >= HP_ITEM_ALLOC && it->kind <= HP_ITEM_REALLOC)
+			return it->kind == kind;
+	return 0;
+}
+
+static void test_full_v2(void)
+{
+	struct tb b;
+	build_full_v2(&b);
+	struct hp_reader *r = hp_reader_open_mem(b.out.data, b.out.len, "v2.zst");
+	struct hp_item it;
+	CHECK_U64(hp_reader_version(r), 0);
+	CHECK(hp_reader_next(r, &it) == 1 && it.kind == HP_REC_HEADER);
+	CHECK_U64(it.u.header.version, 2);
+	CHECK_U64(hp_reader_version(r), 2);
+	/* ALLOC_SLOT 5, ALLOC_SLOT 7, FREE 5, ALLOC (5) */
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(5));
+	CHECK_U64(it.u.ev.old, 0);
+	CHECK_U64(it.u.ev.unknown_addr, 0);
+	CHECK_U64(it.u.ev.size, 16);
+	CHECK_U64(it.u.ev.stack, 1);
+	CHECK_U64(it.u.ev.time, 10);
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(7));
+	CHECK(next_event(r, &it, HP_ITEM_FREE));
+	CHECK_U64(it.u.ev.addr, KEY(5));
+	CHECK_U64(it.u.ev.old, 0);
+	CHECK_U64(it.u.ev.stack, 0);
+	CHECK_U64(it.u.ev.time, 12);
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(5));
+	CHECK_U64(it.u.ev.size, 48);
+	/* REALLOC: old and new are the same key */
+	CHECK(next_event(r, &it, HP_ITEM_REALLOC));
+	CHECK_U64(it.u.ev.old, KEY(7));
+	CHECK_U64(it.u.ev.addr, KEY(7));
+	CHECK_U64(it.u.ev.size, 100);
+	CHECK_U64(it.u.ev.stack, 1);
+	CHECK_U64(it.u.ev.unknown_addr, 0);
+	/* FREE_UNKNOWN: no block, the raw address apart */
+	CHECK(next_event(r, &it, HP_ITEM_FREE));
+	CHECK_U64(it.u.ev.addr, 0);
+	CHECK_U64(it.u.ev.old, 0);
+	CHECK_U64(it.u.ev.unknown_addr, 0x1235);
+	CHECK_U64(it.u.ev.time, 15);
+	CHECK(next_event(r, &it, HP_ITEM_FREE));
+	CHECK_U64(it.u.ev.addr, KEY(7));
+	/* REALLOC_UNKNOWN: old 0, the raw old address apart, the new block's key */
+	CHECK(next_event(r, &it, HP_ITEM_REALLOC));
+	CHECK_U64(it.u.ev.old, 0);
+	CHECK_U64(it.u.ev.unknown_addr, 0xdead0);
+	CHECK_U64(it.u.ev.addr, KEY(HP_MAX_SLOT));
+	CHECK_U64(it.u.ev.size, 8);
+	CHECK_U64(it.u.ev.stack, 0);
+	CHECK(next_event(r, &it, HP_ITEM_FREE));
+	CHECK_U64(it.u.ev.addr, KEY(0));
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(0));
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(7));
+	CHECK_U64(it.u.ev.thread, 0);
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK(next_event(r, &it, HP_ITEM_FREE));
+	CHECK(next_event(r, &it, HP_ITEM_ALLOC));
+	CHECK_U64(it.u.ev.addr, KEY(3));
+	CHECK_U64(it.u.ev.thread, 1);
+	CHECK(hp_reader_next(r, &it) == 1 && it.kind == HP_REC_LEAK_SCAN);
+	CHECK(hp_reader_next(r, &it) == 1 && it.kind == HP_REC_LEAK_BLOCKS);
+	CHECK_U64(it.u.leak_blocks.count, 5);
+	CHECK_U64(it.u.leak_blocks.addr[0], KEY(7));
+	CHECK_U64(it.u.leak_blocks.addr[1], KEY(0));
+	CHECK_U64(it.u.leak_blocks.addr[2], KEY(HP_MAX_SLOT));
+	CHECK_U64(it.u.leak_blocks.addr[3], KEY(5));
+	CHECK_U64(it.u.leak_blocks.addr[4], KEY(7));
+	CHECK_U64(it.u.leak_blocks.cls[2], 1);
+	CHECK(hp_reader_next(r, &it) == 1 && it.kind == HP_REC_END);
+	CHECK(hp_reader_next(r, &it) == 0);
+	CHECK(hp_reader_complete(r));
+	hp_reader_free(r);
+
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	r = hp_reader_open_mem(b.out.data, b.out.len, "v2.zst");
+	CHECK(hp_dump(f, r) == 0);
+	fclose(f);
+	CHECK_STR(text, full_v2_dump);
+	hp_reader_free(r);
+	free(text);
+
+	/* Every cut decodes up to where it stops, or fails cleanly. */
+	size_t first = ZSTD_findFrameCompressedSize(b.out.data, b.out.len);
+	for (size_t cut = 0; cut < b.out.len; cut++) {
+		enum hp_read_error err;
+		int trunc;
+		unsigned n;
+		int rc = drain(b.out.data, cut, &err, &trunc, &n);
+		CHECK(rc == (cut < first ? -1 : 0));
+		if (rc == 0)
+			CHECK_U64(n, 18); /* the first frame's items */
+	}
+	tb_release(&b);
+}
+
+/* The slots of the successive ALLOC events of a v2 trace, until an error or the end.
+ * Returns hp_reader_next's last result; *err is the error. */
+static int alloc_slots(struct tb *b, uint64_t *slots, unsigned max, unsigned *n,
+		       enum hp_read_error *err)
+{
+	struct hp_reader *r = hp_reader_open_mem(b->out.data, b->out.len, "fl.zst");
+	struct hp_item it;
+	int rc;
+	*n = 0;
+	while ((rc = hp_reader_next(r, &it)) > 0)
+		if (it.kind == HP_ITEM_ALLOC && *n < max)
+			slots[(*n)++] = hp_reader_key_to_slot(it.u.ev.addr);
+	*err = hp_reader_error(r);
+	hp_reader_free(r);
+	return rc;
+}
+
+static void test_free_list(void)
+{
+	struct tb b;
+	uint64_t got[80];
+	unsigned n;
+	enum hp_read_error err;
+
+	/* Last in, first out, interleaved with frees. */
+	header_v2(&b);
+	tb2_alloc_slot(&b, 0, 1, 8, 0, 10);
+	tb2_alloc_slot(&b, 0, 1, 8, 0, 20);
+	tb2_alloc_slot(&b, 0, 1, 8, 0, 30);
+	tb2_free(&b, 0, 2, 10);
+	tb2_free(&b, 0, 2, 20);
+	tb2_alloc(&b, 0, 3, 8, 0); /* 20 */
+	tb2_free(&b, 0, 4, 30);
+	tb2_alloc(&b, 0, 5, 8, 0); /* 30 */
+	tb2_alloc(&b, 0, 6, 8, 0); /* 10 */
+	tb_flush_events(&b);
+	tb_frame(&b);
+	CHECK(alloc_slots(&b, got, 80, &n, &err) == 0);
+	CHECK_U64(n, 6);
+	CHECK_U64(got[3], 20);
+	CHECK_U64(got[4], 30);
+	CHECK_U64(got[5], 10);
+	tb_release(&b);
+
+	/* 33 frees: the list keeps the last 32; 32 ALLOCs take them newest first, and the
+	 * 33rd finds the list empty. The state carries across EVENTS records and frames. */
+	header_v2(&b);
+	for (uint64_t i = 0; i < 33; i++)
+		tb2_alloc_slot(&b, 0, 1, 8, 0, 100 + i);
+	tb_flush_events(&b);
+	tb_frame(&b);
+	for (uint64_t i = 0; i < 33; i++)
+		tb2_free(&b, 0, 2, 100 + i);
+	tb_flush_events(&b);
+	for (int i = 0; i < 33; i++)
+		tb2_alloc(&b, 0, 3, 8, 0);
+	tb_flush_events(&b);
+	tb_frame(&b);
+	CHECK(alloc_slots(&b, got, 80, &n, &err) == -1);
+	CHECK(err == HP_READ_ERR_SLOT);
+	CHECK_U64(n, 33 + 32);
+	for (unsigned i = 0; i < 32; i++)
+		CHECK_U64(got[33 + i], 132 - i); /* 132 down to 101; 100 was dropped */
+	tb_release(&b);
+
+	/* REALLOC, ALLOC_SLOT, REALLOC_UNKNOWN and FREE_UNKNOWN leave the list alone. */
+	header_v2(&b);
+	tb2_alloc_slot(&b, 0, 1, 8, 0, 1);
+	tb2_alloc_slot(&b, 0, 1, 8, 0, 2);
+	tb2_free(&b, 0, 2, 1);
+	tb2_realloc(&b, 0, 3, 2, 16, 0);
+	tb2_alloc_slot(&b, 0, 4, 8, 0, 3);
+	tb2_realloc_unknown(&b, 0, 5, 0x5000, 8, 0, 4);
+	tb2_free_unknown(&b, 0, 6, 0x6000);
+	tb2_alloc(&b, 0, 7, 8, 0); /* 1 */
+	tb2_alloc(&b, 0, 8, 8, 0); /* empty */
+	tb_flush_events(&b);
+	tb_frame(&b);
+	CHECK(alloc_slots(&b, got, 80, &n, &err) == -1);
+	CHECK(err == HP_READ_ERR_SLOT);
+	CHECK_U64(n, 4);
+	CHECK_U64(got[3], 1);
+	tb_release(&b);
+}
+
+/* A v2 trace whose thread 0 has `prev` as prev_slot, then `ev` (raw event bytes) in
+ * one EVENTS record. Returns the error; *items counts the items decoded before it. */
+static enum hp_read_error v2_events_error(uint64_t prev, const void *ev, size_t n, unsigned *items)
+{
+	struct tb b;
+	header_v2(&b);
+	tb2_alloc_slot(&b, 0, 1, 8, 1, prev);
+	tb_flush_events(&b);
+	tb_buf_u(&b.raw, HP_REC_EVENTS);
+	tb_buf_u(&b.raw, 0);
+	tb_buf_str(&b.raw, ev, n);
+	tb_frame(&b);
+	enum hp_read_error err;
+	int trunc;
+	unsigned k;
+	drain(b.out.data, b.out.len, &err, &trunc, &k);
+	if (items)
+		*items = k;
+	tb_release(&b);
+	return err;
+}
+
+/* Raw v2 event bytes: head, ext_op and fields as varints. */
+struct evb {
+	uint8_t b[128];
+	size_t n;
+};
+static struct evb *evu(struct evb *e, uint64_t v)
+{
+	e->n = (size_t)(hp_put_varint(e->b + e->n, v) - e->b);
+	return e;
+}
+
+static struct evb *ev_put(struct evb *e, const uint64_t *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		evu(e, v[i]);
+	return e;
+}
+
+static enum hp_read_error v2_ev(uint64_t prev, const struct evb *e)
+{
+	return v2_events_error(prev, e->b, e->n, NULL);
+}
+
+static void test_corrupt_v2(void)
+{
+	struct evb e;
+	unsigned items;
+#define EV(...)                                                                                    \
+	(memset(&e, 0, sizeof e),                                                                  \
+	 ev_put(&e, (const uint64_t[]){__VA_ARGS__}, sizeof((const uint64_t[]){__VA_ARGS__}) / 8))
+	const uint64_t FREE = HP_OP_FREE, REALLOC = HP_OP_REALLOC, EXT = HP_OP_EXT;
+	const uint64_t max = HP_MAX_SLOT;
+
+	/* FREE: prev_slot + delta must stay in [0, 2^40]; no overflow on extreme deltas. */
+	CHECK(v2_ev(0, EV(FREE, hp_zigzag(0))) == HP_READ_OK);
+	CHECK(v2_ev(0, EV(FREE, hp_zigzag(-1))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(5, EV(FREE, hp_zigzag(-5))) == HP_READ_OK);
+	CHECK(v2_ev(5, EV(FREE, hp_zigzag(-6))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(FREE, hp_zigzag((int64_t)max))) == HP_READ_OK);
+	CHECK(v2_ev(0, EV(FREE, hp_zigzag((int64_t)max + 1))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(max, EV(FREE, hp_zigzag(1))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(max, EV(FREE, hp_zigzag(-(int64_t)max))) == HP_READ_OK);
+	CHECK(v2_ev(max, EV(FREE, hp_zigzag(-(int64_t)max - 1))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(max, EV(FREE, hp_zigzag(INT64_MAX))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(max, EV(FREE, hp_zigzag(INT64_MIN))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(FREE, hp_zigzag(INT64_MIN))) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(FREE, UINT64_MAX)) == HP_READ_ERR_SLOT);
+	/* REALLOC: the same range check. */
+	CHECK(v2_ev(3, EV(REALLOC, hp_zigzag(-3), 8, 1)) == HP_READ_OK);
+	CHECK(v2_ev(3, EV(REALLOC, hp_zigzag(-4), 8, 1)) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(3, EV(REALLOC, hp_zigzag(INT64_MAX), 8, 1)) == HP_READ_ERR_SLOT);
+	/* ALLOC with an empty free list, after a FREE that filled it, twice. */
+	CHECK(v2_ev(3, EV(HP_OP_ALLOC, 8, 1)) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(3, EV(FREE, hp_zigzag(0), HP_OP_ALLOC, 8, 1)) == HP_READ_OK);
+	EV(FREE, 0, HP_OP_ALLOC, 8, 1, HP_OP_ALLOC, 8, 1);
+	CHECK(v2_events_error(3, e.b, e.n, &items) == HP_READ_ERR_SLOT);
+	CHECK_U64(items, 4 + 1 + 2); /* header, stack, 2 threads; ALLOC_SLOT; FREE, ALLOC */
+	/* Explicit slots: at most 2^40. */
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_ALLOC_SLOT, 8, 1, max)) == HP_READ_OK);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_ALLOC_SLOT, 8, 1, max + 1)) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_ALLOC_SLOT, 8, 1, UINT64_MAX)) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_REALLOC_UNKNOWN, 0x10, 8, 1, max)) == HP_READ_OK);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_REALLOC_UNKNOWN, 0x10, 8, 1, max + 1)) == HP_READ_ERR_SLOT);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_FREE_UNKNOWN, UINT64_MAX)) == HP_READ_OK);
+	/* Unknown ext_op, unknown stack, an event cut short. */
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_LIMIT)) == HP_READ_ERR_EXT_OP);
+	CHECK(v2_ev(0, EV(EXT, 1ull << 40)) == HP_READ_ERR_EXT_OP);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_ALLOC_SLOT, 8, 2, 1)) == HP_READ_ERR_STACK);
+	CHECK(v2_ev(0, EV(REALLOC, 0, 8, 9)) == HP_READ_ERR_STACK);
+	CHECK(v2_ev(0, EV(FREE, 0, HP_OP_ALLOC, 8, 2)) == HP_READ_ERR_STACK);
+	CHECK(v2_ev(0, EV(REALLOC, 0, 8)) == HP_READ_ERR_TRUNCATED);
+	CHECK(v2_ev(0, EV(EXT, HP_EXT_REALLOC_UNKNOWN, 0x10, 8, 1)) == HP_READ_ERR_TRUNCATED);
+	CHECK(v2_ev(0, EV(HP_OP_ALLOC, 8)) == HP_READ_ERR_TRUNCATED);
+#undef EV
+}
+
+/* A v2 trace holding one raw LEAK_BLOCKS record of the given varints. */
+static enum hp_read_error v2_leak_blocks(const uint64_t *v, size_t n)
+{
+	struct tb b;
+	header_v2(&b);
+	tb_buf_u(&b.raw, HP_REC_LEAK_BLOCKS);
+	for (size_t i = 0; i < n; i++)
+		tb_buf_u(&b.raw, v[i]);
+	tb_frame(&b);
+	enum hp_read_error err;
+	int trunc;
+	drain(b.out.data, b.out.len, &err, &trunc, NULL);
+	tb_release(&b);
+	return err;
+}
+
+static void test_leak_blocks_v2(void)
+{
+#define LB(...)                                                                                    \
+	v2_leak_blocks((const uint64_t[]){__VA_ARGS__}, sizeof((const uint64_t[]){__VA_ARGS__}) / 8)
+	const uint64_t max = HP_MAX_SLOT;
+	/* Descending and repeated slots are fine in v2 (v1 refuses both). */
+	CHECK(LB(3, hp_zigzag(9), 0, hp_zigzag(-4), 1, hp_zigzag(0), 3) == HP_READ_OK);
+	CHECK(LB(2, hp_zigzag((int64_t)max), 0, hp_zigzag(-(int64_t)max), 0) == HP_READ_OK);
+	CHECK(LB(0) == HP_READ_OK);
+	/* Out of [0, 2^40], a class over 3. */
+	CHECK(LB(1, hp_zigzag(-1), 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(1, hp_zigzag((int64_t)max + 1), 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(2, hp_zigzag((int64_t)max), 0, hp_zigzag(1), 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(2, hp_zigzag(4), 0, hp_zigzag(-5), 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(1, hp_zigzag(INT64_MIN), 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(2, hp_zigzag((int64_t)max), 0, hp_zigzag(INT64_MAX), 0) ==
+	      HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(1, hp_zigzag(2), 4) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(65537, 0, 0) == HP_READ_ERR_LEAK_BLOCKS);
+	CHECK(LB(2, 0, 0) == HP_READ_ERR_TRUNCATED);
+#undef LB
+}
+
 int main(void)
 {
 	test_full();
@@ -330,5 +747,10 @@ int main(void)
 	test_corrupt();
 	test_bomb();
 	test_file();
+	test_key();
+	test_full_v2();
+	test_free_list();
+	test_corrupt_v2();
+	test_leak_blocks_v2();
 	return check_done();
 }

@@ -5,11 +5,18 @@
  *   struct tb b; tb_init(&b);
  *   tb_header(&b, &(struct tb_header_args){.pid = 42, .exe = "/bin/x", ...});
  *   tb_thread(&b, 0, 42, 0);
- *   tb_alloc(&b, 0, dt, size, stack, addr); ...   // buffered per thread
+ *   tb_alloc(&b, 0, t, size, stack, addr); ...    // buffered per thread
  *   tb_flush_events(&b);                          // EVENTS records of every thread
  *   tb_round(&b, watermark); tb_end(&b, t, n, 0);
  *   tb_frame(&b);                                 // compress pending records into a frame
- *   ... b.out, b.out_len: the file;  tb_release(&b);                                  */
+ *   ... b.out, b.out_len: the file;  tb_release(&b);
+ *
+ * Events come in both encodings, and the caller picks the one matching the header's
+ * version (a mismatch is a corrupt trace, which fuzz seeds may want): tb_alloc, tb_free,
+ * tb_realloc write version 1 events (addresses), the header's default version; tb2_*
+ * write version 2 events (slots) after tb_header(.version = 2). The builder keeps each
+ * thread's v2 decoder state (prev_slot, free list) to encode deltas and to tell which
+ * slot an ALLOC takes. */
 #ifndef HP_TEST_TRACE_BUILDER_H
 #define HP_TEST_TRACE_BUILDER_H
 
@@ -69,7 +76,9 @@ static inline void tb_buf_str(struct tb_buf *b, const void *s, size_t n)
 
 struct tb_thread {
 	struct tb_buf ev;
-	uint64_t prev_time, prev_addr;
+	uint64_t prev_time, prev_addr;	      /* v2: prev_addr is prev_slot */
+	uint64_t free_list[HP_FREE_LIST_MAX]; /* v2: oldest first */
+	unsigned free_len;
 };
 
 struct tb {
@@ -117,7 +126,7 @@ static inline void tb_raw(struct tb *b, const void *p, size_t n)
 }
 
 struct tb_header_args {
-	uint64_t version; /* 0: HP_FORMAT_VERSION */
+	uint64_t version; /* 0: 1, the version of tb_alloc, tb_free, tb_realloc */
 	uint64_t flags, pid, ppid, realtime_ns, mono_ns, ticks_per_second, time_shift;
 	uint64_t page_size, max_frames, sample_bytes;
 	const char *exe;
@@ -129,7 +138,7 @@ static inline void tb_header(struct tb *b, const struct tb_header_args *a)
 {
 	struct tb_buf *r = &b->raw;
 	tb_buf_put(r, HP_MAGIC, HP_MAGIC_LEN);
-	tb_buf_u(r, a->version ? a->version : HP_FORMAT_VERSION);
+	tb_buf_u(r, a->version ? a->version : 1);
 	tb_buf_u(r, HP_REC_HEADER);
 	tb_buf_u(r, a->flags);
 	tb_buf_u(r, a->pid);
@@ -334,6 +343,119 @@ static inline void tb_realloc(struct tb *b, unsigned th, uint64_t time, uint64_t
 		tb_buf_s(&t->ev, tb_d16(addr, old));
 	}
 	t->prev_addr = addr;
+}
+
+/* ---- version 2 events: slots; each tb2_* mirrors the reader's per-thread state ---- */
+
+static inline void tb2_free_list_push(struct tb_thread *t, uint64_t slot)
+{
+	if (t->free_len == HP_FREE_LIST_MAX) {
+		memmove(t->free_list, t->free_list + 1, (HP_FREE_LIST_MAX - 1) * sizeof(uint64_t));
+		t->free_len--;
+	}
+	t->free_list[t->free_len++] = slot;
+}
+
+/* ALLOC: takes the last slot of the thread's free list. Returns that slot, or -1 when the
+ * list is empty (the event is written anyway: a corrupt trace). */
+static inline int64_t tb2_alloc(struct tb *b, unsigned th, uint64_t time, uint64_t size,
+				uint64_t stack)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_ALLOC);
+	tb_buf_u(&t->ev, size);
+	tb_buf_u(&t->ev, stack);
+	if (!t->free_len)
+		return -1;
+	t->prev_addr = t->free_list[--t->free_len];
+	return (int64_t)t->prev_addr;
+}
+
+/* EXT ALLOC_SLOT: the slot given explicitly. */
+static inline void tb2_alloc_slot(struct tb *b, unsigned th, uint64_t time, uint64_t size,
+				  uint64_t stack, uint64_t slot)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_EXT);
+	tb_buf_u(&t->ev, HP_EXT_ALLOC_SLOT);
+	tb_buf_u(&t->ev, size);
+	tb_buf_u(&t->ev, stack);
+	tb_buf_u(&t->ev, slot);
+	t->prev_addr = slot;
+}
+
+/* FREE of a slot (delta from prev_slot); the slot joins the free list. */
+static inline void tb2_free(struct tb *b, unsigned th, uint64_t time, uint64_t slot)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_FREE);
+	tb_buf_s(&t->ev, (int64_t)(slot - t->prev_addr));
+	t->prev_addr = slot;
+	tb2_free_list_push(t, slot);
+}
+
+/* REALLOC of the block in `slot`; the new block keeps the slot. */
+static inline void tb2_realloc(struct tb *b, unsigned th, uint64_t time, uint64_t slot,
+			       uint64_t size, uint64_t stack)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_REALLOC);
+	tb_buf_s(&t->ev, (int64_t)(slot - t->prev_addr));
+	tb_buf_u(&t->ev, size);
+	tb_buf_u(&t->ev, stack);
+	t->prev_addr = slot;
+}
+
+/* EXT FREE_UNKNOWN: an address the trace never saw allocated; no slot, state unchanged. */
+static inline void tb2_free_unknown(struct tb *b, unsigned th, uint64_t time, uint64_t addr)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_EXT);
+	tb_buf_u(&t->ev, HP_EXT_FREE_UNKNOWN);
+	tb_buf_u(&t->ev, addr);
+}
+
+/* EXT REALLOC_UNKNOWN: an unknown old address; the new block in `slot`. */
+static inline void tb2_realloc_unknown(struct tb *b, unsigned th, uint64_t time, uint64_t old_addr,
+				       uint64_t size, uint64_t stack, uint64_t slot)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_EXT);
+	tb_buf_u(&t->ev, HP_EXT_REALLOC_UNKNOWN);
+	tb_buf_u(&t->ev, old_addr);
+	tb_buf_u(&t->ev, size);
+	tb_buf_u(&t->ev, stack);
+	tb_buf_u(&t->ev, slot);
+	t->prev_addr = slot;
+}
+
+/* LEAK_SCAN: time, flags, then (bytes, blocks) of definite, indirect, possible,
+ * reachable, then the number of blocks the LEAK_BLOCKS records list. */
+static inline void tb_leak_scan(struct tb *b, uint64_t t, uint64_t flags, const uint64_t bytes[4],
+				const uint64_t blocks[4], uint64_t nblocks)
+{
+	tb_buf_u(&b->raw, HP_REC_LEAK_SCAN);
+	tb_buf_u(&b->raw, t);
+	tb_buf_u(&b->raw, flags);
+	for (int i = 0; i < 4; i++) {
+		tb_buf_u(&b->raw, bytes[i]);
+		tb_buf_u(&b->raw, blocks[i]);
+	}
+	tb_buf_u(&b->raw, nblocks);
+}
+
+/* v2 LEAK_BLOCKS: slots in the given order as svarint deltas, each with its class. */
+static inline void tb2_leak_blocks(struct tb *b, unsigned n, const uint64_t *slots,
+				   const unsigned *cls)
+{
+	tb_buf_u(&b->raw, HP_REC_LEAK_BLOCKS);
+	tb_buf_u(&b->raw, n);
+	uint64_t prev = 0;
+	for (unsigned i = 0; i < n; i++) {
+		tb_buf_s(&b->raw, (int64_t)(slots[i] - prev));
+		tb_buf_u(&b->raw, cls[i]);
+		prev = slots[i];
+	}
 }
 
 /* Writes an EVENTS record for each thread with buffered events, in thread order. */

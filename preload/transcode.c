@@ -1,0 +1,649 @@
+/* The event transcoder; see transcode.h for the contract and docs/trace-format.md for
+ * both encodings. */
+#include "transcode.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "os.h"
+
+#define INITIAL_POOL 1024u
+#define INITIAL_HEAP 1024u
+
+int hp_transcoder_init(struct hp_transcoder *x)
+{
+	memset(x, 0, sizeof *x);
+	x->pool.v = hp_os_map(INITIAL_POOL * sizeof *x->pool.v);
+	x->ev = hp_os_map(HP_TRANSCODE_ROUND_EVENTS * sizeof *x->ev);
+	x->linear = hp_os_map(HP_TRANSCODE_RING_MAX);
+	x->heap = hp_os_map(2 * INITIAL_HEAP * sizeof *x->heap);
+	if (!x->pool.v || !x->ev || !x->linear || !x->heap || hp_livetab_init(&x->live)) {
+		if (x->pool.v)
+			munmap(x->pool.v, INITIAL_POOL * sizeof *x->pool.v);
+		if (x->ev)
+			munmap(x->ev, HP_TRANSCODE_ROUND_EVENTS * sizeof *x->ev);
+		if (x->linear)
+			munmap(x->linear, HP_TRANSCODE_RING_MAX);
+		if (x->heap)
+			munmap(x->heap, 2 * INITIAL_HEAP * sizeof *x->heap);
+		memset(x, 0, sizeof *x);
+		return -ENOMEM;
+	}
+	x->pool.cap = INITIAL_POOL;
+	x->heap_cap = INITIAL_HEAP;
+	x->waiting = x->heap + INITIAL_HEAP;
+	x->ev_cap = HP_TRANSCODE_ROUND_EVENTS;
+	return 0;
+}
+
+static __attribute__((noinline, cold)) int pool_grow(struct hp_slot_pool *p)
+{
+	size_t cap = p->cap * 2;
+	struct hp_freed_slot *v = hp_os_map(cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < p->len; i++)
+		v[i] = p->v[(p->head + i) & (p->cap - 1)];
+	munmap(p->v, p->cap * sizeof *p->v);
+	p->v = v;
+	p->head = 0;
+	p->cap = cap;
+	return 0;
+}
+
+static inline int pool_put(struct hp_slot_pool *p, struct hp_freed_slot f)
+{
+	if (__builtin_expect(p->len == p->cap, 0) && pool_grow(p))
+		return -ENOMEM;
+	p->v[(p->head + p->len++) & (p->cap - 1)] = f;
+	return 0;
+}
+
+/* A slot for a block allocated at `time` that the trace must name explicitly: the
+ * oldest pooled one if it was released before that time (so a reader merging threads
+ * by time sees the release first), else a new one. */
+static inline uint64_t pool_take(struct hp_transcoder *x, uint64_t time)
+{
+	struct hp_slot_pool *p = &x->pool;
+	if (p->len && p->v[p->head].time < time) {
+		uint64_t slot = p->v[p->head].slot;
+		p->head = (p->head + 1) & (p->cap - 1);
+		p->len--;
+		return slot;
+	}
+	return x->next_slot++;
+}
+
+int hp_transcode_thread_reset(struct hp_transcoder *x, struct hp_transcode_thread *th)
+{
+	int err = 0;
+	for (uint32_t i = 0; i < th->nfree && !err; i++)
+		err = pool_put(&x->pool, th->free[(th->first + i) % HP_FREE_LIST_MAX]);
+	memset(th, 0, sizeof *th);
+	return err;
+}
+
+/* The trace decoder appends a released slot to the thread's free list and drops the
+ * oldest beyond HP_FREE_LIST_MAX: the writer's copy does the same, and pools the
+ * dropped one. */
+static inline int free_list_push(struct hp_transcoder *x, struct hp_transcode_thread *th,
+				 uint64_t slot, uint64_t time)
+{
+	if (th->nfree == HP_FREE_LIST_MAX) {
+		if (pool_put(&x->pool, th->free[th->first]))
+			return -ENOMEM;
+		th->first = (th->first + 1) % HP_FREE_LIST_MAX;
+		th->nfree--;
+	}
+	th->free[(th->first + th->nfree++) % HP_FREE_LIST_MAX] = (struct hp_freed_slot){slot, time};
+	return 0;
+}
+
+/* A one-byte varint (most dt, sizes and deltas) is read inline, longer ones by the
+ * shared primitive. */
+static inline __attribute__((always_inline)) int get_u(const uint8_t **pp, const uint8_t *end,
+						       uint64_t *v)
+{
+	const uint8_t *p = *pp;
+	if (__builtin_expect(p < end && *p < 0x80, 1)) {
+		*v = *p;
+		*pp = p + 1;
+		return 0;
+	}
+	/* Addresses take 2-4 bytes: decoded here too when the varint cannot run past end. */
+	if (__builtin_expect(end - p >= HP_VARINT_MAX_BYTES, 1)) {
+		uint64_t r = 0;
+		for (unsigned shift = 0; shift < 63; shift += 7) {
+			uint8_t b = *p++;
+			r |= (uint64_t)(b & 0x7f) << shift;
+			if (!(b & 0x80)) {
+				*v = r;
+				*pp = p;
+				return 0;
+			}
+		}
+	}
+	return hp_get_varint(pp, end, v);
+}
+
+static inline __attribute__((always_inline)) int get_delta(const uint8_t **pp, const uint8_t *end,
+							   uint64_t base, uint64_t *addr)
+{
+	uint64_t z;
+	if (get_u(pp, end, &z))
+		return -1;
+	/* (addr >> 4) = (base >> 4) + delta, modulo 2^64 as the encoder computed it. */
+	*addr = ((base >> HP_ADDR_SHIFT) + (uint64_t)hp_unzigzag(z)) << HP_ADDR_SHIFT;
+	return 0;
+}
+
+/* What a ring event becomes in the trace. */
+enum code {
+	C_ALLOC,	   /* ALLOC: the thread's last freed slot */
+	C_ALLOC_SLOT,	   /* EXT ALLOC_SLOT */
+	C_FREE,		   /* FREE */
+	C_FREE_UNKNOWN,	   /* EXT FREE_UNKNOWN */
+	C_REALLOC,	   /* REALLOC */
+	C_REALLOC_UNKNOWN, /* EXT REALLOC_UNKNOWN */
+};
+
+static int decode(const uint8_t **pp, const uint8_t *end, uint64_t prev_time, uint64_t prev_addr,
+		  struct hp_transcode_event *e)
+{
+	uint64_t head, ext;
+	if (get_u(pp, end, &head))
+		return -1;
+	e->time = prev_time + (head >> HP_OP_BITS);
+	e->op = head & HP_OP_MASK;
+	e->old = 0;
+	switch (e->op) {
+	case HP_OP_ALLOC:
+		return get_u(pp, end, &e->size) || get_u(pp, end, &e->stack) ||
+		       get_delta(pp, end, prev_addr, &e->addr);
+	case HP_OP_FREE:
+		e->size = e->stack = 0;
+		return get_delta(pp, end, prev_addr, &e->addr);
+	case HP_OP_REALLOC:
+		return get_delta(pp, end, prev_addr, &e->old) || get_u(pp, end, &e->size) ||
+		       get_u(pp, end, &e->stack) || get_delta(pp, end, e->old, &e->addr);
+	default:
+		if (get_u(pp, end, &ext))
+			return -1;
+		switch (ext) {
+		case HP_EXT_ALLOC_ABS:
+			e->op = HP_OP_ALLOC;
+			return get_u(pp, end, &e->size) || get_u(pp, end, &e->stack) ||
+			       get_u(pp, end, &e->addr);
+		case HP_EXT_FREE_ABS:
+			e->op = HP_OP_FREE;
+			e->size = e->stack = 0;
+			return get_u(pp, end, &e->addr);
+		case HP_EXT_REALLOC_ABS:
+			e->op = HP_OP_REALLOC;
+			return get_u(pp, end, &e->old) || get_u(pp, end, &e->size) ||
+			       get_u(pp, end, &e->stack) || get_u(pp, end, &e->addr);
+		default:
+			return -1;
+		}
+	}
+}
+
+/* b leaves the live set; its slot joins the thread's free list. */
+static int release(struct hp_transcoder *x, struct hp_transcode_thread *th, struct hp_block *b,
+		   uint64_t time)
+{
+	uint64_t slot = b->slot;
+	hp_livetab_remove(&x->live, b);
+	return free_list_push(x, th, slot, x->time_base + time);
+}
+
+/* Why a ring's next event waits (hp_transcode_ring.wait). */
+enum { WAIT_NONE, WAIT_BLOCK, WAIT_RELEASE };
+
+/* Whether an allocation at addr earlier than `time` waits for the release of the block
+ * still live there: then a release of addr at `time` is of the waiting allocation's
+ * block (releases are recorded before the real free), which does not exist yet. This
+ * happens when realloc, recorded after the real call, moved a block and another thread
+ * got the old address before the realloc event was taken. */
+static int contested(const struct hp_transcoder *x, const struct hp_transcode_ring *r,
+		     uint64_t addr, uint64_t time)
+{
+	for (size_t k = 0; k < x->nwaiting; k++) {
+		const struct hp_transcode_ring *w = &r[x->waiting[k]];
+		const struct hp_transcode_event *we = &x->ev[w->first + w->applied];
+		if (w->wait == WAIT_RELEASE && we->addr == addr && we->time < time)
+			return 1;
+	}
+	return 0;
+}
+
+/* Decides what e becomes and updates the live set, the pool and the thread's free
+ * list. Returns 0, WAIT_BLOCK (its block is not allocated yet) or WAIT_RELEASE (its
+ * address still holds a block) when e must wait, with nothing changed, or -ENOMEM.
+ * Forced, it never waits. */
+static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
+		 struct hp_transcode_thread *th, struct hp_transcode_event *e, int force)
+{
+	struct hp_livetab *t = &x->live;
+	e->clash = 0;
+	if (!force && (e->op == HP_OP_FREE || (e->op == HP_OP_REALLOC && e->addr == e->old)) &&
+	    x->nwaiting && contested(x, r, e->addr, e->time))
+		return WAIT_BLOCK;
+	if (e->op == HP_OP_FREE) {
+		struct hp_block *b = hp_livetab_find(t, e->addr);
+		if (!b && !force)
+			return WAIT_BLOCK;
+		if (!b) {
+			e->code = C_FREE_UNKNOWN;
+			return 0;
+		}
+		e->code = C_FREE;
+		e->slot = b->slot;
+		return release(x, th, b, e->time);
+	}
+	int err = hp_livetab_reserve(t); /* no growth below: entries stay put */
+	if (err)
+		return err;
+	struct hp_block *b = e->op == HP_OP_REALLOC ? hp_livetab_find(t, e->old) : NULL;
+	struct hp_block *at =
+	    e->op == HP_OP_ALLOC || e->addr != e->old ? hp_livetab_lookup(t, e->addr) : NULL;
+	if (e->op == HP_OP_REALLOC && !b && !force)
+		return WAIT_BLOCK;
+	if (at && at->addr && !force)
+		return WAIT_RELEASE;
+	if (at && at->addr) { /* forced: the release of the block at addr was lost */
+		e->clash = 1;
+		e->clash_slot = at->slot;
+		err = release(x, th, at, e->time);
+		if (err)
+			return err;
+		if (b)
+			b = hp_livetab_find(t, e->old); /* the removal may move it */
+		at = NULL;
+	}
+	if (b) {
+		e->code = C_REALLOC;
+		e->slot = b->slot;
+		if (e->addr == e->old) {
+			b->size = e->size;
+			return 0;
+		}
+		hp_livetab_remove(t, b);
+		at = NULL;
+	} else if (e->op == HP_OP_REALLOC) {
+		e->code = C_REALLOC_UNKNOWN;
+		e->slot = pool_take(x, x->time_base + e->time);
+	} else if (th->nfree) {
+		e->code = C_ALLOC;
+		e->slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
+	} else {
+		e->code = C_ALLOC_SLOT;
+		e->slot = pool_take(x, x->time_base + e->time);
+	}
+	if (!at)
+		at = hp_livetab_lookup(t, e->addr);
+	hp_livetab_fill(t, at, e->addr, e->size, e->slot);
+	return 0;
+}
+
+/* ---- the round: decode, merge by time, apply ---------------------------------------- */
+
+/* Decodes r's events below *cut, at most max of them, into x->ev + r->first. When max
+ * stops it early, *cut drops to the first event left out, so the round's events stay
+ * closed under "happened before". */
+static int decode_ring(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t max,
+		       uint64_t *cut)
+{
+	/* Only the bytes of max + 1 events at most (the one after the last may lower the
+	 * cut): the rest waits for another round. */
+	uint64_t len = r->head - r->tail;
+	if (len > ((uint64_t)max + 1) * HP_EVENT_MAX_BYTES)
+		len = ((uint64_t)max + 1) * HP_EVENT_MAX_BYTES;
+	size_t off = r->tail & (r->size - 1), first = r->size - off;
+	const uint8_t *in = r->ring + off;
+	if (first < len) { /* wrapped: once per lap of the ring */
+		memcpy(x->linear, r->ring + off, first);
+		memcpy(x->linear + first, r->ring, len - first);
+		in = x->linear;
+	}
+	const uint8_t *p = in, *end = in + len;
+	uint64_t time = r->th->time, addr = r->th->prev_addr;
+	size_t n = 0;
+	while (p < end) {
+		struct hp_transcode_event e;
+		const uint8_t *next = p;
+		if (decode(&next, end, time, addr, &e))
+			return -EINVAL;
+		if (e.time >= *cut)
+			break;
+		if (n == max) {
+			*cut = e.time;
+			break;
+		}
+		e.end = (uint32_t)(next - in);
+		x->ev[r->first + n++] = e;
+		time = e.time;
+		addr = e.addr;
+		p = next;
+	}
+	r->n = n;
+	return 0;
+}
+
+/* Merge order: time, then releases before allocations (a block freed and reused in one
+ * time unit), then ring. */
+static inline int op_rank(unsigned op)
+{
+	return op == HP_OP_FREE ? 0 : op == HP_OP_REALLOC ? 1 : 2;
+}
+
+static inline int before(const struct hp_transcoder *x, const struct hp_transcode_ring *r,
+			 uint32_t a, uint32_t b)
+{
+	const struct hp_transcode_event *ea = &x->ev[r[a].first + r[a].applied];
+	const struct hp_transcode_event *eb = &x->ev[r[b].first + r[b].applied];
+	if (ea->time != eb->time)
+		return ea->time < eb->time;
+	if (ea->op != eb->op && op_rank(ea->op) != op_rank(eb->op))
+		return op_rank(ea->op) < op_rank(eb->op);
+	return a < b;
+}
+
+static void sift_down(struct hp_transcoder *x, const struct hp_transcode_ring *r, size_t n,
+		      size_t i)
+{
+	uint32_t *h = x->heap;
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && before(x, r, h[l], h[m]))
+			m = l;
+		if (l + 1 < n && before(x, r, h[l + 1], h[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		uint32_t t = h[i];
+		h[i] = h[m];
+		h[m] = t;
+		i = m;
+	}
+}
+
+static void sift_up(struct hp_transcoder *x, const struct hp_transcode_ring *r, size_t i)
+{
+	uint32_t *h = x->heap;
+	while (i) {
+		size_t p = (i - 1) / 2;
+		if (!before(x, r, h[i], h[p]))
+			return;
+		uint32_t t = h[i];
+		h[i] = h[p];
+		h[p] = t;
+		i = p;
+	}
+}
+
+/* Room for one event a ring at least, however many threads there are. */
+static __attribute__((noinline, cold)) int ev_grow(struct hp_transcoder *x, size_t n)
+{
+	if (n <= x->ev_cap)
+		return 0;
+	struct hp_transcode_event *ev = hp_os_map(n * sizeof *ev);
+	if (!ev)
+		return -ENOMEM;
+	munmap(x->ev, x->ev_cap * sizeof *x->ev);
+	x->ev = ev;
+	x->ev_cap = n;
+	return 0;
+}
+
+/* Room for n rings in the heap and the waiting list (one mapping, twice n). */
+static __attribute__((noinline, cold)) int heap_grow(struct hp_transcoder *x, size_t n)
+{
+	size_t cap = x->heap_cap;
+	while (cap < n)
+		cap *= 2;
+	uint32_t *h = hp_os_map(2 * cap * sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	munmap(x->heap, 2 * x->heap_cap * sizeof *x->heap);
+	x->heap = h;
+	x->waiting = h + cap;
+	x->heap_cap = cap;
+	return 0;
+}
+
+/* Whether applying e may let the waiting event we go: e touched one of its addresses. */
+static inline int touches(const struct hp_transcode_event *e, const struct hp_transcode_event *we)
+{
+	uint64_t a = e->addr, o = e->op == HP_OP_REALLOC ? e->old : a;
+	return we->addr == a || we->addr == o ||
+	       (we->op == HP_OP_REALLOC && (we->old == a || we->old == o));
+}
+
+/* Puts back into the merge, by time, the waiting rings whose event e touched. Returns
+ * the new heap size. */
+static size_t wake(struct hp_transcoder *x, struct hp_transcode_ring *r,
+		   const struct hp_transcode_event *e, size_t hn)
+{
+	for (size_t k = 0; k < x->nwaiting;) {
+		uint32_t i = x->waiting[k];
+		if (!touches(e, &x->ev[r[i].first + r[i].applied])) {
+			k++;
+			continue;
+		}
+		r[i].wait = WAIT_NONE;
+		x->waiting[k] = x->waiting[--x->nwaiting];
+		x->heap[hn] = i;
+		sift_up(x, r, hn++);
+	}
+	return hn;
+}
+
+/* Applies the rings' events in merge order. A ring whose event must wait leaves the
+ * merge until an applied event touches that event's addresses. Sets *moved when an
+ * event was applied. */
+static int merge(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n, int *moved)
+{
+	size_t hn = 0;
+	x->nwaiting = 0;
+	for (size_t i = 0; i < n; i++) {
+		r[i].wait = WAIT_NONE;
+		if (r[i].applied < r[i].n)
+			x->heap[hn++] = (uint32_t)i;
+	}
+	for (size_t i = hn / 2; i-- > 0;)
+		sift_down(x, r, hn, i);
+	while (hn) {
+		uint32_t i = x->heap[0];
+		struct hp_transcode_ring *ri = &r[i];
+		struct hp_transcode_event *e = &x->ev[ri->first + ri->applied];
+		int rc = apply(x, r, ri->th, e, 0);
+		if (rc < 0)
+			return rc;
+		if (rc) {
+			ri->wait = rc;
+			x->waiting[x->nwaiting++] = i;
+			x->heap[0] = x->heap[--hn];
+			sift_down(x, r, hn, 0);
+			continue;
+		}
+		*moved = 1;
+		if (++ri->applied == ri->n) {
+			x->heap[0] = x->heap[--hn];
+		} else {
+			const struct hp_transcode_event *next = e + 1;
+			hp_livetab_prefetch(&x->live,
+					    next->op == HP_OP_REALLOC ? next->old : next->addr);
+		}
+		sift_down(x, r, hn, 0);
+		if (x->nwaiting)
+			hn = wake(x, r, e, hn);
+	}
+	return 0;
+}
+
+/* Merges again while that moves anything: a safety net for waits no touch ended. */
+static int settle(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n)
+{
+	int moved = 1;
+	while (moved && x->nwaiting) {
+		moved = 0;
+		int err = merge(x, r, n, &moved);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static inline uint64_t ring_pos(const struct hp_transcoder *x, const struct hp_transcode_ring *r)
+{
+	return r->tail + (r->applied ? x->ev[r->first + r->applied - 1].end : 0);
+}
+
+int hp_transcode_round(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n, uint64_t cut,
+		       uint64_t round, int force_all, uint64_t *written_below)
+{
+	if ((n > x->heap_cap && heap_grow(x, n)) || ev_grow(x, n))
+		return -ENOMEM;
+	size_t per = x->ev_cap / (n ? n : 1);
+	for (size_t i = 0; i < n; i++) {
+		r[i].first = i * per;
+		r[i].applied = r[i].encoded = 0;
+		r[i].wait = WAIT_NONE;
+		r[i].used = 0;
+		if (decode_ring(x, &r[i], per, &cut))
+			return -EINVAL;
+	}
+	/* A lower cut found later applies to the rings decoded before. */
+	for (size_t i = 0; i < n; i++)
+		while (r[i].n && x->ev[r[i].first + r[i].n - 1].time >= cut)
+			r[i].n--;
+	int moved = 0, err = merge(x, r, n, &moved);
+	if (!err)
+		err = settle(x, r, n);
+	/* Force what has waited through a whole round (everything with force_all), one
+	 * event a ring at a time: each may unblock others. */
+	while (!err) {
+		int forced = 0;
+		for (size_t i = 0; i < n && !err; i++) {
+			struct hp_transcode_thread *th = r[i].th;
+			if (!r[i].wait)
+				continue;
+			if (!force_all && !(th->stalled && th->stall_round < round &&
+					    th->stall_pos == ring_pos(x, &r[i])))
+				continue;
+			err = apply(x, r, th, &x->ev[r[i].first + r[i].applied], 1);
+			r[i].applied++;
+			forced = 1;
+		}
+		if (!forced || err)
+			break;
+		err = settle(x, r, n);
+		if (!force_all)
+			break;
+	}
+	if (err)
+		return err;
+	uint64_t below = cut;
+	for (size_t i = 0; i < n; i++) {
+		struct hp_transcode_thread *th = r[i].th;
+		uint64_t pos = ring_pos(x, &r[i]);
+		r[i].used = pos - r[i].tail;
+		if (!r[i].wait) {
+			/* Unless the stalled event was left out by the cut this time. */
+			if (pos != th->stall_pos)
+				th->stalled = 0;
+			continue;
+		}
+		uint64_t t = x->ev[r[i].first + r[i].applied].time;
+		if (!th->stalled || th->stall_pos != pos) {
+			th->stalled = 1;
+			th->stall_round = round;
+			th->stall_pos = pos;
+		}
+		th->stall_time = t;
+		if (t < below)
+			below = t;
+	}
+	*written_below = below;
+	return 0;
+}
+
+/* ---- encoding ---------------------------------------------------------------------- */
+
+static inline uint8_t *put_head(uint8_t *p, struct hp_transcode_thread *th, uint64_t time,
+				unsigned op)
+{
+	p = hp_put_varint(p, (time - th->time) << HP_OP_BITS | op);
+	th->time = time;
+	return p;
+}
+
+static inline uint8_t *put_slot_delta(uint8_t *p, struct hp_transcode_thread *th, uint64_t slot)
+{
+	p = hp_put_svarint(p, (int64_t)(slot - th->prev_slot));
+	th->prev_slot = slot;
+	return p;
+}
+
+static uint8_t *put_event(uint8_t *p, struct hp_transcode_thread *th,
+			  const struct hp_transcode_event *e)
+{
+	if (e->clash) {
+		p = put_head(p, th, e->time, HP_OP_FREE);
+		p = put_slot_delta(p, th, e->clash_slot);
+	}
+	switch (e->code) {
+	case C_ALLOC:
+		p = put_head(p, th, e->time, HP_OP_ALLOC);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		th->prev_slot = e->slot;
+		break;
+	case C_ALLOC_SLOT:
+		p = put_head(p, th, e->time, HP_OP_EXT);
+		p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		p = hp_put_varint(p, e->slot);
+		th->prev_slot = e->slot;
+		break;
+	case C_FREE:
+		p = put_head(p, th, e->time, HP_OP_FREE);
+		p = put_slot_delta(p, th, e->slot);
+		break;
+	case C_FREE_UNKNOWN:
+		p = put_head(p, th, e->time, HP_OP_EXT);
+		p = hp_put_varint(p, HP_EXT_FREE_UNKNOWN);
+		p = hp_put_varint(p, e->addr);
+		break;
+	case C_REALLOC:
+		p = put_head(p, th, e->time, HP_OP_REALLOC);
+		p = put_slot_delta(p, th, e->slot);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		break;
+	default: /* C_REALLOC_UNKNOWN */
+		p = put_head(p, th, e->time, HP_OP_EXT);
+		p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
+		p = hp_put_varint(p, e->old);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		p = hp_put_varint(p, e->slot);
+		th->prev_slot = e->slot;
+		break;
+	}
+	th->time = e->time;
+	th->prev_addr = e->addr;
+	return p;
+}
+
+size_t hp_transcode_encode(struct hp_transcoder *x, struct hp_transcode_ring *r, uint8_t *out,
+			   size_t cap)
+{
+	uint8_t *p = out;
+	while (r->encoded < r->applied && (size_t)(p - out) + HP_TRANSCODE_EVENT_MAX <= cap)
+		p = put_event(p, r->th, &x->ev[r->first + r->encoded++]);
+	return (size_t)(p - out);
+}
