@@ -457,28 +457,40 @@ static int merge(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n,
 	while (hn) {
 		uint32_t i = x->heap[0];
 		struct hp_transcode_ring *ri = &r[i];
-		struct hp_transcode_event *e = &x->ev[ri->first + ri->applied];
-		int rc = apply(x, r, ri->th, e, 0);
-		if (rc < 0)
-			return rc;
-		if (rc) {
-			ri->wait = rc;
-			x->waiting[x->nwaiting++] = i;
-			x->heap[0] = x->heap[--hn];
-			sift_down(x, r, hn, 0);
-			continue;
+		/* The ring to beat: while ours stays before it, no heap work (threads that
+		 * share a core run in bursts). */
+		uint32_t rival = hn < 2						  ? UINT32_MAX
+				 : hn > 2 && before(x, r, x->heap[2], x->heap[1]) ? x->heap[2]
+										  : x->heap[1];
+		for (;;) {
+			struct hp_transcode_event *e = &x->ev[ri->first + ri->applied];
+			int rc = apply(x, r, ri->th, e, 0);
+			if (rc < 0)
+				return rc;
+			if (rc) {
+				ri->wait = rc;
+				x->waiting[x->nwaiting++] = i;
+				x->heap[0] = x->heap[--hn];
+				sift_down(x, r, hn, 0);
+				break;
+			}
+			*moved = 1;
+			int done = ++ri->applied == ri->n;
+			if (done) {
+				x->heap[0] = x->heap[--hn];
+			} else {
+				const struct hp_transcode_event *next = e + 1;
+				hp_livetab_prefetch(
+				    &x->live, next->op == HP_OP_REALLOC ? next->old : next->addr);
+			}
+			if (done || x->nwaiting ||
+			    (rival != UINT32_MAX && before(x, r, rival, i))) {
+				sift_down(x, r, hn, 0);
+				if (x->nwaiting)
+					hn = wake(x, r, e, hn);
+				break;
+			}
 		}
-		*moved = 1;
-		if (++ri->applied == ri->n) {
-			x->heap[0] = x->heap[--hn];
-		} else {
-			const struct hp_transcode_event *next = e + 1;
-			hp_livetab_prefetch(&x->live,
-					    next->op == HP_OP_REALLOC ? next->old : next->addr);
-		}
-		sift_down(x, r, hn, 0);
-		if (x->nwaiting)
-			hn = wake(x, r, e, hn);
 	}
 	return 0;
 }
