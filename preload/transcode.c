@@ -440,6 +440,8 @@ static size_t wake(struct hp_transcoder *x, struct hp_transcode_ring *r,
 	return hn;
 }
 
+#define PREFETCH_AHEAD 4
+
 /* Applies the rings' events in merge order. A ring whose event must wait leaves the
  * merge until an applied event touches that event's addresses. Sets *moved when an
  * event was applied. */
@@ -478,10 +480,13 @@ static int merge(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n,
 			int done = ++ri->applied == ri->n;
 			if (done) {
 				x->heap[0] = x->heap[--hn];
-			} else {
-				const struct hp_transcode_event *next = e + 1;
-				hp_livetab_prefetch(
-				    &x->live, next->op == HP_OP_REALLOC ? next->old : next->addr);
+			} else if (ri->applied + PREFETCH_AHEAD < ri->n) {
+				/* The table is larger than the cache: ask for this ring's entry a
+				 * few events ahead, which a run reaches soon. */
+				const struct hp_transcode_event *ahead = e + 1 + PREFETCH_AHEAD;
+				hp_livetab_prefetch(&x->live, ahead->op == HP_OP_REALLOC
+								  ? ahead->old
+								  : ahead->addr);
 			}
 			if (done || x->nwaiting ||
 			    (rival != UINT32_MAX && before(x, r, rival, i))) {
