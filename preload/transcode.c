@@ -15,14 +15,14 @@ int hp_transcoder_init(struct hp_transcoder *x)
 {
 	memset(x, 0, sizeof *x);
 	x->pool.v = hp_os_map(INITIAL_POOL * sizeof *x->pool.v);
-	x->ev = hp_os_map(HP_TRANSCODE_ROUND_EVENTS * sizeof *x->ev);
+	x->ev = hp_os_map((HP_TRANSCODE_ROUND_EVENTS + 1) * sizeof *x->ev);
 	x->linear = hp_os_map(HP_TRANSCODE_RING_MAX);
 	x->heap = hp_os_map(2 * INITIAL_HEAP * sizeof *x->heap);
 	if (!x->pool.v || !x->ev || !x->linear || !x->heap || hp_livetab_init(&x->live)) {
 		if (x->pool.v)
 			munmap(x->pool.v, INITIAL_POOL * sizeof *x->pool.v);
 		if (x->ev)
-			munmap(x->ev, HP_TRANSCODE_ROUND_EVENTS * sizeof *x->ev);
+			munmap(x->ev, (HP_TRANSCODE_ROUND_EVENTS + 1) * sizeof *x->ev);
 		if (x->linear)
 			munmap(x->linear, HP_TRANSCODE_RING_MAX);
 		if (x->heap)
@@ -311,20 +311,22 @@ static int decode_ring(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 	uint64_t time = r->th->time, addr = r->th->prev_addr;
 	size_t n = 0;
 	while (p < end) {
-		struct hp_transcode_event e;
+		/* Decoded in place (a struct copy costs more than the decode); the slot
+		 * after the last is scratch (the next ring's first, or the spare one). */
+		struct hp_transcode_event *e = &x->ev[r->first + n];
 		const uint8_t *next = p;
-		if (decode(&next, end, time, addr, &e))
+		if (decode(&next, end, time, addr, e))
 			return -EINVAL;
-		if (e.time >= *cut)
+		if (e->time >= *cut)
 			break;
 		if (n == max) {
-			*cut = e.time;
+			*cut = e->time;
 			break;
 		}
-		e.end = (uint32_t)(next - in);
-		x->ev[r->first + n++] = e;
-		time = e.time;
-		addr = e.addr;
+		e->end = (uint32_t)(next - in);
+		n++;
+		time = e->time;
+		addr = e->addr;
 		p = next;
 	}
 	r->n = n;
@@ -388,10 +390,10 @@ static __attribute__((noinline, cold)) int ev_grow(struct hp_transcoder *x, size
 {
 	if (n <= x->ev_cap)
 		return 0;
-	struct hp_transcode_event *ev = hp_os_map(n * sizeof *ev);
+	struct hp_transcode_event *ev = hp_os_map((n + 1) * sizeof *ev);
 	if (!ev)
 		return -ENOMEM;
-	munmap(x->ev, x->ev_cap * sizeof *x->ev);
+	munmap(x->ev, (x->ev_cap + 1) * sizeof *x->ev);
 	x->ev = ev;
 	x->ev_cap = n;
 	return 0;

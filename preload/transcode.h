@@ -72,7 +72,7 @@ struct hp_transcoder {
 	struct hp_slot_pool pool;
 	uint64_t next_slot;	       /* never given yet */
 	uint64_t time_base;	       /* added to trace times: keeps them rising across forks */
-	struct hp_transcode_event *ev; /* the round's events, ring by ring */
+	struct hp_transcode_event *ev; /* the round's events, ring by ring, and a spare */
 	size_t ev_cap;
 	uint8_t *linear;   /* a wrapped ring span made contiguous */
 	uint32_t *heap;	   /* rings by their next event, for the merge */
