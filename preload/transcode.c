@@ -100,8 +100,8 @@ static inline int free_list_push(struct hp_transcoder *x, struct hp_transcode_th
 	return 0;
 }
 
-/* A one-byte varint (most dt, sizes and deltas) is read inline, longer ones by the
- * shared primitive. */
+/* Most varints (dt, sizes, stacks) take one byte; addresses 2-4. Both are read inline;
+ * only a varint near the end of the input goes to the shared, bounds-checked primitive. */
 static inline __attribute__((always_inline)) int get_u(const uint8_t **pp, const uint8_t *end,
 						       uint64_t *v)
 {
@@ -111,7 +111,6 @@ static inline __attribute__((always_inline)) int get_u(const uint8_t **pp, const
 		*pp = p + 1;
 		return 0;
 	}
-	/* Addresses take 2-4 bytes: decoded here too when the varint cannot run past end. */
 	if (__builtin_expect(end - p >= HP_VARINT_MAX_BYTES, 1)) {
 		uint64_t r = 0;
 		for (unsigned shift = 0; shift < 63; shift += 7) {
