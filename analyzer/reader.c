@@ -458,6 +458,27 @@ static inline uint64_t add16(uint64_t base, int64_t delta16)
  * 20 more instructions per event, a fifth of the decode. */
 #define HOT_INLINE inline __attribute__((always_inline))
 
+/* The end of both decoders: checks the stack id, then commits the event read up to p to
+ * the thread's state (prev, its address or slot) and to the item. */
+static HOT_INLINE int event_done(struct hp_reader *r, struct hp_item *it, const uint8_t *p,
+				 uint64_t time, uint64_t prev, uint64_t stack, uint64_t size,
+				 uint64_t addr, uint64_t old, uint64_t unknown_addr)
+{
+	if (stack > r->max_stack)
+		return fail(r, HP_READ_ERR_STACK);
+	r->ev_thr->prev_time = time;
+	r->ev_thr->prev_addr = prev;
+	r->ev_p = p;
+	it->u.ev.thread = r->ev_index;
+	it->u.ev.stack = (uint32_t)stack;
+	it->u.ev.time = time;
+	it->u.ev.size = size;
+	it->u.ev.addr = addr;
+	it->u.ev.old = old;
+	it->u.ev.unknown_addr = unknown_addr;
+	return 1;
+}
+
 /* One hot event from the current EVENTS record of a version 1 trace: addresses. */
 static HOT_INLINE int decode_event(struct hp_reader *r, struct hp_item *it)
 {
@@ -516,21 +537,7 @@ static HOT_INLINE int decode_event(struct hp_reader *r, struct hp_item *it)
 			goto bad;
 		}
 	}
-	if (stack > r->max_stack) {
-		e = HP_READ_ERR_STACK;
-		goto bad;
-	}
-	st->prev_time = t;
-	st->prev_addr = addr;
-	r->ev_p = p;
-	it->u.ev.thread = r->ev_index;
-	it->u.ev.stack = (uint32_t)stack;
-	it->u.ev.time = t;
-	it->u.ev.size = size;
-	it->u.ev.addr = addr;
-	it->u.ev.old = old;
-	it->u.ev.unknown_addr = 0;
-	return 1;
+	return event_done(r, it, p, t, addr, stack, size, addr, old, 0);
 bad:
 	return fail(r, (enum hp_read_error)e);
 }
@@ -613,10 +620,10 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 		e = HP_READ_ERR_SLOT;
 		goto bad;
 	}
-	if (stack > r->max_stack) {
-		e = HP_READ_ERR_STACK;
-		goto bad;
-	}
+	uint64_t key = hp_reader_slot_to_key(slot);
+	if (event_done(r, it, p, t, slot, stack, size, key & new_mask, key & old_mask, unknown) !=
+	    1)
+		return -1;
 	if (fl == FL_POP) {
 		st->free_len--;
 	} else if (fl == FL_PUSH) {
@@ -627,17 +634,6 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 		else
 			st->free_len++;
 	}
-	uint64_t key = hp_reader_slot_to_key(slot);
-	st->prev_time = t;
-	st->prev_addr = slot;
-	r->ev_p = p;
-	it->u.ev.thread = r->ev_index;
-	it->u.ev.stack = (uint32_t)stack;
-	it->u.ev.time = t;
-	it->u.ev.size = size;
-	it->u.ev.addr = key & new_mask;
-	it->u.ev.old = key & old_mask;
-	it->u.ev.unknown_addr = unknown;
 	return 1;
 bad:
 	return fail(r, (enum hp_read_error)e);
