@@ -67,6 +67,10 @@ import subprocess
 import sys
 import time
 
+# The --dump line helpers both test drivers share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dump_lines import block_keys, parse_dump_line  # noqa: E402
+
 MARKER_RE = re.compile(r"/\*\s*@([A-Z0-9_]+)\s*\*/")
 
 
@@ -195,38 +199,11 @@ def run_analyzer(analyzer, args, trace):
 
 # --- dump ---------------------------------------------------------------------------
 
-def parse_dump_line(line):
-    parts = line.split()
-    kind = parts[0] if parts else ""
-    if kind in ("alloc", "free", "realloc"):  # hot: no regex
-        return kind, dict(p.split("=", 1) for p in parts[1:])
-    # Values never contain " key=" except exe/cmdline/path/message, which run to the end.
-    return kind, {m.group(1): m.group(2) for m in re.finditer(r"(\w+)=(\S*)", line)}
-
-
 def num(s):
     try:
         return int(s, 0)
     except (TypeError, ValueError):
         return s
-
-
-def block_keys(kind, f):
-    """(released, allocated) block keys of an alloc/free/realloc dump line: version 2
-    traces name blocks by slot (block=N; addr= only on frees of unknown addresses, which
-    release nothing), version 1 by address."""
-    if "block" in f:
-        b = "b" + f["block"]
-        if kind == "alloc":
-            return None, b
-        if kind == "free":
-            return b, None
-        return (None if f.get("unknown") else b), b
-    if kind == "alloc":
-        return None, f.get("addr")
-    if kind == "free":
-        return f.get("addr"), None
-    return f.get("old"), f.get("new")
 
 
 def replay_sized(events, in_range):

@@ -29,6 +29,10 @@ import subprocess
 import sys
 import time
 
+# The --dump line helpers both test drivers share.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from dump_lines import block_keys, parse_dump_line  # noqa: E402
+
 SKIP = 77
 MARK_SIZES = (2000, 2000 + 16 * 7)  # rt_torture.c: MARK_BASE + 16 * k, k < MARK_KINDS
 DLIB_SIZES = (3000, 3001)  # rt_dlib.c
@@ -277,30 +281,6 @@ class Trace:
                 live[made] = tagged
                 allocs += tagged
         return allocs, frees
-
-
-def block_keys(kind, f):
-    """(released, allocated) block keys of an alloc/free/realloc dump line: version 2
-    traces name blocks by slot (block=N; addr= only on frees of unknown addresses, which
-    release nothing), version 1 by address."""
-    if "block" in f:
-        b = "b" + f["block"]
-        if kind == "alloc":
-            return None, b
-        if kind == "free":
-            return b, None
-        return (None if f.get("unknown") else b), b
-    if kind == "alloc":
-        return None, f.get("addr")
-    if kind == "free":
-        return f.get("addr"), None
-    return f.get("old"), f.get("new")
-
-
-def parse_dump_line(line):
-    """'kind k=v k=v ...' -> (kind, {k: v}); fine for the event lines (no spaces in values)."""
-    toks = line.split()
-    return toks[0], dict(t.partition("=")[::2] for t in toks[1:])
 
 
 def num(s, default=None):
