@@ -1,25 +1,13 @@
 /* The live set of the writer thread: see livetab.h for the contract. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* mremap, pthread_getattr_np, dl_iterate_phdr */
-#endif
 #include "livetab.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 
-#include <heapprof/trace_format.h>
-
 #include "os.h"
 
 #define INITIAL_CAPACITY 4096u
-
-static inline size_t home(const struct hp_livetab *t, uint64_t addr)
-{
-	/* Fibonacci hashing: one multiply, high bits depend on every address bit (the same
-	 * as hp_livetab_prefetch()). */
-	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> t->shift);
-}
 
 int hp_livetab_init(struct hp_livetab *t)
 {
@@ -53,7 +41,7 @@ static __attribute__((noinline, cold)) int grow(struct hp_livetab *t)
 	for (size_t i = 0; i < oldcap; i++) {
 		if (!old[i].addr)
 			continue;
-		size_t j = home(t, old[i].addr);
+		size_t j = hp_livetab_home(t, old[i].addr);
 		while (slots[j].addr)
 			j = (j + 1) & t->mask;
 		slots[j] = old[i];
@@ -65,7 +53,7 @@ static __attribute__((noinline, cold)) int grow(struct hp_livetab *t)
 /* The slot holding addr, or the empty slot where it belongs. */
 static inline size_t probe(const struct hp_livetab *t, uint64_t addr)
 {
-	size_t i = home(t, addr);
+	size_t i = hp_livetab_home(t, addr);
 	while (t->slots[i].addr && t->slots[i].addr != addr)
 		i = (i + 1) & t->mask;
 	return i;
@@ -80,7 +68,7 @@ static void erase(struct hp_livetab *t, size_t i)
 		j = (j + 1) & t->mask;
 		if (!s[j].addr)
 			break;
-		size_t k = home(t, s[j].addr);
+		size_t k = hp_livetab_home(t, s[j].addr);
 		/* s[j] may move to the hole at i unless its home lies in (i, j]. */
 		if (((j - k) & t->mask) >= ((j - i) & t->mask)) {
 			s[i] = s[j];

@@ -57,11 +57,18 @@ static inline void hp_livetab_fill(struct hp_livetab *t, struct hp_block *b, uin
 	t->used++;
 }
 
+/* Where addr's probe starts. Fibonacci hashing: one multiply, high bits depend on every
+ * address bit. */
+static inline size_t hp_livetab_home(const struct hp_livetab *t, uint64_t addr)
+{
+	return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> t->shift);
+}
+
 /* Starts loading addr's entry into the cache: the writer knows its next addresses a few
  * events ahead, and the table is too large for the cache. */
 static inline void hp_livetab_prefetch(const struct hp_livetab *t, uint64_t addr)
 {
-	__builtin_prefetch(&t->slots[(addr * 0x9e3779b97f4a7c15ull) >> t->shift]);
+	__builtin_prefetch(&t->slots[hp_livetab_home(t, addr)]);
 }
 
 /* Adds a block; addr is nonzero and not live. Returns 0 or -ENOMEM (the table could not
