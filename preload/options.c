@@ -17,8 +17,10 @@
  *                        Errors are always printed, one line each.
  *   HEAPPROF_LEAK_SCAN   0: no reachability scan at exit (docs/leak-check.md); any
  *                        other value or unset: scan, LEAK_SCAN/LEAK_BLOCKS records.
- *   HEAPPROF_UNWIND      "fp": frame-pointer unwinder with libunwind for the frames
- *                        without frame pointers (unwind_fp.c); default "libunwind".
+ *   HEAPPROF_UNWIND      "cfa" (default): libunwind's frame rules cached per return
+ *                        address (unwind_cfa.c); "libunwind": unw_backtrace for every
+ *                        stack; "fp": frame-pointer unwinder with libunwind for the
+ *                        frames without frame pointers (unwind_fp.c). Other values: cfa.
  *   HEAPPROF_UNWIND_CACHE  0: with fp, unwind every event; default 1: reuse the last
  *                        stack id while its frames are provably unchanged.
  *   HEAPPROF_SAMPLE_BYTES  mean bytes between sampled allocations (Poisson, per thread),
@@ -74,7 +76,10 @@ void hp_options_init(void)
 	s = getenv("HEAPPROF_LEAK_SCAN");
 	hp_options.leak_scan = !(s && strcmp(s, "0") == 0);
 	s = getenv("HEAPPROF_UNWIND");
-	hp_options.unwind_fp = s && strcmp(s, "fp") == 0;
+	hp_options.unwind = !s				  ? HP_UNWIND_CFA
+			    : strcmp(s, "fp") == 0	  ? HP_UNWIND_FP
+			    : strcmp(s, "libunwind") == 0 ? HP_UNWIND_LIBUNWIND
+							  : HP_UNWIND_CFA;
 	hp_options.unwind_cache = hp_options_parse_uint(getenv("HEAPPROF_UNWIND_CACHE"), 0, 1, 1);
 	hp_options.sample_bytes =
 	    hp_options_parse_uint(getenv("HEAPPROF_SAMPLE_BYTES"), 0, 0xffffffffu, 0);

@@ -6,15 +6,19 @@
 
 enum hp_clock_choice { HP_CLOCK_AUTO, HP_CLOCK_TSC, HP_CLOCK_MONOTONIC };
 
+/* HEAPPROF_UNWIND: cached CFA rules (unwind_cfa.c), plain unw_backtrace (unwind.c),
+ * frame pointers (unwind_fp.c). */
+enum hp_unwinder { HP_UNWIND_CFA, HP_UNWIND_LIBUNWIND, HP_UNWIND_FP };
+
 struct hp_options {
 	const char *output;  /* output template (HEAPPROF_OUTPUT) */
 	unsigned max_frames; /* 1..1024 */
 	unsigned flush_ms;   /* >= 1 */
 	int zstd_level;	     /* 1..19 */
 	enum hp_clock_choice clock;
-	int verbose;	       /* print where the trace goes */
-	int leak_scan;	       /* reachability scan at exit (HEAPPROF_LEAK_SCAN) */
-	int unwind_fp;	       /* HEAPPROF_UNWIND=fp: frame-pointer unwinder (unwind_fp.c) */
+	int verbose;   /* print where the trace goes */
+	int leak_scan; /* reachability scan at exit (HEAPPROF_LEAK_SCAN) */
+	enum hp_unwinder unwind;
 	int unwind_cache;      /* HEAPPROF_UNWIND_CACHE: reuse unchanged stacks (fp only) */
 	unsigned sample_bytes; /* HEAPPROF_SAMPLE_BYTES: mean sampling interval, 0 off */
 };

@@ -21,6 +21,7 @@
 #include "sampler.h"
 #include "stacktab.h"
 #include "unwind.h"
+#include "unwind_cfa.h"
 #include "unwind_fp.h"
 #include "writer.h"
 
@@ -296,11 +297,13 @@ static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t ad
 	if (HP_UNLIKELY(!b))
 		return;
 	uint32_t stack = 0;
-	if (k != K_FREE && hp_options.unwind_fp) {
+	if (k == K_FREE) {
+	} else if (HP_LIKELY(hp_options.unwind == HP_UNWIND_CFA)) {
+		stack = hp_stacktab_intern(b->ips, hp_unwind_cfa(b->ips, hp_options.max_frames));
+	} else if (hp_options.unwind == HP_UNWIND_FP) {
 		stack = hp_unwind_fp_stack(b->ips, hp_options.max_frames, hp_options.unwind_cache);
-	} else if (k != K_FREE) {
-		unsigned n = hp_unwind(b->ips, hp_options.max_frames);
-		stack = hp_stacktab_intern(b->ips, n);
+	} else {
+		stack = hp_stacktab_intern(b->ips, hp_unwind(b->ips, hp_options.max_frames));
 	}
 	uint8_t ev[HP_EVENT_MAX_BYTES + 4];
 	put(b, ev, encode(ev, b, k, now, old, addr, size, stack));

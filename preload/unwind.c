@@ -6,8 +6,33 @@
 
 #include <link.h>
 #include <libunwind.h>
+#include <pthread.h>
 
+#include "recorder.h"
+#include "unwind_cfa.h"
 #include "unwind_fp.h"
+
+__thread struct hp_thread_stack hp_thread_stack;
+
+/* pthread_getattr_np reads /proc/self/maps for the main thread and may allocate:
+ * once per thread, hidden from the recorder. */
+HP_COLD int hp_unwind_load_thread_stack(void)
+{
+	pthread_attr_t attr;
+	void *addr = NULL;
+	size_t size = 0;
+	hp_rec_hide();
+	int ok = pthread_getattr_np(pthread_self(), &attr) == 0;
+	if (ok) {
+		ok = pthread_attr_getstack(&attr, &addr, &size) == 0 && size;
+		pthread_attr_destroy(&attr);
+	}
+	hp_rec_unhide();
+	hp_thread_stack.state = ok ? 1 : -1;
+	hp_thread_stack.lo = (uintptr_t)addr;
+	hp_thread_stack.hi = (uintptr_t)addr + size;
+	return ok ? 0 : -1;
+}
 
 /* The profiler's own text: leading frames inside it are dropped. */
 static uintptr_t self_lo, self_hi;
@@ -37,11 +62,18 @@ void hp_unwind_self_range(uintptr_t *lo, uintptr_t *hi)
 	*hi = self_hi;
 }
 
+void hp_unwind_set_self(uintptr_t lo, uintptr_t hi)
+{
+	self_lo = lo;
+	self_hi = hi ? hi : 1; /* nonzero: known, not looked up again */
+}
+
 void hp_unwind_init(void)
 {
 	uintptr_t lo, hi;
 	hp_unwind_self_range(&lo, &hi);
 	hp_unwind_fp_init();
+	hp_unwind_cfa_init();
 }
 
 unsigned hp_unwind(uintptr_t *ips, unsigned max)

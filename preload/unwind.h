@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "os.h"
+
 /* Finds the profiler's own code range; call once at start (no lock held). */
 void hp_unwind_init(void);
 
@@ -16,5 +18,28 @@ unsigned hp_unwind(uintptr_t *ips, unsigned max);
 /* The executable segment holding the recorder's own code, whose frames every unwinder
  * drops. Not async-signal-safe the first time (dl_iterate_phdr). */
 void hp_unwind_self_range(uintptr_t *lo, uintptr_t *hi);
+
+/* Tests: treat [lo, hi) as the profiler's own code (frames dropped from the result). */
+void hp_unwind_set_self(uintptr_t lo, uintptr_t hi);
+
+/* The calling thread's stack [lo, hi), read once per thread: the bounds every
+ * unwinder of ours checks a stack read against. */
+struct hp_thread_stack {
+	uintptr_t lo, hi;
+	int state; /* 0 not read yet, 1 known, -1 unavailable */
+};
+extern __thread struct hp_thread_stack hp_thread_stack;
+
+/* Reads the bounds (pthread_getattr_np, hidden from the recorder); 0 or -1. */
+int hp_unwind_load_thread_stack(void);
+
+/* The bounds, or NULL where they cannot be had. */
+static inline const struct hp_thread_stack *hp_unwind_thread_stack(void)
+{
+	if (HP_UNLIKELY(hp_thread_stack.state <= 0) &&
+	    (hp_thread_stack.state < 0 || hp_unwind_load_thread_stack()))
+		return 0;
+	return &hp_thread_stack;
+}
 
 #endif

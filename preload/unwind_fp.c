@@ -48,8 +48,7 @@
 #define TAIL_FRAMES 16	/* frames of a memoized libunwind tail */
 
 struct fp_tls {
-	uintptr_t lo, hi; /* the thread's stack; hi 0 until known */
-	int bounds;	  /* 0 not read yet, 1 known, -1 unavailable */
+	uintptr_t hi; /* the thread's stack top, for the tail memo */
 	/* tail memo: libunwind's frames after the last frame-pointer frame */
 	int tail_ok;
 	uintptr_t tail_sp, tail_ra, tail_rbp;
@@ -156,26 +155,6 @@ static inline int frame_based(uintptr_t ra)
 	return judge(ra); /* a crowded neighbourhood: not cached */
 }
 
-/* pthread_getattr_np reads /proc/self/maps for the main thread and may allocate:
- * once per thread, hidden from the recorder. */
-static HP_COLD int load_bounds(struct fp_tls *t)
-{
-	pthread_attr_t attr;
-	void *addr = NULL;
-	size_t size = 0;
-	hp_rec_hide();
-	int ok = pthread_getattr_np(pthread_self(), &attr) == 0;
-	if (ok) {
-		ok = pthread_attr_getstack(&attr, &addr, &size) == 0 && size;
-		pthread_attr_destroy(&attr);
-	}
-	hp_rec_unhide();
-	t->bounds = ok ? 1 : -1;
-	t->lo = (uintptr_t)addr;
-	t->hi = (uintptr_t)addr + size;
-	return ok ? 0 : -1;
-}
-
 static int tail_same(const struct fp_tls *t, uintptr_t sp, uintptr_t ra, uintptr_t rbp)
 {
 	if (!t->tail_ok || t->tail_sp != sp || t->tail_ra != ra || t->tail_rbp != rbp)
@@ -233,9 +212,11 @@ static HP_COLD unsigned tail_walk(struct fp_tls *t, uintptr_t sp, uintptr_t ra, 
  * whole stack. Records the words it reads in t->w_* for the cache. */
 static int walk(struct fp_tls *t, uintptr_t fp, uintptr_t *ips, unsigned max)
 {
-	if (HP_UNLIKELY(t->bounds <= 0) && (t->bounds < 0 || load_bounds(t)))
+	const struct hp_thread_stack *stack = hp_unwind_thread_stack();
+	if (!stack)
 		return -1;
-	uintptr_t lo = t->lo, hi = t->hi;
+	uintptr_t lo = stack->lo, hi = stack->hi;
+	t->hi = hi;
 	unsigned n = 0, nw = 0;
 	int leading = 1;
 	t->walk_cacheable = 0;
