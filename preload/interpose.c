@@ -36,7 +36,7 @@
 /* The recorded call shared by the allocating entry points (real resolved already). */
 INLINE void *alloc_sized(void *(*real)(size_t), size_t size)
 {
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return real(size);
 	void *p = real(size);
 	hp_rec_alloc(p, size);
@@ -45,7 +45,7 @@ INLINE void *alloc_sized(void *(*real)(size_t), size_t size)
 
 INLINE void *alloc_aligned(void *(*real)(size_t, size_t), size_t align, size_t size)
 {
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return real(align, size);
 	void *p = real(align, size);
 	hp_rec_alloc(p, size);
@@ -63,7 +63,7 @@ EXPORT void free(void *p)
 {
 	if (!p || HP_UNLIKELY(hp_bootstrap_owns(p)))
 		return;
-	if (!hp_rec_enter()) {
+	if (!hp_rec_enter_leaf()) {
 		REAL(free)(p);
 		return;
 	}
@@ -82,7 +82,7 @@ EXPORT void *calloc(size_t n, size_t size)
 		}
 		return hp_bootstrap_alloc(16, total);
 	}
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return hp_real.calloc(n, size);
 	void *p = hp_real.calloc(n, size);
 	hp_rec_alloc(p, n * size);
@@ -107,7 +107,7 @@ EXPORT void *realloc(void *old, size_t size)
 	}
 	if (HP_UNLIKELY(old && hp_bootstrap_owns(old)))
 		return bootstrap_copy(malloc(size), old, size); /* into a real, recorded block */
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return hp_real.realloc(old, size);
 	void *p = hp_real.realloc(old, size);
 	hp_rec_realloc(old, p, size);
@@ -124,7 +124,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 		}
 		return realloc(old, total);
 	}
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return hp_real.reallocarray(old, n, size);
 	void *p = hp_real.reallocarray(old, n, size);
 	hp_rec_realloc(old, p, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total);
@@ -139,7 +139,7 @@ EXPORT int posix_memalign(void **out, size_t align, size_t size)
 		*out = hp_bootstrap_alloc(align, size);
 		return *out ? 0 : ENOMEM;
 	}
-	if (!hp_rec_enter())
+	if (!hp_rec_enter_leaf())
 		return hp_real.posix_memalign(out, align, size);
 	int err = hp_real.posix_memalign(out, align, size);
 	hp_rec_alloc(err ? NULL : *out, size);

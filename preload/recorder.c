@@ -28,8 +28,9 @@
 #define RELEASED ((struct hp_tbuf *)1) /* the thread's buffer went back to the writer */
 
 struct hp_tls {
-	int busy;  /* inside the profiler: allocator calls are forwarded only */
-	int quiet; /* ... and are ours (not counted as lost) */
+	int busy;	  /* inside the profiler: allocator calls are forwarded only */
+	int quiet;	  /* ... and are ours (not counted as lost) */
+	int real_quiet;	  /* quiet during the real call (0 for a leaf, see enter_leaf) */
 	struct hp_tbuf *buf;
 };
 
@@ -328,10 +329,11 @@ static HP_COLD int first_call(void)
 		return 0;
 	tls.busy = 1; /* the call that started us is recorded like any other */
 	tls.quiet = 1;
+	tls.real_quiet = 1;
 	return 1;
 }
 
-int hp_rec_enter(void)
+static inline int enter(int real_quiet)
 {
 	int s = atomic_load_explicit(&hp_rec_state, memory_order_relaxed);
 	if (HP_UNLIKELY(s < HP_STATE_RECORDING))
@@ -342,8 +344,19 @@ int hp_rec_enter(void)
 		return 0;
 	}
 	tls.busy = 1;
-	tls.quiet = 1;
+	tls.quiet = real_quiet;
+	tls.real_quiet = real_quiet;
 	return 1;
+}
+
+int hp_rec_enter(void)
+{
+	return enter(1);
+}
+
+int hp_rec_enter_leaf(void)
+{
+	return enter(0);
 }
 
 void hp_rec_leave(void)
@@ -383,7 +396,7 @@ void hp_rec_free(void *p)
 	tls.quiet = 0;
 	record(K_FREE, now, 0, (uintptr_t)p, 0);
 	errno = saved;
-	tls.quiet = 1;
+	tls.quiet = tls.real_quiet;
 	if (HP_UNLIKELY(atomic_load_explicit(&hp_rec_state, memory_order_relaxed) == HP_STATE_LATE))
 		late_event();
 }

@@ -3,9 +3,9 @@
  *
  * Interposed functions follow one pattern (interpose.c):
  *
- *	if (!hp_rec_enter())            // not recording, or a nested call: forward only
+ *	if (!hp_rec_enter_leaf())       // not recording, or a nested call: forward only
  *		return hp_real.malloc(size);
- *	void *p = hp_real.malloc(size); // our busy flag hides its nested calls
+ *	void *p = hp_real.malloc(size); // our busy flag forwards nested calls
  *	hp_rec_alloc(p, size);          // time, stack, event; clears busy
  *	return p;
  */
@@ -79,6 +79,11 @@ int hp_rec_init(void);
  * only. Initializes the profiler on the very first call. Thread-safe, async-signal-safe
  * (a call nested in our own recording is counted as lost and forwarded). */
 int hp_rec_enter(void);
+
+/* hp_rec_enter() for a real call that makes no allocator calls through us (glibc's
+ * malloc family): a call nested in it can then only be a signal handler's, and is
+ * counted as lost rather than taken for the real call's own. */
+int hp_rec_enter_leaf(void);
 
 /* Clears busy without recording (the real call failed). */
 void hp_rec_leave(void);
