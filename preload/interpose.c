@@ -343,6 +343,8 @@ EXPORT void *dlopen(const char *file, int flags)
 EXPORT int dlclose(void *handle)
 {
 	int r = REAL(dlclose)(handle);
+	if (r == 0)
+		hp_lifecycle_code_unloaded();
 	hp_lifecycle_modules_changed();
 	return r;
 }

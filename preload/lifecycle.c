@@ -205,6 +205,13 @@ void hp_lifecycle_setxid_end(int token)
 	errno = saved;
 }
 
+/* Other code may now be loaded where the closed object's was: what the unwinders
+ * learned about its return addresses no longer holds. */
+void hp_lifecycle_code_unloaded(void)
+{
+	hp_unwind_forget();
+}
+
 void hp_lifecycle_modules_changed(void)
 {
 	if (!owner())

@@ -20,6 +20,7 @@ void hp_lifecycle_exec(const char *path); /* before an exec: EXEC + END, synchro
 void hp_lifecycle_exit(int status);	  /* _exit/_Exit: EXIT + END, synchronously */
 void hp_lifecycle_forked(pid_t child);	  /* parent side of fork(): FORK record */
 void hp_lifecycle_modules_changed(void);  /* after dlopen/dlclose returned */
+void hp_lifecycle_code_unloaded(void);	  /* after a dlclose that succeeded */
 
 /* Around a set*id() call: begin stops the writer thread (writer.h) and returns a token
  * for end, which restarts it. No-ops outside the recording process. */

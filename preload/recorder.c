@@ -28,9 +28,9 @@
 #define RELEASED ((struct hp_tbuf *)1) /* the thread's buffer went back to the writer */
 
 struct hp_tls {
-	int busy;	  /* inside the profiler: allocator calls are forwarded only */
-	int quiet;	  /* ... and are ours (not counted as lost) */
-	int real_quiet;	  /* quiet during the real call (0 for a leaf, see enter_leaf) */
+	int busy;	/* inside the profiler: allocator calls are forwarded only */
+	int quiet;	/* ... and are ours (not counted as lost) */
+	int real_quiet; /* quiet during the real call (0 for a leaf, see enter_leaf) */
 	struct hp_tbuf *buf;
 };
 

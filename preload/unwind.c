@@ -68,6 +68,12 @@ void hp_unwind_set_self(uintptr_t lo, uintptr_t hi)
 	self_hi = hi ? hi : 1; /* nonzero: known, not looked up again */
 }
 
+void hp_unwind_forget(void)
+{
+	hp_unwind_cfa_forget();
+	hp_unwind_fp_forget();
+}
+
 void hp_unwind_init(void)
 {
 	uintptr_t lo, hi;

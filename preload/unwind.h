@@ -19,6 +19,9 @@ unsigned hp_unwind(uintptr_t *ips, unsigned max);
  * drops. Not async-signal-safe the first time (dl_iterate_phdr). */
 void hp_unwind_self_range(uintptr_t *lo, uintptr_t *hi);
 
+/* Forgets what every unwinder learned about return addresses (code was unloaded). */
+void hp_unwind_forget(void);
+
 /* Tests: treat [lo, hi) as the profiler's own code (frames dropped from the result). */
 void hp_unwind_set_self(uintptr_t lo, uintptr_t hi);
 

@@ -14,9 +14,8 @@
  * of the real stack is checked against the thread's stack bounds first; a read out of
  * bounds also goes to unw_backtrace, which decides as it always would.
  *
- * The table is process-wide and never flushed: as with libunwind's own caches, code
- * unloaded by dlclose and other code loaded at the same address would keep the old
- * rules (reads stay within the stack bounds). */
+ * The table is process-wide; a dlclose empties it, since other code may be loaded
+ * where the closed object's was. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include "unwind_cfa.h"
@@ -153,6 +152,7 @@ static uint64_t rule_seen(const struct probe *p, enum rule_kind kind)
 /* About 2 microseconds, once per return address. */
 static HP_COLD uint64_t judge(uintptr_t ra)
 {
+	stats.learned++;
 	if (!pattern)
 		return RULE_OTHER;
 	/* rsp and rbp move by different amounts between the probes, so a CFA that follows
@@ -201,6 +201,13 @@ static inline uint64_t rule_of(uintptr_t ra)
 			return learn(i, ra);
 	}
 	return RULE_OTHER; /* a crowded neighbourhood: unw_backtrace is cheaper than judging */
+}
+
+void hp_unwind_cfa_forget(void)
+{
+	for (size_t i = 0; i <= TABLE_MASK; i++)
+		if (atomic_load_explicit(&table[i].key, memory_order_relaxed))
+			atomic_store_explicit(&table[i].key, 0, memory_order_relaxed);
 }
 
 int hp_unwind_cfa_rule(uintptr_t ra, int32_t *cfa_off, int32_t *rbp_off)

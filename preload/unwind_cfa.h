@@ -27,11 +27,16 @@ void hp_unwind_cfa_init(void);
  * async-signal-safe. */
 unsigned hp_unwind_cfa(uintptr_t *ips, unsigned max);
 
-/* Statistics of the calling thread: walks done by rules, and walks handed to
- * unw_backtrace. */
+/* Forgets every learned rule (after a dlclose). Thread-safe: a walk racing it uses the
+ * rule it read or learns it again. */
+void hp_unwind_cfa_forget(void);
+
+/* Statistics of the calling thread: walks done by rules, walks handed to
+ * unw_backtrace, and rules learned. */
 struct hp_unwind_cfa_stats {
 	uint64_t walks;
 	uint64_t fallbacks;
+	uint64_t learned;
 };
 void hp_unwind_cfa_stats(struct hp_unwind_cfa_stats *out);
 

@@ -105,6 +105,13 @@ void hp_unwind_fp_set_self(uintptr_t lo, uintptr_t hi)
 	self_hi = hi;
 }
 
+void hp_unwind_fp_forget(void)
+{
+	for (size_t i = 0; i <= VERDICT_MASK; i++)
+		if (atomic_load_explicit(&verdicts[i], memory_order_relaxed))
+			atomic_store_explicit(&verdicts[i], 0, memory_order_relaxed);
+}
+
 void hp_unwind_fp_stats(struct hp_unwind_fp_stats *out)
 {
 	*out = tls.stats;

@@ -34,6 +34,9 @@ unsigned hp_unwind_fp(uintptr_t *ips, unsigned max);
  * space for max + 16 entries. Same conditions as hp_unwind_fp. */
 uint32_t hp_unwind_fp_stack(uintptr_t *ips, unsigned max, int cache);
 
+/* Forgets every frame-pointer verdict (after a dlclose). */
+void hp_unwind_fp_forget(void);
+
 /* Statistics of the calling thread: captures answered by the cache, walks done, and
  * walks that fell back to libunwind for the whole stack. */
 struct hp_unwind_fp_stats {

@@ -3,8 +3,9 @@
  * small, 3 KiB and 300 KiB frames, alloca, a realigned stack, rbp as a scratch
  * register; and this file's frame-pointer functions), truncated captures, captures in
  * a signal handler on the thread's stack and on an alternate stack, and four threads
- * learning rules at once. Also checks that ordinary chains never fall back to
- * libunwind, so the comparison is of the rule walk and not of libunwind with itself. */
+ * learning rules at once, and after the rules were forgotten. Also checks that ordinary chains
+ * never fall back to libunwind, so the comparison is of the rule walk and not of libunwind with
+ * itself. */
 #define _GNU_SOURCE
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -154,6 +155,31 @@ static void test_chains(void)
 	CHECK(st.walks > st.fallbacks * 2);
 }
 
+/* After a dlclose every rule is forgotten and learned again. */
+static void test_forget(void)
+{
+	mismatches = 0;
+	plan = 0;
+	huge_at = -1;
+	descend(1, MAXF);
+	int32_t cfa_off = 0, rbp_off = 0;
+	CHECK_I64(hp_unwind_cfa_rule(last[2], &cfa_off, &rbp_off), 1);
+	/* Pass 0 learns this call site, pass 1 knows everything, pass 2 relearns. */
+	uint64_t learned[3];
+	for (volatile int pass = 0; pass < 3; pass++) { /* one call site, not unrolled */
+		struct hp_unwind_cfa_stats a, b;
+		if (pass == 2)
+			hp_unwind_cfa_forget();
+		hp_unwind_cfa_stats(&a);
+		CHECK_U64(chains(3, 200), 0);
+		hp_unwind_cfa_stats(&b);
+		learned[pass] = b.learned - a.learned;
+	}
+	CHECK_U64(learned[1], 0);
+	CHECK(learned[2] > 10);
+	CHECK_U64(mismatches, 0);
+}
+
 static void test_truncated(void)
 {
 	mismatches = 0;
@@ -246,6 +272,7 @@ int main(void)
 	test_rules();
 	test_chains();
 	test_truncated();
+	test_forget();
 	test_signal();
 	test_threads();
 	printf("%u captures compared\n", compared);
