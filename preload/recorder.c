@@ -182,6 +182,14 @@ static HP_COLD int wait_room(struct hp_tbuf *b, uint64_t head, size_t n)
 	return -1;
 }
 
+static inline void publish(struct hp_tbuf *b, uint64_t head)
+{
+	atomic_store_explicit(&b->events,
+			      atomic_load_explicit(&b->events, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	atomic_store_explicit(&b->head, head, memory_order_release);
+}
+
 static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
 {
 	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
@@ -196,10 +204,7 @@ static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
 		memcpy(b->ring + off, ev, first);
 		memcpy(b->ring, ev + first, n - first);
 	}
-	atomic_store_explicit(&b->events,
-			      atomic_load_explicit(&b->events, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	atomic_store_explicit(&b->head, head + n, memory_order_release);
+	publish(b, head + n);
 }
 
 static inline uint8_t *put_head(uint8_t *q, struct hp_tbuf *b, uint64_t now, unsigned op)
@@ -306,7 +311,17 @@ static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t ad
 	} else {
 		stack = hp_stacktab_intern(b->ips, hp_unwind(b->ips, hp_options.max_frames));
 	}
-	uint8_t ev[HP_EVENT_MAX_BYTES + 4];
+	/* Encoded in place when the ring has room for the longest event before its end:
+	 * no copy. The varint writers may store up to 4 bytes past the event. */
+	enum { ROOM = HP_EVENT_MAX_BYTES + 4 };
+	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+	size_t off = head & (b->size - 1);
+	if (HP_LIKELY(b->size - off >= ROOM && b->size - (head - b->tail_cache) >= ROOM)) {
+		size_t n = encode(b->ring + off, b, k, now, old, addr, size, stack);
+		publish(b, head + n);
+		return;
+	}
+	uint8_t ev[ROOM];
 	put(b, ev, encode(ev, b, k, now, old, addr, size, stack));
 }
 
