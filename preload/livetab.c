@@ -7,96 +7,136 @@
 
 #include "os.h"
 
-#define INITIAL_CAPACITY 4096u
+#define INITIAL_BUCKETS 1024u /* 64 KiB */
+#define INITIAL_BIG 16u
+
+static size_t map_bytes(size_t buckets)
+{
+	return buckets * (HP_LIVE_BUCKET * sizeof(struct hp_live) + 1);
+}
+
+static int map_init(struct hp_livemap *m, size_t buckets)
+{
+	/* Populated at once: every page of a hash table is touched soon, and a fault each
+	 * costs more than the kernel's batch. */
+	void *p = mmap(NULL, map_bytes(buckets), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	m->e = p;
+	m->passed = (uint8_t *)(m->e + buckets * HP_LIVE_BUCKET);
+	m->mask = buckets - 1;
+	m->shift = 64 - (unsigned)__builtin_ctzll(buckets);
+	m->used = 0;
+	return 0;
+}
+
+static void map_release(struct hp_livemap *m)
+{
+	if (m->e)
+		munmap(m->e, map_bytes(m->mask + 1));
+	memset(m, 0, sizeof *m);
+}
 
 int hp_livetab_init(struct hp_livetab *t)
 {
 	memset(t, 0, sizeof *t);
-	t->slots = hp_os_map(INITIAL_CAPACITY * sizeof *t->slots);
-	if (!t->slots)
+	if (map_init(&t->blocks, INITIAL_BUCKETS) || map_init(&t->big, INITIAL_BIG)) {
+		hp_livetab_release(t);
 		return -ENOMEM;
-	t->mask = INITIAL_CAPACITY - 1;
-	t->shift = 64 - (unsigned)__builtin_ctzll(INITIAL_CAPACITY);
+	}
 	return 0;
 }
 
 void hp_livetab_release(struct hp_livetab *t)
 {
-	if (t->slots)
-		munmap(t->slots, (t->mask + 1) * sizeof *t->slots);
-	memset(t, 0, sizeof *t);
+	map_release(&t->blocks);
+	map_release(&t->big);
 }
 
-/* Doubles the capacity: a new mapping and a rehash, about 10 ns per entry. */
-static __attribute__((noinline, cold)) int grow(struct hp_livetab *t)
+void hp_livemap_pass(struct hp_livemap *m, size_t from, size_t to, int d)
 {
-	size_t oldcap = t->mask + 1, newcap = oldcap * 2;
-	struct hp_block *old = t->slots;
-	struct hp_block *slots = hp_os_map(newcap * sizeof *slots);
-	if (!slots)
-		return -ENOMEM;
-	t->slots = slots;
-	t->mask = newcap - 1;
-	t->shift--;
-	for (size_t i = 0; i < oldcap; i++) {
-		if (!old[i].addr)
-			continue;
-		size_t j = hp_livetab_home(t, old[i].addr);
-		while (slots[j].addr)
-			j = (j + 1) & t->mask;
-		slots[j] = old[i];
-	}
-	munmap(old, oldcap * sizeof *old);
-	return 0;
+	for (size_t k = from; k != to; k = (k + 1) & m->mask)
+		if (m->passed[k] != UINT8_MAX)
+			m->passed[k] = (uint8_t)(m->passed[k] + d);
 }
 
-/* The slot holding addr, or the empty slot where it belongs. */
-static inline size_t probe(const struct hp_livetab *t, uint64_t addr)
+/* The first empty entry after bucket `at`: the table is at most half full. */
+struct hp_live *hp_livemap_hole(const struct hp_livemap *m, size_t at)
 {
-	size_t i = hp_livetab_home(t, addr);
-	while (t->slots[i].addr && t->slots[i].addr != addr)
-		i = (i + 1) & t->mask;
-	return i;
-}
-
-/* Backward-shift deletion: no deleted markers, so probes stay as short as the load. */
-static void erase(struct hp_livetab *t, size_t i)
-{
-	struct hp_block *s = t->slots;
-	size_t j = i;
 	for (;;) {
-		j = (j + 1) & t->mask;
-		if (!s[j].addr)
-			break;
-		size_t k = hp_livetab_home(t, s[j].addr);
-		/* s[j] may move to the hole at i unless its home lies in (i, j]. */
-		if (((j - k) & t->mask) >= ((j - i) & t->mask)) {
-			s[i] = s[j];
-			i = j;
-		}
+		at = (at + 1) & m->mask;
+		struct hp_live *b = &m->e[at * HP_LIVE_BUCKET];
+		unsigned empty = hp_livemap_match(b, 0);
+		if (empty)
+			return &b[__builtin_ctz(empty)];
 	}
-	s[i].addr = 0;
-	t->used--;
 }
 
-struct hp_block *hp_livetab_find(const struct hp_livetab *t, uint64_t addr)
+/* Doubles the capacity: a new mapping and a rehash. A bucket's blocks go to two
+ * neighbouring buckets (Fibonacci hashing keeps the top bits), so the rehash walks both
+ * tables in order. */
+static int grow(struct hp_livemap *m)
 {
-	if (!addr)
-		return NULL;
-	struct hp_block *b = &t->slots[probe(t, addr)];
-	return b->addr ? b : NULL;
-}
-
-int hp_livetab_reserve(struct hp_livetab *t)
-{
-	if (__builtin_expect(t->used + 1 > (t->mask + 1) / 4 * 3, 0))
-		return grow(t);
+	struct hp_livemap old = *m;
+	if (map_init(m, (old.mask + 1) * 2)) {
+		*m = old;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < (old.mask + 1) * HP_LIVE_BUCKET; i++) {
+		uint64_t addr = old.e[i].addr;
+		if (!addr)
+			continue;
+		struct hp_live *b = hp_livemap_probe(m, addr);
+		hp_livemap_take(m, b, addr);
+		b->meta = old.e[i].meta;
+	}
+	map_release(&old);
 	return 0;
 }
 
-struct hp_block *hp_livetab_lookup(const struct hp_livetab *t, uint64_t addr)
+__attribute__((noinline, cold)) int hp_livetab_grow(struct hp_livetab *t)
 {
-	return &t->slots[probe(t, addr)];
+	return grow(&t->blocks);
+}
+
+__attribute__((noinline, cold)) int hp_livetab_put_big(struct hp_livetab *t, uint64_t addr,
+						       uint64_t size)
+{
+	struct hp_livemap *m = &t->big;
+	if (hp_livemap_full(m) && grow(m))
+		return -ENOMEM;
+	struct hp_live *b = hp_livemap_probe(m, addr);
+	if (!b->addr)
+		hp_livemap_take(m, b, addr);
+	b->meta = size;
+	return 0;
+}
+
+__attribute__((noinline, cold)) uint64_t hp_livetab_big_size(const struct hp_livetab *t,
+							     uint64_t addr)
+{
+	return hp_livemap_probe(&t->big, addr)->meta;
+}
+
+__attribute__((noinline, cold)) void hp_livetab_drop_big(struct hp_livetab *t, uint64_t addr)
+{
+	struct hp_live *b = hp_livemap_probe(&t->big, addr);
+	if (b->addr)
+		hp_livemap_erase(&t->big, b);
+}
+
+int hp_livetab_resize(struct hp_livetab *t, struct hp_live *b, uint64_t size)
+{
+	uint64_t slot = hp_livetab_slot(b);
+	if (__builtin_expect(hp_live_big(b), 0))
+		hp_livetab_drop_big(t, b->addr);
+	if (__builtin_expect(size < HP_LIVE_SIZE_BIG, 1)) {
+		b->meta = slot | size << HP_LIVE_SLOT_BITS;
+		return 0;
+	}
+	b->meta = slot | HP_LIVE_SIZE_BIG << HP_LIVE_SLOT_BITS;
+	return hp_livetab_put_big(t, b->addr, size);
 }
 
 int hp_livetab_insert(struct hp_livetab *t, uint64_t addr, uint64_t size, uint64_t slot)
@@ -104,18 +144,12 @@ int hp_livetab_insert(struct hp_livetab *t, uint64_t addr, uint64_t size, uint64
 	int err = hp_livetab_reserve(t);
 	if (err)
 		return err;
-	hp_livetab_fill(t, hp_livetab_lookup(t, addr), addr, size, slot);
-	return 0;
-}
-
-void hp_livetab_remove(struct hp_livetab *t, struct hp_block *b)
-{
-	erase(t, (size_t)(b - t->slots));
+	return hp_livetab_fill(t, hp_livetab_lookup(t, addr), addr, size, slot);
 }
 
 size_t hp_livetab_count(const struct hp_livetab *t)
 {
-	return t->used;
+	return t->blocks.used;
 }
 
 /* LSD radix sort on addresses, 8 bits a pass; a pass whose digit is the same in every
@@ -149,7 +183,7 @@ static struct hp_block *radix_sort(struct hp_block *a, struct hp_block *tmp, siz
 
 int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, size_t *n)
 {
-	size_t live = t->used;
+	size_t live = t->blocks.used;
 	*out = NULL;
 	*n = 0;
 	if (!live)
@@ -162,9 +196,11 @@ int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, 
 		return -ENOMEM;
 	}
 	size_t k = 0;
-	for (size_t i = 0; i <= t->mask; i++) {
-		if (t->slots[i].addr)
-			a[k++] = t->slots[i];
+	for (size_t i = 0; i < (t->blocks.mask + 1) * HP_LIVE_BUCKET; i++) {
+		const struct hp_live *b = &t->blocks.e[i];
+		if (b->addr)
+			a[k++] =
+			    (struct hp_block){b->addr, hp_livetab_size(t, b), hp_livetab_slot(b)};
 	}
 	struct hp_block *sorted = radix_sort(a, tmp, live);
 	hp_block_array_free(sorted == a ? tmp : a, live);

@@ -11,22 +11,22 @@
 #define INITIAL_POOL 1024u
 #define INITIAL_HEAP 1024u
 
+/* For the per-event helpers: a call each would cost more than their work, whatever the
+ * compiler's size estimate for the functions they go into. */
+#define FORCE_INLINE static inline __attribute__((always_inline))
+
 int hp_transcoder_init(struct hp_transcoder *x)
 {
 	memset(x, 0, sizeof *x);
 	x->pool.v = hp_os_map(INITIAL_POOL * sizeof *x->pool.v);
 	x->ev = hp_os_map((HP_TRANSCODE_ROUND_EVENTS + 1) * sizeof *x->ev);
-	x->linear = hp_os_map(HP_TRANSCODE_RING_MAX);
+	x->out = hp_os_map(HP_TRANSCODE_ROUND_EVENTS * HP_TRANSCODE_EVENT_MAX);
 	x->heap = hp_os_map(2 * INITIAL_HEAP * sizeof *x->heap);
-	if (!x->pool.v || !x->ev || !x->linear || !x->heap || hp_livetab_init(&x->live)) {
-		if (x->pool.v)
-			munmap(x->pool.v, INITIAL_POOL * sizeof *x->pool.v);
-		if (x->ev)
-			munmap(x->ev, (HP_TRANSCODE_ROUND_EVENTS + 1) * sizeof *x->ev);
-		if (x->linear)
-			munmap(x->linear, HP_TRANSCODE_RING_MAX);
-		if (x->heap)
-			munmap(x->heap, 2 * INITIAL_HEAP * sizeof *x->heap);
+	if (!x->pool.v || !x->ev || !x->out || !x->heap || hp_livetab_init(&x->live)) {
+		hp_os_unmap(x->pool.v, INITIAL_POOL * sizeof *x->pool.v);
+		hp_os_unmap(x->ev, (HP_TRANSCODE_ROUND_EVENTS + 1) * sizeof *x->ev);
+		hp_os_unmap(x->out, HP_TRANSCODE_ROUND_EVENTS * HP_TRANSCODE_EVENT_MAX);
+		hp_os_unmap(x->heap, 2 * INITIAL_HEAP * sizeof *x->heap);
 		memset(x, 0, sizeof *x);
 		return -ENOMEM;
 	}
@@ -87,8 +87,8 @@ int hp_transcode_thread_reset(struct hp_transcoder *x, struct hp_transcode_threa
 /* The trace decoder appends a released slot to the thread's free list and drops the
  * oldest beyond HP_FREE_LIST_MAX: the writer's copy does the same, and pools the
  * dropped one. */
-static inline int free_list_push(struct hp_transcoder *x, struct hp_transcode_thread *th,
-				 uint64_t slot, uint64_t time)
+FORCE_INLINE int free_list_push(struct hp_transcoder *x, struct hp_transcode_thread *th,
+				uint64_t slot, uint64_t time)
 {
 	if (th->nfree == HP_FREE_LIST_MAX) {
 		if (pool_put(&x->pool, th->free[th->first]))
@@ -100,99 +100,154 @@ static inline int free_list_push(struct hp_transcoder *x, struct hp_transcode_th
 	return 0;
 }
 
-/* Most varints (dt, sizes, stacks) take one byte; addresses 2-4. Both are read inline;
- * only a varint near the end of the input goes to the shared, bounds-checked primitive. */
-static inline __attribute__((always_inline)) int get_u(const uint8_t **pp, const uint8_t *end,
-						       uint64_t *v)
+/* ---- ring events (version 1) --------------------------------------------------------- */
+
+/* A varint read: the input after it (NULL when malformed or cut short) and its value, in
+ * two registers rather than through memory. */
+struct varint {
+	const uint8_t *p;
+	uint64_t v;
+};
+
+static HP_COLD struct varint get_u_slow(const uint8_t *p, const uint8_t *end)
 {
-	const uint8_t *p = *pp;
-	if (__builtin_expect(p < end && *p < 0x80, 1)) {
-		*v = *p;
-		*pp = p + 1;
-		return 0;
-	}
-	if (__builtin_expect(end - p >= HP_VARINT_MAX_BYTES, 1)) {
+	struct varint r = {p, 0};
+	if (hp_get_varint(&r.p, end, &r.v))
+		r.p = NULL;
+	return r;
+}
+
+/* Most varints (dt, sizes, stacks) take one byte; addresses 2-4. Both are read inline;
+ * only a varint near the end of the input or over 63 bits goes to the shared,
+ * bounds-checked primitive. */
+FORCE_INLINE struct varint get_u(const uint8_t *p, const uint8_t *end)
+{
+	if (HP_LIKELY(p < end && *p < 0x80))
+		return (struct varint){p + 1, *p};
+	if (HP_LIKELY(end - p >= HP_VARINT_MAX_BYTES)) {
 		uint64_t r = 0;
 		for (unsigned shift = 0; shift < 63; shift += 7) {
 			uint8_t b = *p++;
 			r |= (uint64_t)(b & 0x7f) << shift;
-			if (!(b & 0x80)) {
-				*v = r;
-				*pp = p;
-				return 0;
-			}
+			if (!(b & 0x80))
+				return (struct varint){p, r};
 		}
+		p -= 9;
 	}
-	return hp_get_varint(pp, end, v);
+	return get_u_slow(p, end);
 }
 
-static inline __attribute__((always_inline)) int get_delta(const uint8_t **pp, const uint8_t *end,
-							   uint64_t base, uint64_t *addr)
-{
-	uint64_t z;
-	if (get_u(pp, end, &z))
-		return -1;
-	/* (addr >> 4) = (base >> 4) + delta, modulo 2^64 as the encoder computed it. */
-	*addr = ((base >> HP_ADDR_SHIFT) + (uint64_t)hp_unzigzag(z)) << HP_ADDR_SHIFT;
-	return 0;
-}
+/* Reads a varint into lvalue dst, or returns NULL from the calling decoder. */
+#define GET_U(dst)                                                                                 \
+	do {                                                                                       \
+		struct varint r_ = get_u(p, end);                                                  \
+		if (!r_.p)                                                                         \
+			return NULL;                                                               \
+		p = r_.p;                                                                          \
+		(dst) = r_.v;                                                                      \
+	} while (0)
 
-/* What a ring event becomes in the trace. */
-enum code {
-	C_ALLOC,	   /* ALLOC: the thread's last freed slot */
-	C_ALLOC_SLOT,	   /* EXT ALLOC_SLOT */
-	C_FREE,		   /* FREE */
-	C_FREE_UNKNOWN,	   /* EXT FREE_UNKNOWN */
-	C_REALLOC,	   /* REALLOC */
-	C_REALLOC_UNKNOWN, /* EXT REALLOC_UNKNOWN */
-};
+/* Reads an addr16_delta from base into lvalue a: (a >> 4) = (base >> 4) + delta, modulo
+ * 2^64 as the encoder computed it. */
+#define GET_DELTA(a, base)                                                                         \
+	do {                                                                                       \
+		uint64_t z_;                                                                       \
+		GET_U(z_);                                                                         \
+		(a) = (((base) >> HP_ADDR_SHIFT) + (uint64_t)hp_unzigzag(z_)) << HP_ADDR_SHIFT;    \
+	} while (0)
 
-static int decode(const uint8_t **pp, const uint8_t *end, uint64_t prev_time, uint64_t prev_addr,
-		  struct hp_transcode_event *e)
+/* Decodes the event at p into e; returns its end, or NULL for a malformed one. Only a
+ * realloc's old address is set, and a release's size and stack are not: nothing reads
+ * them. */
+FORCE_INLINE const uint8_t *decode(const uint8_t *p, const uint8_t *end, uint64_t prev_time,
+				   uint64_t prev_addr, struct hp_transcode_event *e)
 {
 	uint64_t head, ext;
-	if (get_u(pp, end, &head))
-		return -1;
+	GET_U(head);
 	e->time = prev_time + (head >> HP_OP_BITS);
 	e->op = head & HP_OP_MASK;
-	e->old = 0;
 	switch (e->op) {
 	case HP_OP_ALLOC:
-		return get_u(pp, end, &e->size) || get_u(pp, end, &e->stack) ||
-		       get_delta(pp, end, prev_addr, &e->addr);
+		GET_U(e->size);
+		GET_U(e->stack);
+		GET_DELTA(e->addr, prev_addr);
+		return p;
 	case HP_OP_FREE:
-		e->size = e->stack = 0;
-		return get_delta(pp, end, prev_addr, &e->addr);
+		GET_DELTA(e->addr, prev_addr);
+		return p;
 	case HP_OP_REALLOC:
-		return get_delta(pp, end, prev_addr, &e->old) || get_u(pp, end, &e->size) ||
-		       get_u(pp, end, &e->stack) || get_delta(pp, end, e->old, &e->addr);
+		GET_DELTA(e->old, prev_addr);
+		GET_U(e->size);
+		GET_U(e->stack);
+		GET_DELTA(e->addr, e->old);
+		return p;
 	default:
-		if (get_u(pp, end, &ext))
-			return -1;
+		GET_U(ext);
 		switch (ext) {
 		case HP_EXT_ALLOC_ABS:
 			e->op = HP_OP_ALLOC;
-			return get_u(pp, end, &e->size) || get_u(pp, end, &e->stack) ||
-			       get_u(pp, end, &e->addr);
+			GET_U(e->size);
+			GET_U(e->stack);
+			GET_U(e->addr);
+			return p;
 		case HP_EXT_FREE_ABS:
 			e->op = HP_OP_FREE;
-			e->size = e->stack = 0;
-			return get_u(pp, end, &e->addr);
+			GET_U(e->addr);
+			return p;
 		case HP_EXT_REALLOC_ABS:
 			e->op = HP_OP_REALLOC;
-			return get_u(pp, end, &e->old) || get_u(pp, end, &e->size) ||
-			       get_u(pp, end, &e->stack) || get_u(pp, end, &e->addr);
+			GET_U(e->old);
+			GET_U(e->size);
+			GET_U(e->stack);
+			GET_U(e->addr);
+			return p;
 		default:
-			return -1;
+			return NULL;
 		}
 	}
 }
 
-/* b leaves the live set; its slot joins the thread's free list. */
-static int release(struct hp_transcoder *x, struct hp_transcode_thread *th, struct hp_block *b,
-		   uint64_t time)
+/* ---- trace events (version 2), written as each ring event is decided ------------------ */
+
+FORCE_INLINE uint8_t *put_head(uint8_t *p, struct hp_transcode_thread *th, uint64_t time,
+			       unsigned op)
 {
-	uint64_t slot = b->slot;
+	p = hp_put_varint(p, (time - th->time) << HP_OP_BITS | op);
+	th->time = time;
+	return p;
+}
+
+FORCE_INLINE uint8_t *put_slot_delta(uint8_t *p, struct hp_transcode_thread *th, uint64_t slot)
+{
+	p = hp_put_varint(p, hp_zigzag((int64_t)(slot - th->prev_slot)));
+	th->prev_slot = slot;
+	return p;
+}
+
+/* Ring ri's output: HP_TRANSCODE_EVENT_MAX bytes for each of its events. */
+static inline uint8_t *out_of(const struct hp_transcoder *x, const struct hp_transcode_ring *ri)
+{
+	return x->out + ri->first * HP_TRANSCODE_EVENT_MAX;
+}
+
+/* The trace bytes of e, ri's next event, end at p, and the ring decoder resumes after
+ * e. Returns err. */
+static inline int written(struct hp_transcoder *x, struct hp_transcode_ring *ri,
+			  struct hp_transcode_event *e, const uint8_t *p, int err)
+{
+	ri->made = (size_t)(p - out_of(x, ri));
+	e->out = (uint32_t)ri->made;
+	ri->th->prev_addr = e->addr;
+	return err;
+}
+
+/* ---- the live set ------------------------------------------------------------------- */
+
+/* b leaves the live set; its slot joins the thread's free list. */
+FORCE_INLINE int release(struct hp_transcoder *x, struct hp_transcode_thread *th, struct hp_live *b,
+			 uint64_t time)
+{
+	uint64_t slot = hp_livetab_slot(b);
 	hp_livetab_remove(&x->live, b);
 	return free_list_push(x, th, slot, x->time_base + time);
 }
@@ -217,76 +272,131 @@ static int contested(const struct hp_transcoder *x, const struct hp_transcode_ri
 	return 0;
 }
 
-/* Decides what e becomes and updates the live set, the pool and the thread's free
- * list. Returns 0, WAIT_BLOCK (its block is not allocated yet) or WAIT_RELEASE (its
- * address still holds a block) when e must wait, with nothing changed, or -ENOMEM.
- * Forced, it never waits. */
+/* Decides what e, the next event of ring ri, becomes, updates the live set, the pool and
+ * the thread's free list, and writes the trace event to ri's output. Returns 0,
+ * WAIT_BLOCK (its block is not allocated yet) or WAIT_RELEASE (its address still holds a
+ * block) when e must wait, with nothing changed, or -ENOMEM. Forced, it never waits. */
 static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
-		 struct hp_transcode_thread *th, struct hp_transcode_event *e, int force)
+		 struct hp_transcode_ring *ri, struct hp_transcode_event *e, int force)
 {
 	struct hp_livetab *t = &x->live;
-	e->clash = 0;
+	struct hp_transcode_thread *th = ri->th;
+	uint8_t *p = out_of(x, ri) + ri->made;
 	if (!force && (e->op == HP_OP_FREE || (e->op == HP_OP_REALLOC && e->addr == e->old)) &&
 	    x->nwaiting && contested(x, r, e->addr, e->time))
 		return WAIT_BLOCK;
 	if (e->op == HP_OP_FREE) {
-		struct hp_block *b = hp_livetab_find(t, e->addr);
+		struct hp_live *b = hp_livetab_find(t, e->addr);
 		if (!b && !force)
 			return WAIT_BLOCK;
 		if (!b) {
-			e->code = C_FREE_UNKNOWN;
-			return 0;
+			p = put_head(p, th, e->time, HP_OP_EXT);
+			p = hp_put_varint(p, HP_EXT_FREE_UNKNOWN);
+			p = hp_put_varint(p, e->addr);
+			return written(x, ri, e, p, 0);
 		}
-		e->code = C_FREE;
-		e->slot = b->slot;
-		return release(x, th, b, e->time);
+		p = put_head(p, th, e->time, HP_OP_FREE);
+		p = put_slot_delta(p, th, hp_livetab_slot(b));
+		return written(x, ri, e, p, release(x, th, b, e->time));
 	}
 	int err = hp_livetab_reserve(t); /* no growth below: entries stay put */
 	if (err)
 		return err;
-	struct hp_block *b = e->op == HP_OP_REALLOC ? hp_livetab_find(t, e->old) : NULL;
-	struct hp_block *at =
+	struct hp_live *b = e->op == HP_OP_REALLOC ? hp_livetab_find(t, e->old) : NULL;
+	struct hp_live *at =
 	    e->op == HP_OP_ALLOC || e->addr != e->old ? hp_livetab_lookup(t, e->addr) : NULL;
 	if (e->op == HP_OP_REALLOC && !b && !force)
 		return WAIT_BLOCK;
 	if (at && at->addr && !force)
 		return WAIT_RELEASE;
 	if (at && at->addr) { /* forced: the release of the block at addr was lost */
-		e->clash = 1;
-		e->clash_slot = at->slot;
-		err = release(x, th, at, e->time);
+		p = put_head(p, th, e->time, HP_OP_FREE);
+		p = put_slot_delta(p, th, hp_livetab_slot(at));
+		err = release(x, th, at, e->time); /* at is now the empty entry for addr */
 		if (err)
 			return err;
-		if (b)
-			b = hp_livetab_find(t, e->old); /* the removal may move it */
-		at = NULL;
 	}
+	uint64_t slot;
 	if (b) {
-		e->code = C_REALLOC;
-		e->slot = b->slot;
-		if (e->addr == e->old) {
-			b->size = e->size;
-			return 0;
-		}
+		slot = hp_livetab_slot(b);
+		p = put_head(p, th, e->time, HP_OP_REALLOC);
+		p = put_slot_delta(p, th, slot);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		if (e->addr == e->old)
+			return written(x, ri, e, p, hp_livetab_resize(t, b, e->size));
 		hp_livetab_remove(t, b);
-		at = NULL;
 	} else if (e->op == HP_OP_REALLOC) {
-		e->code = C_REALLOC_UNKNOWN;
-		e->slot = pool_take(x, x->time_base + e->time);
+		slot = pool_take(x, x->time_base + e->time);
+		p = put_head(p, th, e->time, HP_OP_EXT);
+		p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
+		p = hp_put_varint(p, e->old);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		p = hp_put_varint(p, slot);
 	} else if (th->nfree) {
-		e->code = C_ALLOC;
-		e->slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
+		slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
+		p = put_head(p, th, e->time, HP_OP_ALLOC);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
 	} else {
-		e->code = C_ALLOC_SLOT;
-		e->slot = pool_take(x, x->time_base + e->time);
+		slot = pool_take(x, x->time_base + e->time);
+		p = put_head(p, th, e->time, HP_OP_EXT);
+		p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
+		p = hp_put_varint(p, e->size);
+		p = hp_put_varint(p, e->stack);
+		p = hp_put_varint(p, slot);
 	}
-	if (!at)
-		at = hp_livetab_lookup(t, e->addr);
-	hp_livetab_fill(t, at, e->addr, e->size, e->slot);
-	return 0;
+	th->prev_slot = slot;
+	return written(x, ri, e, p, hp_livetab_fill(t, at, e->addr, e->size, slot));
 }
 
 /* ---- the round: decode, merge by time, apply ---------------------------------------- */
+
+/* Where the decoding of a ring stands. */
+struct cursor {
+	struct hp_transcode_event *ev; /* the ring's events */
+	size_t n, max;
+	uint64_t cut;
+	uint64_t time, addr; /* the ring decoder's state after the last event */
+};
+
+/* Decodes the events at in[*pos..) that start before in[stop], reading no byte from
+ * in[avail] on; in[0] lies `base` bytes after the round's tail. Returns 1 once an event
+ * is at or after the cut, or beyond max (the cut then drops to it), 0 at `stop`, or
+ * -EINVAL. */
+static int decode_span(struct cursor *c, const uint8_t *in, size_t *pos, size_t stop, size_t avail,
+		       uint64_t base)
+{
+	const uint8_t *p = in + *pos, *end = in + avail;
+	uint64_t time = c->time, addr = c->addr;
+	size_t n = c->n;
+	int rc = 0;
+	while (p < in + stop) {
+		/* Decoded in place (a struct copy costs more than the decode); the slot
+		 * after the last is scratch (the next ring's first, or the spare one). */
+		struct hp_transcode_event *e = &c->ev[n];
+		const uint8_t *next = decode(p, end, time, addr, e);
+		if (!next)
+			return -EINVAL;
+		if (e->time >= c->cut || n == c->max) {
+			if (e->time < c->cut)
+				c->cut = e->time;
+			rc = 1;
+			break;
+		}
+		e->end = (uint32_t)(base + (size_t)(next - in));
+		n++;
+		time = e->time;
+		addr = e->addr;
+		p = next;
+	}
+	*pos = (size_t)(p - in);
+	c->n = n;
+	c->time = time;
+	c->addr = addr;
+	return rc;
+}
 
 /* Decodes r's events below *cut, at most max of them, into x->ev + r->first. When max
  * stops it early, *cut drops to the first event left out, so the round's events stay
@@ -299,37 +409,31 @@ static int decode_ring(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 	uint64_t len = r->head - r->tail;
 	if (len > ((uint64_t)max + 1) * HP_EVENT_MAX_BYTES)
 		len = ((uint64_t)max + 1) * HP_EVENT_MAX_BYTES;
-	size_t off = r->tail & (r->size - 1), first = r->size - off;
-	const uint8_t *in = r->ring + off;
-	if (first < len) { /* wrapped: once per lap of the ring */
-		memcpy(x->linear, r->ring + off, first);
-		memcpy(x->linear + first, r->ring, len - first);
-		in = x->linear;
-	}
-	const uint8_t *p = in, *end = in + len;
-	uint64_t time = r->th->time, addr = r->th->prev_addr;
-	size_t n = 0;
-	while (p < end) {
-		/* Decoded in place (a struct copy costs more than the decode); the slot
-		 * after the last is scratch (the next ring's first, or the spare one). */
-		struct hp_transcode_event *e = &x->ev[r->first + n];
-		const uint8_t *next = p;
-		if (decode(&next, end, time, addr, e))
-			return -EINVAL;
-		if (e->time >= *cut)
-			break;
-		if (n == max) {
-			*cut = e->time;
-			break;
+	size_t off = r->tail & (r->size - 1), first = r->size - off, pos = 0;
+	struct cursor c = {x->ev + r->first, 0, max, *cut, r->th->time, r->th->prev_addr};
+	int rc;
+	if (first >= len) {
+		rc = decode_span(&c, r->ring + off, &pos, len, len, 0);
+	} else {
+		/* Wrapped, once per lap: an event that may cross the ring's end is read from
+		 * a copy of the bytes around it. */
+		size_t before = first > HP_EVENT_MAX_BYTES ? first - HP_EVENT_MAX_BYTES : 0;
+		rc = decode_span(&c, r->ring + off, &pos, before, first, 0);
+		if (!rc) {
+			size_t k = first - pos, after = len - first, spos = 0;
+			if (after > HP_EVENT_MAX_BYTES)
+				after = HP_EVENT_MAX_BYTES;
+			memcpy(x->seam, r->ring + off + pos, k);
+			memcpy(x->seam + k, r->ring, after);
+			rc = decode_span(&c, x->seam, &spos, k, k + after, pos);
+			pos = spos - k; /* from the ring's start on, where rc is 0 */
 		}
-		e->end = (uint32_t)(next - in);
-		n++;
-		time = e->time;
-		addr = e->addr;
-		p = next;
+		if (!rc)
+			rc = decode_span(&c, r->ring, &pos, len - first, len - first, first);
 	}
-	r->n = n;
-	return 0;
+	r->n = c.n;
+	*cut = c.cut;
+	return rc < 0 ? rc : 0;
 }
 
 /* Merge order: time, then releases before allocations (a block freed and reused in one
@@ -339,16 +443,28 @@ static inline int op_rank(unsigned op)
 	return op == HP_OP_FREE ? 0 : op == HP_OP_REALLOC ? 1 : 2;
 }
 
-static inline int before(const struct hp_transcoder *x, const struct hp_transcode_ring *r,
-			 uint32_t a, uint32_t b)
+/* Whether event ea of ring a goes before event eb of ring b. */
+static inline int goes_before(const struct hp_transcode_event *ea, uint32_t a,
+			      const struct hp_transcode_event *eb, uint32_t b)
 {
-	const struct hp_transcode_event *ea = &x->ev[r[a].first + r[a].applied];
-	const struct hp_transcode_event *eb = &x->ev[r[b].first + r[b].applied];
 	if (ea->time != eb->time)
 		return ea->time < eb->time;
 	if (ea->op != eb->op && op_rank(ea->op) != op_rank(eb->op))
 		return op_rank(ea->op) < op_rank(eb->op);
 	return a < b;
+}
+
+static inline struct hp_transcode_event *next_event(const struct hp_transcoder *x,
+						    const struct hp_transcode_ring *ri)
+{
+	return &x->ev[ri->first + ri->applied];
+}
+
+/* Whether ring a's next event goes before ring b's. */
+static inline int before(const struct hp_transcoder *x, const struct hp_transcode_ring *r,
+			 uint32_t a, uint32_t b)
+{
+	return goes_before(next_event(x, &r[a]), a, next_event(x, &r[b]), b);
 }
 
 static void sift_down(struct hp_transcoder *x, const struct hp_transcode_ring *r, size_t n,
@@ -390,10 +506,16 @@ static __attribute__((noinline, cold)) int ev_grow(struct hp_transcoder *x, size
 	if (n <= x->ev_cap)
 		return 0;
 	struct hp_transcode_event *ev = hp_os_map((n + 1) * sizeof *ev);
-	if (!ev)
+	uint8_t *out = hp_os_map(n * HP_TRANSCODE_EVENT_MAX);
+	if (!ev || !out) {
+		hp_os_unmap(ev, (n + 1) * sizeof *ev);
+		hp_os_unmap(out, n * HP_TRANSCODE_EVENT_MAX);
 		return -ENOMEM;
+	}
 	munmap(x->ev, (x->ev_cap + 1) * sizeof *x->ev);
+	munmap(x->out, x->ev_cap * HP_TRANSCODE_EVENT_MAX);
 	x->ev = ev;
+	x->out = out;
 	x->ev_cap = n;
 	return 0;
 }
@@ -465,9 +587,11 @@ static int merge(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n,
 		uint32_t rival = hn < 2						  ? UINT32_MAX
 				 : hn > 2 && before(x, r, x->heap[2], x->heap[1]) ? x->heap[2]
 										  : x->heap[1];
+		const struct hp_transcode_event *re =
+		    rival == UINT32_MAX ? NULL : next_event(x, &r[rival]);
 		for (;;) {
-			struct hp_transcode_event *e = &x->ev[ri->first + ri->applied];
-			int rc = apply(x, r, ri->th, e, 0);
+			struct hp_transcode_event *e = next_event(x, ri);
+			int rc = apply(x, r, ri, e, 0);
 			if (rc < 0)
 				return rc;
 			if (rc) {
@@ -482,15 +606,14 @@ static int merge(struct hp_transcoder *x, struct hp_transcode_ring *r, size_t n,
 			if (done) {
 				x->heap[0] = x->heap[--hn];
 			} else if (ri->applied + PREFETCH_AHEAD < ri->n) {
-				/* The table is larger than the cache: ask for this ring's entry a
+				/* The table is larger than the cache: ask for this ring's bucket a
 				 * few events ahead, which a run reaches soon. */
 				const struct hp_transcode_event *ahead = e + 1 + PREFETCH_AHEAD;
 				hp_livetab_prefetch(&x->live, ahead->op == HP_OP_REALLOC
 								  ? ahead->old
 								  : ahead->addr);
 			}
-			if (done || x->nwaiting ||
-			    (rival != UINT32_MAX && before(x, r, rival, i))) {
+			if (done || x->nwaiting || (re && goes_before(re, rival, e + 1, i))) {
 				sift_down(x, r, hn, 0);
 				if (x->nwaiting)
 					hn = wake(x, r, e, hn);
@@ -527,7 +650,7 @@ int hp_transcode_round(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 	size_t per = x->ev_cap / (n ? n : 1);
 	for (size_t i = 0; i < n; i++) {
 		r[i].first = i * per;
-		r[i].applied = r[i].encoded = 0;
+		r[i].applied = r[i].encoded = r[i].made = r[i].taken = 0;
 		r[i].wait = WAIT_NONE;
 		r[i].used = 0;
 		if (decode_ring(x, &r[i], per, &cut))
@@ -551,7 +674,7 @@ int hp_transcode_round(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 			if (!force_all && !(th->stalled && th->stall_round < round &&
 					    th->stall_pos == ring_pos(x, &r[i])))
 				continue;
-			err = apply(x, r, th, &x->ev[r[i].first + r[i].applied], 1);
+			err = apply(x, r, &r[i], &x->ev[r[i].first + r[i].applied], 1);
 			r[i].applied++;
 			forced = 1;
 		}
@@ -588,80 +711,24 @@ int hp_transcode_round(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 	return 0;
 }
 
-/* ---- encoding ---------------------------------------------------------------------- */
-
-static inline uint8_t *put_head(uint8_t *p, struct hp_transcode_thread *th, uint64_t time,
-				unsigned op)
-{
-	p = hp_put_varint(p, (time - th->time) << HP_OP_BITS | op);
-	th->time = time;
-	return p;
-}
-
-static inline uint8_t *put_slot_delta(uint8_t *p, struct hp_transcode_thread *th, uint64_t slot)
-{
-	p = hp_put_svarint(p, (int64_t)(slot - th->prev_slot));
-	th->prev_slot = slot;
-	return p;
-}
-
-static uint8_t *put_event(uint8_t *p, struct hp_transcode_thread *th,
-			  const struct hp_transcode_event *e)
-{
-	if (e->clash) {
-		p = put_head(p, th, e->time, HP_OP_FREE);
-		p = put_slot_delta(p, th, e->clash_slot);
-	}
-	switch (e->code) {
-	case C_ALLOC:
-		p = put_head(p, th, e->time, HP_OP_ALLOC);
-		p = hp_put_varint(p, e->size);
-		p = hp_put_varint(p, e->stack);
-		th->prev_slot = e->slot;
-		break;
-	case C_ALLOC_SLOT:
-		p = put_head(p, th, e->time, HP_OP_EXT);
-		p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
-		p = hp_put_varint(p, e->size);
-		p = hp_put_varint(p, e->stack);
-		p = hp_put_varint(p, e->slot);
-		th->prev_slot = e->slot;
-		break;
-	case C_FREE:
-		p = put_head(p, th, e->time, HP_OP_FREE);
-		p = put_slot_delta(p, th, e->slot);
-		break;
-	case C_FREE_UNKNOWN:
-		p = put_head(p, th, e->time, HP_OP_EXT);
-		p = hp_put_varint(p, HP_EXT_FREE_UNKNOWN);
-		p = hp_put_varint(p, e->addr);
-		break;
-	case C_REALLOC:
-		p = put_head(p, th, e->time, HP_OP_REALLOC);
-		p = put_slot_delta(p, th, e->slot);
-		p = hp_put_varint(p, e->size);
-		p = hp_put_varint(p, e->stack);
-		break;
-	default: /* C_REALLOC_UNKNOWN */
-		p = put_head(p, th, e->time, HP_OP_EXT);
-		p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
-		p = hp_put_varint(p, e->old);
-		p = hp_put_varint(p, e->size);
-		p = hp_put_varint(p, e->stack);
-		p = hp_put_varint(p, e->slot);
-		th->prev_slot = e->slot;
-		break;
-	}
-	th->time = e->time;
-	th->prev_addr = e->addr;
-	return p;
-}
+/* ---- output -------------------------------------------------------------------------- */
 
 size_t hp_transcode_encode(struct hp_transcoder *x, struct hp_transcode_ring *r, uint8_t *out,
 			   size_t cap)
 {
-	uint8_t *p = out;
-	while (r->encoded < r->applied && (size_t)(p - out) + HP_TRANSCODE_EVENT_MAX <= cap)
-		p = put_event(p, r->th, &x->ev[r->first + r->encoded++]);
-	return (size_t)(p - out);
+	const struct hp_transcode_event *ev = x->ev + r->first;
+	if (r->encoded == r->applied)
+		return 0;
+	/* Whole events, each while HP_TRANSCODE_EVENT_MAX bytes of room are left: where the
+	 * writer's EVENTS records have always been cut. */
+	size_t from = r->taken, k = r->applied;
+	if (r->made - from + HP_TRANSCODE_EVENT_MAX > cap)
+		for (k = r->encoded + 1; k < r->applied; k++)
+			if (ev[k - 1].out - from + HP_TRANSCODE_EVENT_MAX > cap)
+				break;
+	size_t to = ev[k - 1].out;
+	memcpy(out, out_of(x, r) + from, to - from);
+	r->encoded = k;
+	r->taken = to;
+	return to - from;
 }

@@ -51,14 +51,12 @@ struct hp_transcode_thread {
 	uint64_t stall_round, stall_pos, stall_time;
 };
 
-/* One ring event of a round, decoded, and what the transcoder made of it. */
+/* One ring event of a round, decoded. */
 struct hp_transcode_event {
 	uint64_t time, size, stack, addr, old;
-	uint64_t slot, clash_slot;
-	uint32_t end;  /* ring bytes from the round's tail to the end of this event */
-	uint8_t op;    /* HP_OP_ALLOC, HP_OP_FREE or HP_OP_REALLOC */
-	uint8_t code;  /* the trace event (transcode.c) */
-	uint8_t clash; /* a FREE of clash_slot comes first (forced: a release was lost) */
+	uint32_t end; /* ring bytes from the round's tail to the end of this event */
+	uint32_t out; /* its ring's trace bytes up to the end of this event's */
+	uint8_t op;   /* HP_OP_ALLOC, HP_OP_FREE or HP_OP_REALLOC */
 };
 
 /* Slots released long enough ago to be given to any thread, oldest first (a ring). */
@@ -73,11 +71,13 @@ struct hp_transcoder {
 	uint64_t next_slot;	       /* never given yet */
 	uint64_t time_base;	       /* added to trace times: keeps them rising across forks */
 	struct hp_transcode_event *ev; /* the round's events, ring by ring, and a spare */
+	uint8_t *out;		       /* their trace bytes, written as they are rewritten: room for
+					* HP_TRANSCODE_EVENT_MAX each */
 	size_t ev_cap;
-	uint8_t *linear;   /* a wrapped ring span made contiguous */
 	uint32_t *heap;	   /* rings by their next event, for the merge */
 	uint32_t *waiting; /* rings whose next event waits */
 	size_t heap_cap, nwaiting;
+	uint8_t seam[2 * HP_EVENT_MAX_BYTES]; /* a ring's bytes around its end, contiguous */
 };
 
 /* Events one round decodes at most, all rings together (but one a ring at least). */
@@ -102,6 +102,7 @@ struct hp_transcode_ring {
 	uint64_t size, tail, head;
 	uint64_t used;
 	size_t first, n, applied, encoded; /* its events in x->ev */
+	size_t made, taken;		   /* its trace bytes in x->out, those encoded */
 	int wait;			   /* why its next event waits (transcode.c) */
 };
 
@@ -123,7 +124,7 @@ int hp_transcode_round(struct hp_transcoder *x, struct hp_transcode_ring *r, siz
 
 /* Writes the next rewritten events of r as version 2 EVENTS payload bytes into
  * out[0..cap), cap >= HP_TRANSCODE_EVENT_MAX; returns the bytes written, 0 once all are
- * written. */
+ * written. The round wrote them already: this copies them out. */
 size_t hp_transcode_encode(struct hp_transcoder *x, struct hp_transcode_ring *r, uint8_t *out,
 			   size_t cap);
 

@@ -311,8 +311,8 @@ static void transcoder_release(struct hp_transcoder *x)
 {
 	hp_livetab_release(&x->live);
 	munmap(x->pool.v, x->pool.cap * sizeof *x->pool.v);
-	munmap(x->ev, x->ev_cap * sizeof *x->ev);
-	munmap(x->linear, HP_TRANSCODE_RING_MAX);
+	munmap(x->ev, (x->ev_cap + 1) * sizeof *x->ev);
+	munmap(x->out, x->ev_cap * HP_TRANSCODE_EVENT_MAX);
 	munmap(x->heap, x->heap_cap * sizeof *x->heap);
 }
 
@@ -338,11 +338,12 @@ static const char *hex(const uint8_t *p, size_t n)
 static void check_block(const struct hp_livetab *t, uint64_t addr, uint64_t size, uint64_t slot,
 			int line)
 {
-	const struct hp_block *b = hp_livetab_find(t, addr);
-	CHECK_(b && b->addr == addr && b->size == size && b->slot == slot,
+	const struct hp_live *b = hp_livetab_find(t, addr);
+	uint64_t bsize = b ? hp_livetab_size(t, b) : 0, bslot = b ? hp_livetab_slot(b) : 0;
+	CHECK_(b && b->addr == addr && bsize == size && bslot == slot,
 	       "line %d: block %#" PRIx64 " is %s (size %" PRIu64 ", slot %" PRIu64
 	       "), want size %" PRIu64 ", slot %" PRIu64,
-	       line, addr, b ? "live" : "not live", b ? b->size : 0, b ? b->slot : 0, size, slot);
+	       line, addr, b ? "live" : "not live", bsize, bslot, size, slot);
 }
 #define CHECK_BLOCK(t, addr, size, slot) check_block((t), (addr), (size), (slot), __LINE__)
 
@@ -371,15 +372,37 @@ static void test_livetab_basic(void)
 
 	/* One probe: the live block, else the empty entry to fill. */
 	CHECK_I64(hp_livetab_reserve(&t), 0);
-	struct hp_block *e = hp_livetab_lookup(&t, 0x2000);
+	struct hp_live *e = hp_livetab_lookup(&t, 0x2000);
 	CHECK(e == hp_livetab_find(&t, 0x2000));
 	e = hp_livetab_lookup(&t, 0x3000);
 	CHECK(e != NULL && e->addr == 0);
 	if (e && !e->addr)
-		hp_livetab_fill(&t, e, 0x3000, 5, 9);
+		CHECK_I64(hp_livetab_fill(&t, e, 0x3000, 5, 9), 0);
 	CHECK_BLOCK(&t, 0x3000, 5, 9);
 	CHECK_U64(hp_livetab_count(&t), 3);
 	hp_livetab_remove(&t, hp_livetab_find(&t, 0x3000));
+
+	/* The widest slot and sizes on both sides of the entry's bits, resized in place
+	 * across them. */
+	CHECK_I64(hp_livetab_insert(&t, 0x4000, HP_LIVE_SIZE_BIG - 1, HP_MAX_SLOT), 0);
+	CHECK_I64(hp_livetab_insert(&t, 0x5000, HP_LIVE_SIZE_BIG, HP_MAX_SLOT - 1), 0);
+	CHECK_I64(hp_livetab_insert(&t, 0x6000, UINT64_MAX, 2), 0);
+	CHECK_BLOCK(&t, 0x4000, HP_LIVE_SIZE_BIG - 1, HP_MAX_SLOT);
+	CHECK_BLOCK(&t, 0x5000, HP_LIVE_SIZE_BIG, HP_MAX_SLOT - 1);
+	CHECK_BLOCK(&t, 0x6000, UINT64_MAX, 2);
+	CHECK_I64(hp_livetab_resize(&t, hp_livetab_find(&t, 0x4000), 1ull << 40), 0);
+	CHECK_I64(hp_livetab_resize(&t, hp_livetab_find(&t, 0x5000), 17), 0);
+	CHECK_I64(hp_livetab_resize(&t, hp_livetab_find(&t, 0x6000), 1ull << 50), 0);
+	CHECK_BLOCK(&t, 0x4000, 1ull << 40, HP_MAX_SLOT);
+	CHECK_BLOCK(&t, 0x5000, 17, HP_MAX_SLOT - 1);
+	CHECK_BLOCK(&t, 0x6000, 1ull << 50, 2);
+	CHECK_U64(hp_livetab_count(&t), 5);
+	hp_livetab_remove(&t, hp_livetab_find(&t, 0x4000));
+	hp_livetab_remove(&t, hp_livetab_find(&t, 0x5000));
+	hp_livetab_remove(&t, hp_livetab_find(&t, 0x6000));
+	CHECK_I64(hp_livetab_insert(&t, 0x6000, 6, 6), 0); /* no stale big size */
+	CHECK_BLOCK(&t, 0x6000, 6, 6);
+	hp_livetab_remove(&t, hp_livetab_find(&t, 0x6000));
 
 	struct hp_block *b;
 	size_t n;
@@ -397,6 +420,74 @@ static void test_livetab_basic(void)
 	hp_livetab_release(&t);
 }
 
+/* n addresses whose home bucket in t is `home`, from `from` on. */
+static uint64_t same_home(const struct hp_livetab *t, size_t home, uint64_t from, uint64_t *out,
+			  size_t n)
+{
+	for (size_t k = 0; k < n; from += 16)
+		if (hp_livemap_home(&t->blocks, from) == home)
+			out[k++] = from;
+	return from;
+}
+
+/* Blocks past a full home bucket, across the table's end: found after blocks of their
+ * home bucket leave, their entries never move, a new block takes the first room, and the
+ * buckets' counts come back to zero. */
+static void test_livetab_buckets(void)
+{
+	enum { NA = 3 * HP_LIVE_BUCKET, NB = HP_LIVE_BUCKET };
+	struct hp_livetab t;
+	uint64_t a[NA], b[NB], c, d;
+	size_t bad = 0;
+	CHECK_I64(hp_livetab_init(&t), 0);
+	size_t last = t.blocks.mask;
+	uint64_t next = same_home(&t, last, 0x10000, a, NA);
+	next = same_home(&t, 0, next, b, NB);
+	next = same_home(&t, last, next, &c, 1);
+	same_home(&t, last, next, &d, 1);
+	for (size_t k = 0; k < NA; k++)
+		CHECK_I64(hp_livetab_insert(&t, a[k], k, 100 + k), 0);
+	for (size_t k = 0; k < NB; k++)
+		CHECK_I64(hp_livetab_insert(&t, b[k], k, 200 + k), 0);
+	CHECK_U64(hp_livetab_count(&t), NA + NB);
+	CHECK(t.blocks.passed[last] == 2 * HP_LIVE_BUCKET);
+	for (size_t k = 0; k < NA; k++)
+		CHECK_BLOCK(&t, a[k], k, 100 + k);
+	for (size_t k = 0; k < NB; k++)
+		CHECK_BLOCK(&t, b[k], k, 200 + k);
+	CHECK(hp_livetab_find(&t, c) == NULL);
+
+	struct hp_live *keep = hp_livetab_find(&t, a[NA - 1]);
+	hp_livetab_remove(&t, hp_livetab_find(&t, a[0]));
+	hp_livetab_remove(&t, hp_livetab_find(&t, a[1]));
+	CHECK(hp_livetab_find(&t, a[NA - 1]) == keep);
+	CHECK(hp_livetab_find(&t, a[0]) == NULL);
+	for (size_t k = 2; k < NA; k++)
+		CHECK_BLOCK(&t, a[k], k, 100 + k);
+	for (size_t k = 0; k < NB; k++)
+		CHECK_BLOCK(&t, b[k], k, 200 + k);
+
+	/* The room a[0] left, in the home bucket. */
+	CHECK_I64(hp_livetab_reserve(&t), 0);
+	struct hp_live *e = hp_livetab_lookup(&t, c);
+	CHECK(e && !e->addr && (size_t)(e - t.blocks.e) / HP_LIVE_BUCKET == last);
+	if (e && !e->addr)
+		CHECK_I64(hp_livetab_fill(&t, e, c, 7, 7), 0);
+	CHECK_BLOCK(&t, c, 7, 7);
+	CHECK(hp_livetab_find(&t, d) == NULL);
+
+	hp_livetab_remove(&t, hp_livetab_find(&t, c));
+	for (size_t k = 2; k < NA; k++)
+		hp_livetab_remove(&t, hp_livetab_find(&t, a[k]));
+	for (size_t k = 0; k < NB; k++)
+		hp_livetab_remove(&t, hp_livetab_find(&t, b[k]));
+	CHECK_U64(hp_livetab_count(&t), 0);
+	for (size_t k = 0; k <= t.blocks.mask; k++)
+		bad += t.blocks.passed[k] != 0;
+	CHECK_U64(bad, 0);
+	hp_livetab_release(&t);
+}
+
 #define GROW_N 50000
 
 /* Block i: the first half packed 48 bytes apart as malloc packs them, the second half
@@ -404,6 +495,12 @@ static void test_livetab_basic(void)
 static uint64_t grow_addr(size_t i)
 {
 	return i < GROW_N / 2 ? 0x7f0000000000ull + i * 48 : (uint64_t)(i + 1) << 32 | 8;
+}
+
+/* Its size: every 97th too big for an entry's bits, so the side table grows too. */
+static uint64_t grow_size(size_t i)
+{
+	return i % 97 ? 1 + i % 1000 : HP_LIVE_SIZE_BIG + i * 4096;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -424,22 +521,23 @@ static void test_livetab_growth(void)
 	CHECK_I64(hp_livetab_init(&t), 0);
 	for (size_t i = 0; i < GROW_N; i++) {
 		if (i % 2) { /* the transcoder's way */
-			struct hp_block *e = NULL;
+			struct hp_live *e = NULL;
 			bad += hp_livetab_reserve(&t) != 0 ||
 			       (e = hp_livetab_lookup(&t, grow_addr(i)))->addr != 0;
 			if (e && !e->addr)
-				hp_livetab_fill(&t, e, grow_addr(i), 1 + i % 1000, i);
+				bad += hp_livetab_fill(&t, e, grow_addr(i), grow_size(i), i) != 0;
 		} else {
-			bad += hp_livetab_insert(&t, grow_addr(i), 1 + i % 1000, i) != 0;
+			bad += hp_livetab_insert(&t, grow_addr(i), grow_size(i), i) != 0;
 		}
-		const struct hp_block *b = hp_livetab_find(&t, grow_addr(i));
-		bad += !b || b->size != 1 + i % 1000 || b->slot != i;
+		const struct hp_live *b = hp_livetab_find(&t, grow_addr(i));
+		bad += !b || hp_livetab_size(&t, b) != grow_size(i) || hp_livetab_slot(b) != i;
 	}
 	CHECK_U64(bad, 0);
 	CHECK_U64(hp_livetab_count(&t), GROW_N);
 	for (size_t i = 0; i < GROW_N; i++) {
-		const struct hp_block *b = hp_livetab_find(&t, grow_addr(i));
-		bad += !b || b->addr != grow_addr(i) || b->size != 1 + i % 1000 || b->slot != i;
+		const struct hp_live *b = hp_livetab_find(&t, grow_addr(i));
+		bad += !b || b->addr != grow_addr(i) || hp_livetab_size(&t, b) != grow_size(i) ||
+		       hp_livetab_slot(b) != i;
 		sorted[i] = grow_addr(i);
 	}
 	CHECK_U64(bad, 0);
@@ -453,7 +551,7 @@ static void test_livetab_growth(void)
 	for (size_t k = 0; k < n && k < GROW_N; k++) {
 		uint64_t a = sorted[k];
 		size_t i = a & 8 ? (size_t)(a >> 32) - 1 : (size_t)((a - 0x7f0000000000ull) / 48);
-		bad += v[k].addr != a || v[k].size != 1 + i % 1000 || v[k].slot != i;
+		bad += v[k].addr != a || v[k].size != grow_size(i) || v[k].slot != i;
 	}
 	CHECK_U64(bad, 0);
 	hp_block_array_free(v, n);
@@ -468,7 +566,7 @@ static void test_livetab_growth(void)
 		order[j] = x;
 	}
 	for (size_t k = 0; k < GROW_N; k++) {
-		struct hp_block *b = hp_livetab_find(&t, grow_addr(order[k]));
+		struct hp_live *b = hp_livetab_find(&t, grow_addr(order[k]));
 		bad += !b;
 		if (b)
 			hp_livetab_remove(&t, b);
@@ -478,7 +576,8 @@ static void test_livetab_growth(void)
 			for (size_t i = 0; i < GROW_N; i++) {
 				b = hp_livetab_find(&t, grow_addr(i));
 				bad += gone[i] ? b != NULL
-					       : !b || b->size != 1 + i % 1000 || b->slot != i;
+					       : !b || hp_livetab_size(&t, b) != grow_size(i) ||
+						     hp_livetab_slot(b) != i;
 			}
 		}
 	}
@@ -2050,6 +2149,7 @@ static void test_threads(enum mode mode, unsigned seeds)
 int main(void)
 {
 	test_livetab_basic();
+	test_livetab_buckets();
 	test_livetab_growth();
 	test_slots();
 	test_free_list_overflow(0);
