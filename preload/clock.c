@@ -1,7 +1,6 @@
 /* The trace clock; see clock.h. */
 #include "clock.h"
 
-#include <cpuid.h>
 #include <string.h>
 
 #include "os.h"
@@ -25,29 +24,13 @@ uint64_t hp_clock_real_ns(void)
 	return read_ns(CLOCK_REALTIME);
 }
 
-static int clocksource_is(const char *buf, ssize_t n, const char *name)
-{
-	size_t len = strlen(name);
-	return n >= (ssize_t)len && memcmp(buf, name, len) == 0 &&
-	       (n == (ssize_t)len || buf[len] == '\n');
-}
-
-/* The TSC is safe to read directly when the kernel reads it too: as its clocksource,
- * or through kvm-clock (which scales the TSC) on a CPU whose TSC the hypervisor
- * declares invariant (constant rate, running in every state, the same on all vCPUs).
- * The vDSO's kvm-clock read costs ~28 ns here against ~11 ns for rdtsc, on every
- * event. */
-static int tsc_trusted(void)
+static int kernel_uses_tsc(void)
 {
 	char buf[32];
 	ssize_t n =
 	    hp_os_read_file("/sys/devices/system/clocksource/clocksource0/current_clocksource", buf,
 			    sizeof(buf) - 1);
-	if (clocksource_is(buf, n, "tsc"))
-		return 1;
-	unsigned a, b, c, d;
-	return clocksource_is(buf, n, "kvm-clock") && __get_cpuid(0x80000007, &a, &b, &c, &d) &&
-	       (d >> 8 & 1);
+	return n >= 3 && memcmp(buf, "tsc", 3) == 0 && (n == 3 || buf[3] == '\n');
 }
 
 static void calibrate_tsc(void)
@@ -69,7 +52,7 @@ static void calibrate_tsc(void)
 
 void hp_clock_init(enum hp_clock_choice choice)
 {
-	hp_clock.tsc = choice == HP_CLOCK_TSC || (choice == HP_CLOCK_AUTO && tsc_trusted());
+	hp_clock.tsc = choice == HP_CLOCK_TSC || (choice == HP_CLOCK_AUTO && kernel_uses_tsc());
 	if (hp_clock.tsc) {
 		calibrate_tsc();
 	} else {

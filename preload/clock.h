@@ -1,6 +1,6 @@
-/* The trace clock: rdtsc when the kernel trusts the TSC (its clocksource, or kvm-clock
- * over an invariant TSC), else CLOCK_MONOTONIC (vDSO, about 25 ns here). Event times are (ticks -
- * start) >> shift, so a time unit is about 16 ns. */
+/* The trace clock: rdtsc when the kernel trusts the TSC, else CLOCK_MONOTONIC (vDSO,
+ * about 25 ns here). Event times are (ticks - start) >> shift, so a time unit is
+ * about 16 ns. */
 #ifndef HP_CLOCK_H
 #define HP_CLOCK_H
 

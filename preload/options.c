@@ -12,8 +12,7 @@
  *   HEAPPROF_ZSTD_LEVEL  zstd level, 1..19, default 1 (level 3 costs about twice the
  *                        writer CPU for a few percent smaller traces; see the report).
  *   HEAPPROF_CLOCK       "tsc" or "monotonic"; default: tsc when the kernel clocksource
- *                        is tsc, or kvm-clock with an invariant TSC (CPUID), else
- *                        CLOCK_MONOTONIC.
+ *                        is tsc, else CLOCK_MONOTONIC.
  *   HEAPPROF_VERBOSE     1: print "heapprof: writing trace to '<path>'" at start.
  *                        Errors are always printed, one line each.
  *   HEAPPROF_LEAK_SCAN   0: no reachability scan at exit (docs/leak-check.md); any
