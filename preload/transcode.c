@@ -303,8 +303,10 @@ static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
 	if (err)
 		return err;
 	struct hp_live *b = e->op == HP_OP_REALLOC ? hp_livetab_find(t, e->old) : NULL;
+	/* Where the new block goes; an in-place realloc of a block never seen (forced) adds
+	 * one as well. */
 	struct hp_live *at =
-	    e->op == HP_OP_ALLOC || e->addr != e->old ? hp_livetab_lookup(t, e->addr) : NULL;
+	    e->op == HP_OP_ALLOC || e->addr != e->old || !b ? hp_livetab_lookup(t, e->addr) : NULL;
 	if (e->op == HP_OP_REALLOC && !b && !force)
 		return WAIT_BLOCK;
 	if (at && at->addr && !force)

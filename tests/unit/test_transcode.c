@@ -1329,6 +1329,27 @@ static void test_stall_realloc(void)
 	free(f);
 }
 
+/* An in-place realloc of an address never seen waits a round, then is forced: the
+ * block it makes must land in the live set like any other (the table had no entry for
+ * it, and filling none crashed the writer). */
+static void test_stall_realloc_in_place(void)
+{
+	struct fx *f = malloc(sizeof *f);
+	fx_init(f);
+	enc_realloc(&f->in, 1, U, U, 64, STACK);
+	CHECK_I64(fx_run(f, 5, 0), 0);
+	CHECK_U64(f->f.th.stalled, 1);
+	CHECK_U64(f->f.made, 0);
+	CHECK_I64(fx_run(f, 5, 0), 0);
+	CHECK(!f->f.th.stalled);
+	CHECK_BYTES(feed_out(&f->f), f->f.made, H(1, HP_OP_EXT), HP_EXT_REALLOC_UNKNOWN, 0xb0, 0x24,
+		    64, STACK, 0);
+	CHECK_U64(hp_livetab_count(&f->x.live), 1);
+	CHECK_BLOCK(&f->x.live, U, 64, 0);
+	fx_release(f);
+	free(f);
+}
+
 /* A malformed ring fails the round and nothing of any ring is applied. No rings: nothing
  * to do. */
 static void test_malformed(void)
@@ -2162,6 +2183,7 @@ int main(void)
 	test_stall_free();
 	test_stall_alloc();
 	test_stall_realloc();
+	test_stall_realloc_in_place();
 	test_malformed();
 	three_threads(HP_OP_FREE, "address reused by a third thread");
 	three_threads(HP_OP_REALLOC, "block realloc'd in place, then freed by a third thread");
