@@ -227,7 +227,7 @@ static void apply(const struct scratch *sc)
 		nlog++;
 		known[nknown++] = (struct known){c->name_hash, c->bias, c->phdr, next_id++, 1, 1};
 	}
-	uint64_t now = hp_clock_now();
+	uint64_t now = hp_clock_trace(hp_clock_now());
 	for (size_t k = 0; k < nknown; k++) {
 		if (!known[k].live || known[k].seen)
 			continue;

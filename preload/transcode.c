@@ -81,7 +81,69 @@ int hp_transcode_thread_reset(struct hp_transcoder *x, struct hp_transcode_threa
 	for (uint32_t i = 0; i < th->nfree && !err; i++)
 		err = pool_put(&x->pool, th->free[(th->first + i) % HP_FREE_LIST_MAX]);
 	memset(th, 0, sizeof *th);
+	th->id = ++x->next_id;
 	return err;
+}
+
+/* ---- trace times --------------------------------------------------------------------
+ *
+ * The rings keep the recorder's fine clock (about 16 ns), which the merge needs to match
+ * a release to its block by address. The trace's unit is 2^out_shift of those (about a
+ * microsecond): a thread's successive events then mostly differ by 0 or 1 unit, which
+ * compresses to a few bits. Readers merge the threads by time, releases first within a
+ * unit, and a unit is long enough for one thread to allocate a block and another to
+ * release it; so each slot remembers who gave it its block and when, and a release or
+ * realloc of the block by another thread is written one unit after that at least (the
+ * thread's later events follow: its times never go back). Slots are dense: two arrays. */
+
+static __attribute__((noinline, cold)) int given_grow(struct hp_transcoder *x, uint64_t slot)
+{
+	size_t cap = x->given_cap ? x->given_cap : 4096;
+	while (cap <= slot)
+		cap *= 2;
+	uint64_t *t = hp_os_map(cap * sizeof *t);
+	uint32_t *by = hp_os_map(cap * sizeof *by);
+	if (!t || !by) {
+		hp_os_unmap(t, cap * sizeof *t);
+		hp_os_unmap(by, cap * sizeof *by);
+		return -ENOMEM;
+	}
+	if (x->given_cap) {
+		memcpy(t, x->given_time, x->given_cap * sizeof *t);
+		memcpy(by, x->given_by, x->given_cap * sizeof *by);
+		hp_os_unmap(x->given_time, x->given_cap * sizeof *t);
+		hp_os_unmap(x->given_by, x->given_cap * sizeof *by);
+	}
+	x->given_time = t;
+	x->given_by = by;
+	x->given_cap = cap;
+	return 0;
+}
+
+/* slot got its block from th at trace time out. */
+static inline int given(struct hp_transcoder *x, uint64_t slot,
+			const struct hp_transcode_thread *th, uint64_t out)
+{
+	if (__builtin_expect(slot >= x->given_cap, 0) && given_grow(x, slot))
+		return -ENOMEM;
+	x->given_time[slot] = out;
+	x->given_by[slot] = th->id;
+	return 0;
+}
+
+#define NO_SLOT UINT64_MAX
+
+/* The trace time of th's event at ring time `time`, which releases or reallocs the
+ * block in slot (NO_SLOT: none). */
+static inline uint64_t out_time(const struct hp_transcoder *x, const struct hp_transcode_thread *th,
+				uint64_t time, uint64_t slot)
+{
+	uint64_t out = time >> x->out_shift;
+	if (out < th->out_time)
+		out = th->out_time;
+	if (slot < x->given_cap && x->given_by[slot] != th->id && out <= x->given_time[slot])
+		out = x->given_time[slot] + 1;
+	return out;
 }
 
 /* The trace decoder appends a released slot to the thread's free list and drops the
@@ -209,11 +271,13 @@ FORCE_INLINE const uint8_t *decode(const uint8_t *p, const uint8_t *end, uint64_
 
 /* ---- trace events (version 2), written as each ring event is decided ------------------ */
 
+/* The head of an event at ring time `time`, written at trace time out. */
 FORCE_INLINE uint8_t *put_head(uint8_t *p, struct hp_transcode_thread *th, uint64_t time,
-			       unsigned op)
+			       uint64_t out, unsigned op)
 {
-	p = hp_put_varint(p, (time - th->time) << HP_OP_BITS | op);
+	p = hp_put_varint(p, (out - th->out_time) << HP_OP_BITS | op);
 	th->time = time;
+	th->out_time = out;
 	return p;
 }
 
@@ -290,14 +354,15 @@ static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
 		if (!b && !force)
 			return WAIT_BLOCK;
 		if (!b) {
-			p = put_head(p, th, e->time, HP_OP_EXT);
+			p = put_head(p, th, e->time, out_time(x, th, e->time, NO_SLOT), HP_OP_EXT);
 			p = hp_put_varint(p, HP_EXT_FREE_UNKNOWN);
 			p = hp_put_varint(p, e->addr);
 			return written(x, ri, e, p, 0);
 		}
-		p = put_head(p, th, e->time, HP_OP_FREE);
-		p = put_slot_delta(p, th, hp_livetab_slot(b));
-		return written(x, ri, e, p, release(x, th, b, e->time));
+		uint64_t slot = hp_livetab_slot(b), out = out_time(x, th, e->time, slot);
+		p = put_head(p, th, e->time, out, HP_OP_FREE);
+		p = put_slot_delta(p, th, slot);
+		return written(x, ri, e, p, release(x, th, b, out));
 	}
 	int err = hp_livetab_reserve(t); /* no growth below: entries stay put */
 	if (err)
@@ -312,44 +377,53 @@ static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
 	if (at && at->addr && !force)
 		return WAIT_RELEASE;
 	if (at && at->addr) { /* forced: the release of the block at addr was lost */
-		p = put_head(p, th, e->time, HP_OP_FREE);
-		p = put_slot_delta(p, th, hp_livetab_slot(at));
-		err = release(x, th, at, e->time); /* at is now the empty entry for addr */
+		uint64_t lost = hp_livetab_slot(at), out = out_time(x, th, e->time, lost);
+		p = put_head(p, th, e->time, out, HP_OP_FREE);
+		p = put_slot_delta(p, th, lost);
+		err = release(x, th, at, out); /* at is now the empty entry for addr */
 		if (err)
 			return err;
 	}
-	uint64_t slot;
+	uint64_t slot, out;
 	if (b) {
 		slot = hp_livetab_slot(b);
-		p = put_head(p, th, e->time, HP_OP_REALLOC);
+		out = out_time(x, th, e->time, slot);
+		p = put_head(p, th, e->time, out, HP_OP_REALLOC);
 		p = put_slot_delta(p, th, slot);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
+		if ((err = given(x, slot, th, out)))
+			return err;
 		if (e->addr == e->old)
 			return written(x, ri, e, p, hp_livetab_resize(t, b, e->size));
 		hp_livetab_remove(t, b);
 	} else if (e->op == HP_OP_REALLOC) {
-		slot = pool_take(x, x->time_base + e->time);
-		p = put_head(p, th, e->time, HP_OP_EXT);
+		out = out_time(x, th, e->time, NO_SLOT);
+		slot = pool_take(x, x->time_base + out);
+		p = put_head(p, th, e->time, out, HP_OP_EXT);
 		p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
 		p = hp_put_varint(p, e->old);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
 		p = hp_put_varint(p, slot);
 	} else if (th->nfree) {
+		out = out_time(x, th, e->time, NO_SLOT);
 		slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
-		p = put_head(p, th, e->time, HP_OP_ALLOC);
+		p = put_head(p, th, e->time, out, HP_OP_ALLOC);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
 	} else {
-		slot = pool_take(x, x->time_base + e->time);
-		p = put_head(p, th, e->time, HP_OP_EXT);
+		out = out_time(x, th, e->time, NO_SLOT);
+		slot = pool_take(x, x->time_base + out);
+		p = put_head(p, th, e->time, out, HP_OP_EXT);
 		p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
 		p = hp_put_varint(p, slot);
 	}
 	th->prev_slot = slot;
+	if ((err = given(x, slot, th, out)))
+		return err;
 	return written(x, ri, e, p, hp_livetab_fill(t, at, e->addr, e->size, slot));
 }
 

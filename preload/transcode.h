@@ -40,7 +40,9 @@ struct hp_freed_slot {
  * last event written. Reset it with hp_transcode_thread_reset() when the thread's ring
  * and trace start. */
 struct hp_transcode_thread {
-	uint64_t time;	       /* of the thread's last event, trace units */
+	uint64_t time;	       /* of the thread's last ring event, ring units */
+	uint64_t out_time;     /* of its last trace event, trace units (transcode.c) */
+	uint32_t id;	       /* this ring's life, among all (hp_transcode_thread_reset) */
 	uint64_t prev_addr;    /* ring decoder */
 	uint64_t prev_slot;    /* trace decoder */
 	uint32_t nfree, first; /* the trace decoder's free list: a ring, oldest at first */
@@ -68,7 +70,13 @@ struct hp_slot_pool {
 struct hp_transcoder {
 	struct hp_livetab live;
 	struct hp_slot_pool pool;
-	uint64_t next_slot;	       /* never given yet */
+	uint64_t next_slot; /* never given yet */
+	unsigned out_shift; /* a trace time unit is 2^out_shift ring units */
+	/* Per slot given, the trace time and thread id of the event that gave it its block. */
+	uint64_t *given_time;
+	uint32_t *given_by;
+	size_t given_cap;
+	uint32_t next_id;
 	uint64_t time_base;	       /* added to trace times: keeps them rising across forks */
 	struct hp_transcode_event *ev; /* the round's events, ring by ring, and a spare */
 	uint8_t *out;		       /* their trace bytes, written as they are rewritten: room for

@@ -196,7 +196,7 @@ static void emit_header(void)
 	p = hp_put_varint(p, hp_clock.start_real_ns);
 	p = hp_put_varint(p, hp_clock.start_mono_ns);
 	p = hp_put_varint(p, hp_clock.ticks_per_second);
-	p = hp_put_varint(p, hp_clock.shift);
+	p = hp_put_varint(p, hp_clock.shift + hp_clock.trace_shift); /* trace units */
 	p = hp_put_varint(p, (uint64_t)sysconf(_SC_PAGESIZE));
 	p = hp_put_varint(p, hp_options.max_frames);
 	p = hp_put_varint(p, hp_options.sample_bytes); /* 0: every event recorded */
@@ -229,7 +229,7 @@ static void emit_rss(void)
 		pages = pages * 10 + (uint64_t)(*s - '0');
 	uint8_t *p = reserve(32);
 	p = hp_put_varint(p, HP_REC_RSS);
-	p = hp_put_varint(p, hp_clock_now());
+	p = hp_put_varint(p, hp_clock_trace(hp_clock_now()));
 	p = hp_put_varint(p, pages * (uint64_t)sysconf(_SC_PAGESIZE));
 	commit(p);
 }
@@ -263,7 +263,7 @@ static void emit_thread(struct hp_tbuf *b)
 	p = hp_put_varint(p, HP_REC_THREAD);
 	p = hp_put_varint(p, b->index);
 	p = hp_put_varint(p, (uint64_t)b->tid);
-	p = hp_put_varint(p, b->create_time);
+	p = hp_put_varint(p, hp_clock_trace(b->create_time));
 	commit(p);
 	char path[64] = "/proc/self/task/", name[32];
 	char *e = hp_os_utoa(path + strlen(path), (uint64_t)b->tid);
@@ -406,12 +406,13 @@ static int round_locked(int force_all)
 		pending |= r->tail + r->used < b->drain_to;
 		if (b->snapped == 2 && r->used == b->snap_head - r->tail &&
 		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
-			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
+			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)hp_clock_trace(start), 0,
+				   0, 2);
 			hp_rec_recycle(b);
 		}
 	}
 	if (drained)
-		emit_small(HP_REC_ROUND, below < start ? below : start, 0, 0, 0, 1);
+		emit_small(HP_REC_ROUND, hp_clock_trace(below < start ? below : start), 0, 0, 0, 1);
 	return pending && !w.failed;
 }
 
@@ -435,7 +436,7 @@ static void emit_error(const char *msg)
 	size_t n = strnlen(msg, HP_MAX_STRING);
 	uint8_t *p = reserve(32 + n);
 	p = hp_put_varint(p, HP_REC_ERROR);
-	p = hp_put_varint(p, hp_clock_now());
+	p = hp_put_varint(p, hp_clock_trace(hp_clock_now()));
 	p = put_string(p, msg, n);
 	commit(p);
 }
@@ -594,6 +595,7 @@ int hp_writer_open(void)
 		hp_lifecycle_fail("cannot set up the writer", ENOMEM);
 		return -ENOMEM;
 	}
+	w.xc.out_shift = hp_clock.trace_shift;
 	w.leak_scan = hp_options.leak_scan;
 	pthread_mutex_lock(&w.lock);
 	int err = open_trace();
@@ -713,7 +715,7 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		pthread_mutex_unlock(&w.lock);
 		return -EIO;
 	}
-	uint64_t now = hp_clock_now();
+	uint64_t now = hp_clock_trace(hp_clock_now());
 	if (what & HP_SYNC_FORK) {
 		emit_small(HP_REC_FORK, now, arg, 0, 0, 2);
 		pthread_mutex_unlock(&w.lock);
@@ -738,12 +740,13 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		if (supp) {
 			uint8_t *p = reserve(32 + supp_len);
 			p = hp_put_varint(p, HP_REC_SUPPRESSIONS);
-			p = hp_put_varint(p, hp_clock_now());
+			p = hp_put_varint(p, hp_clock_trace(hp_clock_now()));
 			p = put_string(p, supp, supp_len);
 			commit(p);
 		}
 		clear_dead_stack();
-		int err = hp_leakscan_at_exit(&w.xc.live, hp_clock_now(), put_record, NULL);
+		int err = hp_leakscan_at_exit(&w.xc.live, hp_clock_trace(hp_clock_now()),
+					      put_record, NULL);
 		if (err && !w.failed) {
 			hp_os_say("leak scan failed: ", strerror(-err), NULL);
 			char msg[96] = "leak scan failed: ";
@@ -755,8 +758,8 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	if (what & HP_SYNC_END) {
 		emit_pending_error();
 		emit_rss(); /* the last sample, however short the run */
-		emit_small(HP_REC_END, hp_clock_now(), (int64_t)hp_rec_events(), 0, hp_rec_lost(),
-			   3);
+		emit_small(HP_REC_END, hp_clock_trace(hp_clock_now()), (int64_t)hp_rec_events(), 0,
+			   hp_rec_lost(), 3);
 	}
 	frame();
 	if (what & HP_SYNC_FINAL)
@@ -775,7 +778,8 @@ void hp_writer_lock(void)
 	 * fork (other threads' events still in their rings are dropped in the child). */
 	if (!w.failed && w.fd >= 0)
 		drain_locked(0);
-	w.fork_time = hp_clock_now(); /* the child's live set continues from here */
+	/* the child's live set continues from here (trace units, as the pool's times) */
+	w.fork_time = hp_clock_trace(hp_clock_now());
 }
 
 void hp_writer_unlock(void)
