@@ -121,8 +121,8 @@ static __attribute__((noinline, cold)) int given_grow(struct hp_transcoder *x, u
 }
 
 /* slot got its block from th at trace time out. */
-static inline int given(struct hp_transcoder *x, uint64_t slot,
-			const struct hp_transcode_thread *th, uint64_t out)
+FORCE_INLINE int given(struct hp_transcoder *x, uint64_t slot, const struct hp_transcode_thread *th,
+		       uint64_t out)
 {
 	if (__builtin_expect(slot >= x->given_cap, 0) && given_grow(x, slot))
 		return -ENOMEM;
@@ -135,8 +135,8 @@ static inline int given(struct hp_transcoder *x, uint64_t slot,
 
 /* The trace time of th's event at ring time `time`, which releases or reallocs the
  * block in slot (NO_SLOT: none). */
-static inline uint64_t out_time(const struct hp_transcoder *x, const struct hp_transcode_thread *th,
-				uint64_t time, uint64_t slot)
+FORCE_INLINE uint64_t out_time(const struct hp_transcoder *x, const struct hp_transcode_thread *th,
+			       uint64_t time, uint64_t slot)
 {
 	uint64_t out = time >> x->out_shift;
 	if (out < th->out_time)
