@@ -94,28 +94,21 @@ int hp_transcode_thread_reset(struct hp_transcoder *x, struct hp_transcode_threa
  * unit, and a unit is long enough for one thread to allocate a block and another to
  * release it; so each slot remembers who gave it its block and when, and a release or
  * realloc of the block by another thread is written one unit after that at least (the
- * thread's later events follow: its times never go back). Slots are dense: two arrays. */
+ * thread's later events follow: its times never go back). Slots are dense: an array. */
 
 static __attribute__((noinline, cold)) int given_grow(struct hp_transcoder *x, uint64_t slot)
 {
 	size_t cap = x->given_cap ? x->given_cap : 4096;
 	while (cap <= slot)
 		cap *= 2;
-	uint64_t *t = hp_os_map(cap * sizeof *t);
-	uint32_t *by = hp_os_map(cap * sizeof *by);
-	if (!t || !by) {
-		hp_os_unmap(t, cap * sizeof *t);
-		hp_os_unmap(by, cap * sizeof *by);
+	struct hp_slot_giver *v = hp_os_map(cap * sizeof *v);
+	if (!v)
 		return -ENOMEM;
-	}
 	if (x->given_cap) {
-		memcpy(t, x->given_time, x->given_cap * sizeof *t);
-		memcpy(by, x->given_by, x->given_cap * sizeof *by);
-		hp_os_unmap(x->given_time, x->given_cap * sizeof *t);
-		hp_os_unmap(x->given_by, x->given_cap * sizeof *by);
+		memcpy(v, x->given, x->given_cap * sizeof *v);
+		hp_os_unmap(x->given, x->given_cap * sizeof *v);
 	}
-	x->given_time = t;
-	x->given_by = by;
+	x->given = v;
 	x->given_cap = cap;
 	return 0;
 }
@@ -126,8 +119,7 @@ FORCE_INLINE int given(struct hp_transcoder *x, uint64_t slot, const struct hp_t
 {
 	if (__builtin_expect(slot >= x->given_cap, 0) && given_grow(x, slot))
 		return -ENOMEM;
-	x->given_time[slot] = out;
-	x->given_by[slot] = th->id;
+	x->given[slot] = (struct hp_slot_giver){out, th->id};
 	return 0;
 }
 
@@ -141,8 +133,8 @@ FORCE_INLINE uint64_t out_time(const struct hp_transcoder *x, const struct hp_tr
 	uint64_t out = time >> x->out_shift;
 	if (out < th->out_time)
 		out = th->out_time;
-	if (slot < x->given_cap && x->given_by[slot] != th->id && out <= x->given_time[slot])
-		out = x->given_time[slot] + 1;
+	if (slot < x->given_cap && x->given[slot].by != th->id && out <= x->given[slot].time)
+		out = x->given[slot].time + 1;
 	return out;
 }
 
@@ -384,39 +376,31 @@ static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
 		if (err)
 			return err;
 	}
-	uint64_t slot, out;
+	uint64_t slot = b ? hp_livetab_slot(b) : NO_SLOT, out = out_time(x, th, e->time, slot);
 	if (b) {
-		slot = hp_livetab_slot(b);
-		out = out_time(x, th, e->time, slot);
 		p = put_head(p, th, e->time, out, HP_OP_REALLOC);
 		p = put_slot_delta(p, th, slot);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
-		if ((err = given(x, slot, th, out)))
-			return err;
-		if (e->addr == e->old)
-			return written(x, ri, e, p, hp_livetab_resize(t, b, e->size));
+		if (e->addr == e->old) {
+			err = given(x, slot, th, out);
+			return written(x, ri, e, p, err ? err : hp_livetab_resize(t, b, e->size));
+		}
 		hp_livetab_remove(t, b);
-	} else if (e->op == HP_OP_REALLOC) {
-		out = out_time(x, th, e->time, NO_SLOT);
-		slot = pool_take(x, x->time_base + out);
-		p = put_head(p, th, e->time, out, HP_OP_EXT);
-		p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
-		p = hp_put_varint(p, e->old);
-		p = hp_put_varint(p, e->size);
-		p = hp_put_varint(p, e->stack);
-		p = hp_put_varint(p, slot);
-	} else if (th->nfree) {
-		out = out_time(x, th, e->time, NO_SLOT);
+	} else if (e->op == HP_OP_ALLOC && th->nfree) {
 		slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
 		p = put_head(p, th, e->time, out, HP_OP_ALLOC);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
-	} else {
-		out = out_time(x, th, e->time, NO_SLOT);
+	} else { /* the slot must be named: ALLOC_SLOT, or REALLOC_UNKNOWN */
 		slot = pool_take(x, x->time_base + out);
 		p = put_head(p, th, e->time, out, HP_OP_EXT);
-		p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
+		if (e->op == HP_OP_REALLOC) {
+			p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
+			p = hp_put_varint(p, e->old);
+		} else {
+			p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
+		}
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
 		p = hp_put_varint(p, slot);

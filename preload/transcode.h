@@ -61,6 +61,13 @@ struct hp_transcode_event {
 	uint8_t op;   /* HP_OP_ALLOC, HP_OP_FREE or HP_OP_REALLOC */
 };
 
+/* The event that gave a slot its block: its trace time and thread id (one line read for
+ * both). */
+struct hp_slot_giver {
+	uint64_t time;
+	uint32_t by;
+};
+
 /* Slots released long enough ago to be given to any thread, oldest first (a ring). */
 struct hp_slot_pool {
 	struct hp_freed_slot *v;
@@ -70,11 +77,9 @@ struct hp_slot_pool {
 struct hp_transcoder {
 	struct hp_livetab live;
 	struct hp_slot_pool pool;
-	uint64_t next_slot; /* never given yet */
-	unsigned out_shift; /* a trace time unit is 2^out_shift ring units */
-	/* Per slot given, the trace time and thread id of the event that gave it its block. */
-	uint64_t *given_time;
-	uint32_t *given_by;
+	uint64_t next_slot;	     /* never given yet */
+	unsigned out_shift;	     /* a trace time unit is 2^out_shift ring units */
+	struct hp_slot_giver *given; /* per slot given (transcode.c, trace times) */
 	size_t given_cap;
 	uint32_t next_id;
 	uint64_t time_base;	       /* added to trace times: keeps them rising across forks */
