@@ -36,9 +36,7 @@ static int kernel_uses_tsc(void)
 static void calibrate_tsc(void)
 {
 	uint64_t m0 = hp_clock_mono_ns(), t0 = __rdtsc();
-	struct timespec nap = {0, 10 * 1000 * 1000};
-	while (nanosleep(&nap, &nap))
-		;
+	hp_os_sleep_ns(10 * 1000 * 1000);
 	uint64_t m1 = hp_clock_mono_ns(), t1 = __rdtsc();
 	uint64_t dm = m1 - m0 ? m1 - m0 : 1;
 	hp_clock.ticks_per_second = (uint64_t)((double)(t1 - t0) * 1e9 / (double)dm);

@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "os.h"
+
 /* The main program's load bias: where its program headers are at run time minus
  * where PT_PHDR says they are in the file. */
 static uintptr_t exe_bias(void)
@@ -68,14 +70,14 @@ static uintptr_t search(const unsigned char *f, size_t size, const char *name)
 
 void *hp_elfsym_exe_function(const char *name)
 {
-	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	int fd = hp_os_open("/proc/self/exe", O_RDONLY | O_CLOEXEC, 0);
 	if (fd < 0)
 		return NULL;
 	struct stat st;
 	void *map = MAP_FAILED;
 	if (fstat(fd, &st) == 0 && st.st_size > 0)
 		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
+	hp_os_close(fd);
 	if (map == MAP_FAILED)
 		return NULL;
 	uintptr_t value = search(map, (size_t)st.st_size, name);

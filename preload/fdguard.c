@@ -15,6 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "os.h"
+
 #define SLOTS 4
 
 struct slot {
@@ -92,7 +94,7 @@ int hp_fdguard_adopt(int *fdp, int fd)
 	}
 	int hi = move_high(fd);
 	if (hi >= 0 && hi != fd) {
-		close(fd);
+		hp_os_close(fd);
 		fd = hi;
 	}
 	int locked = lock_guard();
@@ -120,7 +122,8 @@ int hp_fdguard_write(int *fdp, const void *buf, size_t n)
 		err = -EBADF;
 	}
 	for (const char *p = buf; !err && n;) {
-		ssize_t r = write(*fdp, p, n); /* *fdp again: a nested claim may have moved it */
+		ssize_t r =
+		    hp_os_write(*fdp, p, n); /* *fdp again: a nested claim may have moved it */
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
@@ -141,7 +144,7 @@ void hp_fdguard_close(int *fdp)
 	int locked = lock_guard();
 	struct slot *s = find(fdp);
 	if (*fdp >= 0 && (!s || is_ours(s, *fdp)))
-		close(*fdp);
+		hp_os_close(*fdp);
 	*fdp = -1;
 	unlock_guard(locked);
 	errno = saved;
@@ -177,7 +180,7 @@ void hp_fdguard_claimed(int spare, int ok)
 	/* Still our file: nothing could reuse the number while the spare held it. */
 	for (int i = 0; i < SLOTS; i++)
 		if (slots[i].fdp && is_ours(&slots[i], spare)) {
-			close(spare);
+			hp_os_close(spare);
 			break;
 		}
 	unlock_guard(locked);

@@ -28,10 +28,20 @@
 /* Resolves the real functions on the first call; NULL while dlsym itself runs. */
 #define REAL(fn) (HP_LIKELY(hp_real.fn != NULL) ? hp_real.fn : (hp_real_init(), hp_real.fn))
 
-/* Resolves a symbol the hp_real table does not carry, on first use. */
-#define NEXT(var, sym) (var ? var : (*(void **)&var = hp_real_sym(sym), var))
-
 #define INLINE static inline __attribute__((always_inline))
+
+/* The real C++ operator op (NULL while none is loaded: new_fallback serves); the first
+ * interposed call of the process resolves everything first. Never dlsym here: operator
+ * new may be called with any lock held. */
+INLINE void *cxx_op(enum hp_cxx_op op)
+{
+	void *f = hp_real_cxx(op);
+	if (HP_UNLIKELY(!f) && !hp_real.malloc) {
+		hp_real_init();
+		f = hp_real_cxx(op);
+	}
+	return f;
+}
 
 /* The recorded call shared by the allocating entry points (real resolved already). */
 INLINE void *alloc_sized(void *(*real)(size_t), size_t size)
@@ -206,13 +216,13 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 }
 
 /* params names size (and align for the aligned forms); args forwards them. */
-#define DEFINE_NEW(sym, params, args, align, nothrow)                                              \
-	static void *(*real_##sym)params;                                                          \
+#define DEFINE_NEW(sym, op, params, args, align, nothrow)                                          \
 	EXPORT void *sym params                                                                    \
 	{                                                                                          \
 		SCOPE own = hp_rec_enter();                                                        \
-		void *p =                                                                          \
-		    NEXT(real_##sym, #sym) ? real_##sym args : new_fallback(align, size, nothrow); \
+		void *(*real_)params;                                                              \
+		*(void **)&real_ = cxx_op(op);                                                     \
+		void *p = real_ ? real_ args : new_fallback(align, size, nothrow);                 \
 		if (own) {                                                                         \
 			own = 0;                                                                   \
 			hp_rec_alloc(p, size);                                                     \
@@ -221,8 +231,7 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 	}
 
 /* Deletes never throw. extra carries the size/alignment/nothrow arguments. */
-#define DEFINE_DELETE(sym, params, args)                                                           \
-	static void(*real_##sym) params;                                                           \
+#define DEFINE_DELETE(sym, op, params, args)                                                       \
 	EXPORT void sym params                                                                     \
 	{                                                                                          \
 		if (!p || HP_UNLIKELY(hp_bootstrap_owns(p)))                                       \
@@ -230,37 +239,43 @@ static HP_COLD void *new_fallback(size_t align, size_t size, int nothrow)
 		int own = hp_rec_enter();                                                          \
 		if (own)                                                                           \
 			hp_rec_free(p);                                                            \
-		if (NEXT(real_##sym, #sym))                                                        \
-			real_##sym args;                                                           \
+		void(*real_) params;                                                               \
+		*(void **)&real_ = cxx_op(op);                                                     \
+		if (real_)                                                                         \
+			real_ args;                                                                \
 		else if (REAL(free))                                                               \
 			hp_real.free(p);                                                           \
 		if (own)                                                                           \
 			hp_rec_leave();                                                            \
 	}
 
-DEFINE_NEW(_Znwm, (size_t size), (size), 0, 0)
-DEFINE_NEW(_Znam, (size_t size), (size), 0, 0)
-DEFINE_NEW(_ZnwmRKSt9nothrow_t, (size_t size, const void *tag), (size, tag), 0, 1)
-DEFINE_NEW(_ZnamRKSt9nothrow_t, (size_t size, const void *tag), (size, tag), 0, 1)
-DEFINE_NEW(_ZnwmSt11align_val_t, (size_t size, size_t align), (size, align), align, 0)
-DEFINE_NEW(_ZnamSt11align_val_t, (size_t size, size_t align), (size, align), align, 0)
-DEFINE_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, (size_t size, size_t align, const void *tag),
-	   (size, align, tag), align, 1)
-DEFINE_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, (size_t size, size_t align, const void *tag),
-	   (size, align, tag), align, 1)
+DEFINE_NEW(_Znwm, HP_ZNWM, (size_t size), (size), 0, 0)
+DEFINE_NEW(_Znam, HP_ZNAM, (size_t size), (size), 0, 0)
+DEFINE_NEW(_ZnwmRKSt9nothrow_t, HP_ZNWM_NOTHROW, (size_t size, const void *tag), (size, tag), 0, 1)
+DEFINE_NEW(_ZnamRKSt9nothrow_t, HP_ZNAM_NOTHROW, (size_t size, const void *tag), (size, tag), 0, 1)
+DEFINE_NEW(_ZnwmSt11align_val_t, HP_ZNWM_ALIGN, (size_t size, size_t align), (size, align), align,
+	   0)
+DEFINE_NEW(_ZnamSt11align_val_t, HP_ZNAM_ALIGN, (size_t size, size_t align), (size, align), align,
+	   0)
+DEFINE_NEW(_ZnwmSt11align_val_tRKSt9nothrow_t, HP_ZNWM_ALIGN_NOTHROW,
+	   (size_t size, size_t align, const void *tag), (size, align, tag), align, 1)
+DEFINE_NEW(_ZnamSt11align_val_tRKSt9nothrow_t, HP_ZNAM_ALIGN_NOTHROW,
+	   (size_t size, size_t align, const void *tag), (size, align, tag), align, 1)
 
-DEFINE_DELETE(_ZdlPv, (void *p), (p))
-DEFINE_DELETE(_ZdaPv, (void *p), (p))
-DEFINE_DELETE(_ZdlPvm, (void *p, size_t n), (p, n))
-DEFINE_DELETE(_ZdaPvm, (void *p, size_t n), (p, n))
-DEFINE_DELETE(_ZdlPvRKSt9nothrow_t, (void *p, const void *t), (p, t))
-DEFINE_DELETE(_ZdaPvRKSt9nothrow_t, (void *p, const void *t), (p, t))
-DEFINE_DELETE(_ZdlPvSt11align_val_t, (void *p, size_t a), (p, a))
-DEFINE_DELETE(_ZdaPvSt11align_val_t, (void *p, size_t a), (p, a))
-DEFINE_DELETE(_ZdlPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a))
-DEFINE_DELETE(_ZdaPvmSt11align_val_t, (void *p, size_t n, size_t a), (p, n, a))
-DEFINE_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const void *t), (p, a, t))
-DEFINE_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, (void *p, size_t a, const void *t), (p, a, t))
+DEFINE_DELETE(_ZdlPv, HP_ZDLPV, (void *p), (p))
+DEFINE_DELETE(_ZdaPv, HP_ZDAPV, (void *p), (p))
+DEFINE_DELETE(_ZdlPvm, HP_ZDLPVM, (void *p, size_t n), (p, n))
+DEFINE_DELETE(_ZdaPvm, HP_ZDAPVM, (void *p, size_t n), (p, n))
+DEFINE_DELETE(_ZdlPvRKSt9nothrow_t, HP_ZDLPV_NOTHROW, (void *p, const void *t), (p, t))
+DEFINE_DELETE(_ZdaPvRKSt9nothrow_t, HP_ZDAPV_NOTHROW, (void *p, const void *t), (p, t))
+DEFINE_DELETE(_ZdlPvSt11align_val_t, HP_ZDLPV_ALIGN, (void *p, size_t a), (p, a))
+DEFINE_DELETE(_ZdaPvSt11align_val_t, HP_ZDAPV_ALIGN, (void *p, size_t a), (p, a))
+DEFINE_DELETE(_ZdlPvmSt11align_val_t, HP_ZDLPVM_ALIGN, (void *p, size_t n, size_t a), (p, n, a))
+DEFINE_DELETE(_ZdaPvmSt11align_val_t, HP_ZDAPVM_ALIGN, (void *p, size_t n, size_t a), (p, n, a))
+DEFINE_DELETE(_ZdlPvSt11align_val_tRKSt9nothrow_t, HP_ZDLPV_ALIGN_NOTHROW,
+	      (void *p, size_t a, const void *t), (p, a, t))
+DEFINE_DELETE(_ZdaPvSt11align_val_tRKSt9nothrow_t, HP_ZDAPV_ALIGN_NOTHROW,
+	      (void *p, size_t a, const void *t), (p, a, t))
 
 /* Loader. dlopen resolves a bare name against the *caller's* RUNPATH/$ORIGIN, so
  * for a name without '/' we must be invisible: a sibling call (jmp) keeps the
@@ -472,13 +487,12 @@ EXPORT void _Exit(int status)
 #define DEFINE_SETXID(sym, params, args)                                                           \
 	EXPORT int sym params                                                                      \
 	{                                                                                          \
-		static int(*real_##sym) params;                                                    \
-		if (!NEXT(real_##sym, #sym)) {                                                     \
+		if (!REAL(sym)) {                                                                  \
 			errno = ENOSYS;                                                            \
 			return -1;                                                                 \
 		}                                                                                  \
 		int token = hp_lifecycle_setxid_begin();                                           \
-		int ret_ = real_##sym args;                                                        \
+		int ret_ = hp_real.sym args;                                                       \
 		hp_lifecycle_setxid_end(token);                                                    \
 		return ret_;                                                                       \
 	}
@@ -498,22 +512,20 @@ DEFINE_SETXID(initgroups, (const char *user, gid_t group), (user, group))
  * program gets the number it asked for. */
 EXPORT int dup2(int oldfd, int newfd)
 {
-	static int (*real_dup2)(int, int);
-	if (!NEXT(real_dup2, "dup2"))
+	if (!REAL(dup2))
 		return (int)syscall(SYS_dup3, oldfd, newfd, 0); /* never reached in practice */
 	int spare = oldfd != newfd ? hp_fdguard_claim(newfd) : -1;
-	int r = real_dup2(oldfd, newfd);
+	int r = hp_real.dup2(oldfd, newfd);
 	hp_fdguard_claimed(spare, r >= 0);
 	return r;
 }
 
 EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-	static int (*real_dup3)(int, int, int);
-	if (!NEXT(real_dup3, "dup3"))
+	if (!REAL(dup3))
 		return (int)syscall(SYS_dup3, oldfd, newfd, flags);
 	int spare = oldfd != newfd ? hp_fdguard_claim(newfd) : -1;
-	int r = real_dup3(oldfd, newfd, flags);
+	int r = hp_real.dup3(oldfd, newfd, flags);
 	hp_fdguard_claimed(spare, r >= 0);
 	return r;
 }

@@ -11,17 +11,15 @@
  * find_chunk_for() for lookups (a zero-size block covers one byte). Memcheck's optional
  * heuristics (--leak-check-heuristics) are not applied. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* mremap, pthread_getattr_np, dl_iterate_phdr */
+#define _GNU_SOURCE /* mremap, dl_iterate_phdr */
 #endif
 #include "leakscan.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
-#include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -286,7 +284,7 @@ struct thread_slot {
 	atomic_uint state; /* SLOT_FREE, SLOT_BUSY (being written), SLOT_READY */
 	unsigned flags;
 	pid_t tid;
-	uintptr_t lo, hi;
+	uintptr_t anchor; /* an address in the thread's stack, whose bounds the scan finds */
 };
 enum { SLOT_FREE, SLOT_BUSY, SLOT_READY };
 
@@ -295,31 +293,11 @@ static struct thread_slot thread_slots[HP_LEAKSCAN_MAX_THREADS];
 static atomic_uint thread_hint;
 static atomic_uint unscanned; /* live threads whose registration failed */
 
-int hp_leakscan_thread_bounds(uintptr_t *lo, uintptr_t *hi)
+/* Only an address of this frame is kept: the registration runs on the thread's first
+ * event, maybe inside pthread_getattr_np or fopen, so the bounds are found at exit. */
+__attribute__((noinline)) int hp_leakscan_thread_register(unsigned flags)
 {
-	pthread_attr_t attr;
-	void *addr;
-	size_t size;
-	int err = pthread_getattr_np(pthread_self(), &attr);
-	if (err)
-		return -err;
-	err = pthread_attr_getstack(&attr, &addr, &size);
-	pthread_attr_destroy(&attr);
-	if (err)
-		return -err;
-	*lo = (uintptr_t)addr;
-	*hi = (uintptr_t)addr + size;
-	return 0;
-}
-
-int hp_leakscan_thread_register(unsigned flags)
-{
-	uintptr_t lo, hi;
-	int err = hp_leakscan_thread_bounds(&lo, &hi);
-	if (err) {
-		atomic_fetch_add_explicit(&unscanned, 1, memory_order_relaxed);
-		return err;
-	}
+	uintptr_t anchor = (uintptr_t)__builtin_frame_address(0);
 	unsigned start = atomic_load_explicit(&thread_hint, memory_order_relaxed);
 	for (unsigned k = 0; k < HP_LEAKSCAN_MAX_THREADS; k++) {
 		unsigned i = (start + k) % HP_LEAKSCAN_MAX_THREADS;
@@ -329,8 +307,7 @@ int hp_leakscan_thread_register(unsigned flags)
 							     memory_order_relaxed))
 			continue;
 		thread_slots[i].flags = flags;
-		thread_slots[i].lo = lo;
-		thread_slots[i].hi = hi;
+		thread_slots[i].anchor = anchor;
 		thread_slots[i].tid = gettid();
 		atomic_store_explicit(&thread_slots[i].state, SLOT_READY, memory_order_release);
 		atomic_store_explicit(&thread_hint, i + 1, memory_order_relaxed);
@@ -401,10 +378,8 @@ static int add_module(struct dl_phdr_info *info, size_t size, void *arg)
  * /proc/self/task/<tid>/syscall ("nr a0 .. a5 sp pc"); 0 when it is running or unknown. */
 static uintptr_t blocked_sp(pid_t tid)
 {
-	char path[64], buf[256];
-	int n = snprintf(path, sizeof path, "/proc/self/task/%d/syscall", (int)tid);
-	if (n <= 0 || (size_t)n >= sizeof path)
-		return 0;
+	char path[64] = "/proc/self/task/", buf[256];
+	memcpy(hp_os_utoa(path + strlen(path), (uint64_t)tid), "/syscall", 9);
 	ssize_t len = hp_os_read_file(path, buf, sizeof buf - 1);
 	if (len <= 0 || buf[0] < '0' || buf[0] > '9') /* "running", "-1 sp pc" */
 		return 0;
@@ -441,16 +416,31 @@ int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_l
 	if (c.err)
 		return c.err;
 
+	/* The stacks' bounds, from /proc/self/maps: each registered thread's mapping, and
+	 * this thread's (the last entry: stack_lo lies in it). */
+	enum { N = HP_LEAKSCAN_MAX_THREADS + 1 };
+	size_t bytes = 3 * N * sizeof(uintptr_t) + N * sizeof(unsigned);
+	uintptr_t *anchor = map_pages(bytes), *lo = anchor + N, *hi = lo + N;
+	if (!anchor)
+		return -ENOMEM;
+	unsigned *slot = (unsigned *)(hi + N), n = 0;
+	for (unsigned i = 0; i < HP_LEAKSCAN_MAX_THREADS; i++)
+		if (atomic_load_explicit(&thread_slots[i].state, memory_order_acquire) ==
+		    SLOT_READY) {
+			slot[n] = i;
+			anchor[n++] = thread_slots[i].anchor;
+		}
+	anchor[n] = stack_lo;
+	int err = hp_os_mappings_of(anchor, n + 1, lo, hi);
 	int found_self = 0;
-	for (unsigned i = 0; i < HP_LEAKSCAN_MAX_THREADS; i++) {
-		struct thread_slot *t = &thread_slots[i];
-		if (atomic_load_explicit(&t->state, memory_order_acquire) != SLOT_READY)
+	for (unsigned k = 0; k < n && !err; k++) {
+		const struct thread_slot *t = &thread_slots[slot[k]];
+		if (!hi[k])
 			continue;
-		int err = 0;
-		if (stack_lo - t->lo < t->hi - t->lo) {
+		if (stack_lo - lo[k] < hi[k] - lo[k]) {
 			found_self = 1;
 			if (!(t->flags & HP_LEAKSCAN_THREAD_EXCLUDE))
-				err = hp_leakscan_roots_add(roots, stack_lo, t->hi);
+				err = hp_leakscan_roots_add(roots, stack_lo, hi[k]);
 		} else if (!(t->flags & HP_LEAKSCAN_THREAD_EXCLUDE)) {
 			/* Blocked in a syscall (pause, a futex, read...), as threads at exit
 			 * usually are: from its stack pointer up, as memcheck scans; its
@@ -458,23 +448,16 @@ int hp_leakscan_collect_roots(struct hp_leakscan_roots *roots, uintptr_t stack_l
 			 * includes dead frames (ld.so's lazy-binding trampoline spills every
 			 * vector register there), which can keep a lost block reachable. */
 			uintptr_t sp = blocked_sp(t->tid);
-			if (sp - t->lo < t->hi - t->lo)
-				err = add_mapped(roots, sp, t->hi);
+			if (sp - lo[k] < hi[k] - lo[k])
+				err = add_mapped(roots, sp, hi[k]);
 			else
-				err = add_mapped(roots, t->lo, t->hi);
+				err = add_mapped(roots, lo[k], hi[k]);
 		}
-		if (err)
-			return err;
 	}
-	if (!found_self) {
-		uintptr_t lo, hi;
-		int err = hp_leakscan_thread_bounds(&lo, &hi);
-		if (!err && stack_lo - lo < hi - lo)
-			err = hp_leakscan_roots_add(roots, stack_lo, hi);
-		if (err)
-			return err;
-	}
-	return 0;
+	if (!err && !found_self && hi[n])
+		err = hp_leakscan_roots_add(roots, stack_lo, hi[n]);
+	unmap_pages(anchor, bytes);
+	return err;
 }
 
 /* ---- records ----------------------------------------------------------------------- */

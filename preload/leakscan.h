@@ -76,18 +76,15 @@ int hp_leakscan_roots_add(struct hp_leakscan_roots *roots, uint64_t start, uint6
 
 void hp_leakscan_roots_release(struct hp_leakscan_roots *roots);
 
-/* The calling thread's stack [*lo, *hi) from pthread_getattr_np (the guard excluded; for
- * the main thread glibc reads /proc/self/maps and may call malloc). Returns 0 or a
- * negative errno. Thread-safe. */
-int hp_leakscan_thread_bounds(uintptr_t *lo, uintptr_t *hi);
-
 enum hp_leakscan_thread_flags {
 	HP_LEAKSCAN_THREAD_EXCLUDE = 1 << 0, /* never a root: the recorder's own threads */
 };
 
-/* Records the calling thread's stack bounds for the scan at exit; the recorder calls it
- * once per thread when the thread registers (its writer thread with
- * HP_LEAKSCAN_THREAD_EXCLUDE). Returns a slot number for unregister, or -ENOSPC when
+/* Registers the calling thread's stack for the scan at exit, whose bounds are the
+ * mapping holding an address of the caller's frame (found then, in /proc/self/maps);
+ * the recorder calls it once per thread when the thread registers (its writer thread
+ * with HP_LEAKSCAN_THREAD_EXCLUDE). Calls nothing that takes a lock: it may run inside
+ * any libc function that allocates. Returns a slot number for unregister, or -ENOSPC when
  * HP_LEAKSCAN_MAX_THREADS threads are registered at once (that thread's stack is then
  * not scanned), or another negative errno. Thread-safe, lock-free. */
 #define HP_LEAKSCAN_MAX_THREADS 4096

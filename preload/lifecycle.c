@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -39,6 +40,15 @@ static int owner(void)
 	return state() >= HP_STATE_RECORDING && getpid() == recording_pid;
 }
 
+/* owner(), and the calling thread may take the profiler's locks and allocate: not a
+ * signal handler that interrupted the profiler or a real allocator call (which may hold
+ * malloc's own locks). Such a handler's exec or _exit leaves the trace as a crash
+ * would: readable up to its last frame. */
+static int owner_free(void)
+{
+	return owner() && !hp_rec_busy();
+}
+
 void hp_lifecycle_fail(const char *what, int err)
 {
 	atomic_store(&hp_rec_state, HP_STATE_OFF);
@@ -47,7 +57,7 @@ void hp_lifecycle_fail(const char *what, int err)
 	char msg[PATH_MAX + 128];
 	size_t n = strnlen(what, PATH_MAX + 32);
 	memcpy(msg, what, n);
-	const char *reason = strerror(err);
+	const char *reason = hp_os_strerror(err);
 	size_t rl = strnlen(reason, 64);
 	memcpy(msg + n, ": ", 2);
 	memcpy(msg + n + 2, reason, rl);
@@ -116,6 +126,10 @@ static void fork_child(void)
 	hp_rec_unhide();
 }
 
+/* The first interposed call, on whatever thread makes it and inside whatever libc
+ * function it is made from: only what takes no lock of libc's (dlsym's is recursive)
+ * and no cancellation point. Events are recorded into the threads' rings from here on;
+ * the file and the writer thread wait for the constructor (hp_lifecycle_start). */
 void hp_lifecycle_init(void)
 {
 	hp_real_init();
@@ -133,26 +147,39 @@ void hp_lifecycle_init(void)
 		err = hp_rec_init();
 	if (!err)
 		err = hp_modmap_init();
-	if (!err)
-		err = hp_modmap_refresh();
 	if (err) {
 		hp_lifecycle_fail("cannot initialize", -err);
 		return;
 	}
-	if (hp_writer_open())
-		return;
-	pthread_atfork(fork_prepare, fork_parent, fork_child);
-	on_exit(on_exit_handler, NULL);
 	int expected = HP_STATE_INITIALIZING;
-	if (!atomic_compare_exchange_strong(&hp_rec_state, &expected, HP_STATE_RECORDING))
+	atomic_compare_exchange_strong(&hp_rec_state, &expected, HP_STATE_RECORDING);
+}
+
+/* The constructor's part, on the main thread inside the loader's initialization, where
+ * libc's locks are free: the file, the fork and exit handlers, the writer thread. */
+static void lifecycle_start(void)
+{
+	static int started;
+	while (state() == HP_STATE_INITIALIZING) /* another thread's first call */
+		sched_yield();
+	if (started || !owner())
 		return;
-	if (hp_writer_start())
-		hp_writer_abandon();
+	started = 1;
+	hp_rec_hide();
+	if (!hp_writer_open()) {
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+		on_exit(on_exit_handler, NULL);
+		if (hp_writer_start())
+			hp_writer_abandon();
+		else
+			hp_rec_writer_started();
+	}
+	hp_rec_unhide();
 }
 
 void hp_lifecycle_exec(const char *path)
 {
-	if (!owner())
+	if (!owner_free())
 		return;
 	int saved = errno;
 	hp_rec_hide();
@@ -163,7 +190,7 @@ void hp_lifecycle_exec(const char *path)
 
 void hp_lifecycle_exit(int status)
 {
-	if (!owner())
+	if (!owner_free())
 		return;
 	hp_rec_hide();
 	atomic_store(&hp_rec_state, HP_STATE_OFF);
@@ -173,7 +200,7 @@ void hp_lifecycle_exit(int status)
 
 void hp_lifecycle_forked(pid_t child)
 {
-	if (!owner())
+	if (!owner_free())
 		return;
 	int saved = errno;
 	hp_rec_hide();
@@ -223,11 +250,13 @@ void hp_lifecycle_modules_changed(void)
 	errno = saved;
 }
 
-/* Starts recording before main when no allocation did it earlier. */
+/* Starts recording before main when no allocation did it earlier, then opens the file
+ * and starts the writer. */
 __attribute__((constructor)) static void heapprof_ctor(void)
 {
 	if (hp_rec_enter())
 		hp_rec_leave();
+	lifecycle_start();
 }
 
 /* Runs in _dl_fini after exit() and static destructors of later objects: write the

@@ -5,8 +5,11 @@
 
 #include <sys/types.h>
 
-/* Starts recording; called once by the first interposed call (or the constructor)
- * with the state INITIALIZING and the caller's allocations hidden. */
+/* Starts recording into the threads' buffers; called once by the first interposed call
+ * (or the constructor) with the state INITIALIZING and the caller's allocations hidden.
+ * Takes no lock of libc's but the loader's (recursive, in dlsym): it may run inside any
+ * libc function that allocates. The constructor then opens the trace and starts the
+ * writer thread. */
 void hp_lifecycle_init(void);
 
 /* Stops recording for good and says "heapprof: <what>: <strerror(err)>; not recording"

@@ -26,6 +26,45 @@ void *hp_real_sym(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+static const char *const cxx_names[HP_CXX_OPS] = {
+    [HP_ZNWM] = "_Znwm",
+    [HP_ZNAM] = "_Znam",
+    [HP_ZNWM_NOTHROW] = "_ZnwmRKSt9nothrow_t",
+    [HP_ZNAM_NOTHROW] = "_ZnamRKSt9nothrow_t",
+    [HP_ZNWM_ALIGN] = "_ZnwmSt11align_val_t",
+    [HP_ZNAM_ALIGN] = "_ZnamSt11align_val_t",
+    [HP_ZNWM_ALIGN_NOTHROW] = "_ZnwmSt11align_val_tRKSt9nothrow_t",
+    [HP_ZNAM_ALIGN_NOTHROW] = "_ZnamSt11align_val_tRKSt9nothrow_t",
+    [HP_ZDLPV] = "_ZdlPv",
+    [HP_ZDAPV] = "_ZdaPv",
+    [HP_ZDLPVM] = "_ZdlPvm",
+    [HP_ZDAPVM] = "_ZdaPvm",
+    [HP_ZDLPV_NOTHROW] = "_ZdlPvRKSt9nothrow_t",
+    [HP_ZDAPV_NOTHROW] = "_ZdaPvRKSt9nothrow_t",
+    [HP_ZDLPV_ALIGN] = "_ZdlPvSt11align_val_t",
+    [HP_ZDAPV_ALIGN] = "_ZdaPvSt11align_val_t",
+    [HP_ZDLPVM_ALIGN] = "_ZdlPvmSt11align_val_t",
+    [HP_ZDAPVM_ALIGN] = "_ZdaPvmSt11align_val_t",
+    [HP_ZDLPV_ALIGN_NOTHROW] = "_ZdlPvSt11align_val_tRKSt9nothrow_t",
+    [HP_ZDAPV_ALIGN_NOTHROW] = "_ZdaPvSt11align_val_tRKSt9nothrow_t",
+};
+_Static_assert(HP_CXX_OPS == sizeof(hp_real.cxx) / sizeof(hp_real.cxx[0]), "one slot an operator");
+
+int hp_real_resolve_late(void)
+{
+	int missing = 0;
+	for (int i = 0; i < HP_CXX_OPS; i++) {
+		if (hp_real_cxx((enum hp_cxx_op)i))
+			continue;
+		void *f = dlsym(RTLD_NEXT, cxx_names[i]);
+		if (f)
+			atomic_store_explicit(&hp_real.cxx[i], f, memory_order_release);
+		else
+			missing = 1;
+	}
+	return missing;
+}
+
 #define RESOLVE(field, name) (*(void **)&hp_real.field = dlsym(RTLD_NEXT, name))
 
 void hp_real_init(void)
@@ -57,6 +96,19 @@ void hp_real_init(void)
 	RESOLVE(Exit_, "_Exit");
 	RESOLVE(fork, "fork");
 	RESOLVE(pthread_setname_np, "pthread_setname_np");
+	RESOLVE(setuid, "setuid");
+	RESOLVE(setgid, "setgid");
+	RESOLVE(seteuid, "seteuid");
+	RESOLVE(setegid, "setegid");
+	RESOLVE(setreuid, "setreuid");
+	RESOLVE(setregid, "setregid");
+	RESOLVE(setresuid, "setresuid");
+	RESOLVE(setresgid, "setresgid");
+	RESOLVE(setgroups, "setgroups");
+	RESOLVE(initgroups, "initgroups");
+	RESOLVE(dup2, "dup2");
+	RESOLVE(dup3, "dup3");
+	hp_real_resolve_late();
 	atomic_store(&resolve_state, 2);
 }
 

@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -40,6 +39,7 @@ _Atomic int hp_rec_state;
 uint32_t hp_rec_wake_word;
 
 static _Atomic(struct hp_tbuf *) threads;
+static _Atomic int drained; /* a writer started: a full ring may wait for it */
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static _Atomic uint32_t next_index;
 static _Atomic uint64_t lost;
@@ -133,8 +133,7 @@ static HP_COLD struct hp_tbuf *claim(void)
 		tbuf_start(b, atomic_fetch_add(&next_index, 1));
 	pthread_mutex_unlock(&registry_lock);
 	if (b) {
-		/* Still quiet: for the main thread glibc reads /proc/self/maps and may malloc.
-		 * The writer thread never claims a buffer, so it is never scanned. */
+		/* The writer thread never claims a buffer, so it is never scanned. */
 		b->leak_slot =
 		    hp_options.leak_scan ? hp_leakscan_thread_register(0) : HP_LEAKSCAN_NO_SLOT;
 		tls.buf = b;
@@ -160,7 +159,9 @@ static void wake_writer(void)
 }
 
 /* Backpressure: the ring is full, so wait for the writer (up to a second, in case the
- * writer itself waits for something this thread holds, e.g. the loader lock). */
+ * writer itself waits for something this thread holds, e.g. the loader lock). Before
+ * the constructor started the writer, nobody drains: the event is lost at once. The
+ * nap is a raw system call: nanosleep(3) is a cancellation point. */
 static HP_COLD int wait_room(struct hp_tbuf *b, uint64_t head, size_t n)
 {
 	b->tail_cache = atomic_load_explicit(&b->tail, memory_order_acquire);
@@ -169,10 +170,11 @@ static HP_COLD int wait_room(struct hp_tbuf *b, uint64_t head, size_t n)
 			wake_writer();
 		return 0;
 	}
+	if (!atomic_load_explicit(&drained, memory_order_acquire))
+		return -1;
 	for (unsigned i = 0; i < 20000; i++) {
 		wake_writer();
-		struct timespec nap = {0, 50 * 1000};
-		nanosleep(&nap, NULL);
+		hp_os_sleep_ns(50 * 1000);
 		b->tail_cache = atomic_load_explicit(&b->tail, memory_order_acquire);
 		if (b->size - (head - b->tail_cache) >= n)
 			return 0;
@@ -328,7 +330,7 @@ static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t ad
 static HP_COLD void late_event(void)
 {
 	hp_rec_hide();
-	hp_writer_sync(HP_SYNC_END, 0, NULL);
+	hp_writer_sync(HP_SYNC_END | HP_SYNC_LIGHT, 0, NULL);
 	hp_rec_unhide();
 }
 
@@ -463,6 +465,16 @@ void hp_rec_thread_name(pthread_t th, const char *name)
 		atomic_fetch_add_explicit(&b->name_seq, 1, memory_order_release);
 		break;
 	}
+}
+
+void hp_rec_writer_started(void)
+{
+	atomic_store_explicit(&drained, 1, memory_order_release);
+}
+
+int hp_rec_busy(void)
+{
+	return tls.busy != 0;
 }
 
 uint64_t hp_rec_events(void)

@@ -108,6 +108,13 @@ void hp_rec_recycle(struct hp_tbuf *b);
 /* pthread_setname_np succeeded for thread th. */
 void hp_rec_thread_name(pthread_t th, const char *name);
 
+/* A writer thread runs from now on: a thread whose ring is full waits for it. */
+void hp_rec_writer_started(void);
+
+/* 1 when the calling thread is inside the profiler or a real allocator call (a signal
+ * handler interrupted it there): lifecycle hooks must then not take profiler locks. */
+int hp_rec_busy(void);
+
 /* Events recorded and lost so far. */
 uint64_t hp_rec_events(void);
 uint64_t hp_rec_lost(void);

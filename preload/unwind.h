@@ -25,22 +25,28 @@ void hp_unwind_forget(void);
 /* Tests: treat [lo, hi) as the profiler's own code (frames dropped from the result). */
 void hp_unwind_set_self(uintptr_t lo, uintptr_t hi);
 
-/* The calling thread's stack [lo, hi), read once per thread: the bounds every
- * unwinder of ours checks a stack read against. */
+/* The calling thread's stack as far as the unwinders may read it: [lo, hi), hi its top
+ * and lo the lowest page verified mapped so far (mincore). Found without
+ * pthread_getattr_np, which takes the thread's own lock and reads /proc/self/maps
+ * through stdio: a first allocation made inside it, as Rust's runtime and the JVM do,
+ * would deadlock (docs/preload-safety.md). */
 struct hp_thread_stack {
 	uintptr_t lo, hi;
-	int state; /* 0 not read yet, 1 known, -1 unavailable */
+	int state;	/* 0 not known yet, 1 known, -1 unavailable */
+	unsigned tries; /* walks that could not find the top */
 };
 extern __thread struct hp_thread_stack hp_thread_stack;
 
-/* Reads the bounds (pthread_getattr_np, hidden from the recorder); 0 or -1. */
-int hp_unwind_load_thread_stack(void);
+/* Finds the top and verifies [sp's page, lo) as mapped; 0, or -1 when sp cannot be
+ * vouched for (this walk must go to libunwind). Lock-free: mincore only. */
+int hp_unwind_load_thread_stack(uintptr_t sp);
 
-/* The bounds, or NULL where they cannot be had. */
-static inline const struct hp_thread_stack *hp_unwind_thread_stack(void)
+/* The bounds, valid for a walk starting at sp, or NULL where they cannot be had. */
+static inline const struct hp_thread_stack *hp_unwind_thread_stack(uintptr_t sp)
 {
-	if (HP_UNLIKELY(hp_thread_stack.state <= 0) &&
-	    (hp_thread_stack.state < 0 || hp_unwind_load_thread_stack()))
+	if (HP_UNLIKELY(hp_thread_stack.state <= 0 || sp < hp_thread_stack.lo ||
+			sp >= hp_thread_stack.hi) &&
+	    (hp_thread_stack.state < 0 || hp_unwind_load_thread_stack(sp)))
 		return 0;
 	return &hp_thread_stack;
 }

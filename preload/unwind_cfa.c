@@ -224,11 +224,11 @@ int hp_unwind_cfa_rule(uintptr_t ra, int32_t *cfa_off, int32_t *rbp_off)
  * rip is its return address, rsp its frame base + 16, rbp the caller's saved rbp. */
 __attribute__((noinline)) unsigned hp_unwind_cfa(uintptr_t *ips, unsigned max)
 {
-	const struct hp_thread_stack *stack = hp_unwind_thread_stack();
+	const uintptr_t *frame = __builtin_frame_address(0);
+	const struct hp_thread_stack *stack = hp_unwind_thread_stack((uintptr_t)frame);
 	if (HP_UNLIKELY(!stack || !max))
 		goto fallback;
 	const uintptr_t lo = stack->lo, hi = stack->hi;
-	const uintptr_t *frame = __builtin_frame_address(0);
 	uintptr_t ip = frame[1], sp = (uintptr_t)(frame + 2), rbp = frame[0];
 	unsigned n = 0;
 	stats.walks++;

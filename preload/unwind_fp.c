@@ -219,7 +219,7 @@ static HP_COLD unsigned tail_walk(struct fp_tls *t, uintptr_t sp, uintptr_t ra, 
  * whole stack. Records the words it reads in t->w_* for the cache. */
 static int walk(struct fp_tls *t, uintptr_t fp, uintptr_t *ips, unsigned max)
 {
-	const struct hp_thread_stack *stack = hp_unwind_thread_stack();
+	const struct hp_thread_stack *stack = hp_unwind_thread_stack(fp);
 	if (!stack)
 		return -1;
 	uintptr_t lo = stack->lo, hi = stack->hi;

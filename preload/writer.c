@@ -35,6 +35,7 @@
 #include "modmap.h"
 #include "options.h"
 #include "os.h"
+#include "real.h"
 #include "recorder.h"
 #include "stacktab.h"
 #include "transcode.h"
@@ -75,6 +76,12 @@ static struct {
 	uint64_t round;			 /* rounds so far: a stall lasts at most one whole round */
 	struct hp_transcode_ring *rings; /* one per ring in a round */
 	size_t rings_cap;
+	/* A sync on an application thread inside an allocator call (after the final END):
+	 * no loader calls, whatever the caller holds. */
+	int light;
+	/* The loaded modules changed: the writer thread looks up what libc++ may now
+	 * define (real.h), outside the lock. */
+	int modules_changed;
 	/* An internal failure waiting for an ERROR record (hp_writer_error). */
 	_Atomic int error_pending;
 	char error_msg[256];
@@ -217,7 +224,7 @@ static void emit_clock_sync(void)
 static void emit_rss(void)
 {
 	char buf[128];
-	ssize_t n = w.statm_fd >= 0 ? pread(w.statm_fd, buf, sizeof(buf) - 1, 0) : -1;
+	ssize_t n = w.statm_fd >= 0 ? hp_os_pread(w.statm_fd, buf, sizeof(buf) - 1, 0) : -1;
 	if (n <= 0)
 		return;
 	buf[n] = '\0';
@@ -359,8 +366,10 @@ static int round_locked(int force_all)
 		}
 	}
 	uint32_t published = hp_stacktab_published();
-	if (hp_modmap_changed())
+	if (!w.light && hp_modmap_changed()) {
 		hp_modmap_refresh();
+		w.modules_changed = 1;
+	}
 	hp_modmap_emit(&w.modlog_pos, emit_raw, NULL);
 	for (uint32_t id = w.stacks_written + 1; id <= published; id++)
 		emit_stack(hp_stacktab_get(id));
@@ -506,6 +515,7 @@ static int busy_rings(void)
 
 static void *writer_main(void *arg)
 {
+	static int cxx_missing = 1;
 	hp_rec_hide(); /* for good: the writer's allocations are the profiler's */
 	prctl(PR_SET_NAME, "heapprof", 0, 0, 0);
 	for (;;) {
@@ -517,7 +527,12 @@ static void *writer_main(void *arg)
 		}
 		round_locked(0);
 		periodic_locked();
+		int changed = w.modules_changed;
+		w.modules_changed = 0;
 		pthread_mutex_unlock(&w.lock);
+		/* dlsym takes the loader's lock: never while holding ours. */
+		if (changed && cxx_missing)
+			cxx_missing = hp_real_resolve_late();
 		if (!busy_rings())
 			hp_os_futex_wait(&hp_rec_wake_word, seen, RSS_PERIOD_NS);
 	}
@@ -537,7 +552,8 @@ static int create_file(void)
 	}
 	memcpy(w.path, tmpl_path, strlen(tmpl_path) + 1);
 	for (unsigned n = 1;; n++) {
-		w.fd = open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		w.fd =
+		    hp_os_open(w.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (w.fd >= 0)
 			break;
 		err = errno;
@@ -559,7 +575,7 @@ static int create_file(void)
 
 static int open_trace(void)
 {
-	int statm = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int statm = hp_os_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
 	if (statm >= 0)
 		hp_fdguard_adopt(&w.statm_fd, statm);
 	int err = create_file();
@@ -715,6 +731,7 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		pthread_mutex_unlock(&w.lock);
 		return -EIO;
 	}
+	w.light = (what & HP_SYNC_LIGHT) != 0;
 	uint64_t now = hp_clock_trace(hp_clock_now());
 	if (what & HP_SYNC_FORK) {
 		emit_small(HP_REC_FORK, now, arg, 0, 0, 2);
@@ -748,10 +765,10 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		int err = hp_leakscan_at_exit(&w.xc.live, hp_clock_trace(hp_clock_now()),
 					      put_record, NULL);
 		if (err && !w.failed) {
-			hp_os_say("leak scan failed: ", strerror(-err), NULL);
+			hp_os_say("leak scan failed: ", hp_os_strerror(-err), NULL);
 			char msg[96] = "leak scan failed: ";
 			size_t l = strlen(msg);
-			strncpy(msg + l, strerror(-err), sizeof(msg) - l - 1);
+			strncpy(msg + l, hp_os_strerror(-err), sizeof(msg) - l - 1);
 			emit_error(msg);
 		}
 	}
@@ -762,6 +779,7 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 			   hp_rec_lost(), 3);
 	}
 	frame();
+	w.light = 0;
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = w.failed ? -EIO : 0;

@@ -13,6 +13,7 @@ enum hp_sync {
 	HP_SYNC_EXEC = 1 << 2,	/* add EXEC(path) */
 	HP_SYNC_FORK = 1 << 3,	/* add FORK(arg) only: no drain, no frame */
 	HP_SYNC_FINAL = 1 << 4, /* stop the writer thread afterwards */
+	HP_SYNC_LIGHT = 1 << 5, /* inside an allocator call: no module refresh (loader) */
 };
 
 /* Creates the trace file from the HEAPPROF_OUTPUT template and writes the HEADER
