@@ -3,7 +3,14 @@
  * A recorded malloc costs the real call, one clock read (vDSO), the unwind, a
  * lock-free stack-table probe and a 5-10 byte append to the thread's ring: no lock,
  * no syscall. Everything rare (claiming a buffer, a full ring, a new stack, a dead
- * thread) is in cold functions. */
+ * thread) is in cold functions.
+ *
+ * Any of it may run inside a libc function that holds one of libc's locks while it
+ * allocates (pthread_getattr_np, fopen, dlopen, setlocale...). So the libc functions
+ * reached from here are only those of docs/preload-safety.md: pure functions,
+ * pthread_self, clock_gettime, mmap/mincore, syscall(2) (never a cancellation point),
+ * heapprof's own leaf mutexes, pthread_setspecific and libunwind. tests/preload/
+ * hptrap.c aborts a run that calls anything else inside an allocator call. */
 #define _GNU_SOURCE
 #include "recorder.h"
 

@@ -2,7 +2,7 @@
 """Run a test program under libheapprof.so and check what heapprof-analyze says about it.
 
     check_trace.py --preload LIB --analyzer BIN --workdir DIR --expect FILE.expect
-                   [--source FILE]... -- PROGRAM [ARGS...]
+                   [--source FILE]... [--trap LIBHPTRAP] -- PROGRAM [ARGS...]
 
 The expectation file is JSON; lines whose first non-blank characters are '#' or '//'
 are comments. Top-level keys:
@@ -396,6 +396,8 @@ def main():
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--expect", required=True)
     ap.add_argument("--source", action="append", default=[])
+    ap.add_argument("--trap", help="libhptrap.so, preloaded before the recorder: the run "
+                    "aborts if the recorder calls a libc function it must not (hptrap.c)")
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -417,6 +419,8 @@ def main():
     env["HEAPPROF_OUTPUT"] = os.path.join(ctx.workdir, "heapprof.%e.%p.zst")
     env.update({k: ctx.resolve(v) for k, v in run.get("env", {}).items()})
     env["LD_PRELOAD"] = os.path.abspath(a.preload)
+    if a.trap:
+        env["LD_PRELOAD"] = os.path.abspath(a.trap) + ":" + env["LD_PRELOAD"]
 
     t0 = time.monotonic()
     ctx.root_pid, code, out, err = run_program(cmd, env, run, fails, "program")
