@@ -5,11 +5,14 @@
 # gcc g++ make: the toolchain; cmake pkg-config: the build; libunwind-dev: the recorder's
 # unwinder; libzstd-dev zstd: trace compression; libdw-dev libelf-dev: the analyzer's
 # symbolizer; python3: the preload tests' checker; valgrind heaptrack: tests compare
-# against them; clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling.
+# against them; clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling;
+# ripgrep fd-find rustc openjdk-17-jdk-headless nodejs: the runtimes of the real-program
+# suite (Rust programs, one built by the test, the JVM, node).
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
 	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd
 	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
+	ripgrep fd-find rustc openjdk-17-jdk-headless nodejs
 )
 
 hp_missing_deps()

@@ -2,7 +2,7 @@
 """Run one real-program or torture case under libheapprof.so and check the result.
 
     run_case.py --case NAME --lib LIBHEAPPROF --analyzer BIN --torture RT_TORTURE
-                --torture-jemalloc BIN --dlib RT_DLIB --src DIR --work DIR
+                --torture-jemalloc BIN --dlib RT_DLIB --trap LIBHPTRAP --src DIR --work DIR
 
 Exit status: 0 pass, 1 fail (every failed check is listed with what was expected and
 what came back, the program's stderr and the analyzer's), 77 the case could not create
@@ -545,6 +545,166 @@ def case_setpriv():
         native, pre = same_as_native(argv, "setpriv " + " ".join(extra), out, cwd="/")
         C.check(native.rc == 0, "setpriv (native) ran", detail=native.describe())
     all_clean(traces_in(out, 4, "setpriv"), "setpriv", 1)
+
+
+# --- A2. runtimes: Rust, the JVM, node ---------------------------------------------------
+# Each runs natively and under the preload (same output and exit status; a hang fails on
+# the per-run timeout), then under libhptrap.so + the preload, which aborts if the
+# recorder calls a libc function it must not inside an allocator call
+# (docs/preload-safety.md). The wall times of both runs are noted.
+
+def timed_note(where, native, pre):
+    C.note(f"{where}: wall {native.elapsed:.3f} s native, {pre.elapsed:.3f} s under heapprof")
+
+
+def same_lines_as_native(argv, where, outdir, sort=False, **kw):
+    """same_as_native(), comparing stdout as sorted lines when sort (threads print in any
+    order); then once more under the trap."""
+    native = run(argv, preload=False, **kw)
+    pre = run(argv, preload=True, outdir=outdir, **kw)
+    norm = (lambda o: sorted(o.splitlines())) if sort else (lambda o: o)
+    C.check(native.rc == pre.rc, f"{where}: exit status with the preload equals without",
+            native.rc, pre.rc, pre.describe())
+    C.check(norm(native.out) == norm(pre.out), f"{where}: stdout with the preload equals without",
+            native.out[-1500:], pre.out[-1500:], pre.describe())
+    C.check(len(pre.heapprof_lines()) == 0, f"{where}: no heapprof line on stderr", [],
+            pre.heapprof_lines())
+    trapped_dir = outdir.rstrip("/") + "-trap"
+    os.makedirs(trapped_dir, exist_ok=True)
+    trapped = run(argv, preload=True, outdir=trapped_dir, lib=f"{A.trap}:{A.lib}", **kw)
+    C.check(trapped.rc == native.rc and norm(trapped.out) == norm(native.out) and
+            "hptrap" not in trapped.err,
+            f"{where}: under libhptrap.so the recorder calls no forbidden libc function",
+            (native.rc, "no hptrap line"), (trapped.rc, [l for l in trapped.err.splitlines()
+                                                         if "hptrap" in l][:4]),
+            trapped.describe())
+    timed_note(where, native, pre)
+    return native, pre
+
+
+def make_tree(root, dirs=40, files=25):
+    """A source-like tree: dirs x files text files, some holding the word 'needle'."""
+    for d in range(dirs):
+        sub = os.path.join(root, f"dir{d:02d}", "src")
+        os.makedirs(sub, exist_ok=True)
+        for f in range(files):
+            ext = "txt" if f % 3 else "rs"
+            with open(os.path.join(sub, f"file{f:02d}.{ext}"), "w") as fh:
+                for line in range(60):
+                    word = "needle" if (d * files + f + line) % 97 == 0 else "hay"
+                    fh.write(f"line {line} of {d}/{f}: {word} {'x' * (line % 40)}\n")
+    return root
+
+
+def case_rg():
+    rg = tool("rg")  # Debian's ripgrep, a Rust program
+    out = fresh_dir("traces")
+    tree = make_tree(fresh_dir("tree"))
+    native, _ = same_lines_as_native([rg, "--no-config", "-c", "needle", tree], "rg", out,
+                                     sort=True, cwd=tree)
+    C.check(native.rc == 0 and len(native.out.splitlines()) > 100, "rg (native) found matches",
+            detail=native.describe())
+    all_clean(traces_in(out, 1, "rg"), "rg", 200)
+
+
+def case_fdfind():
+    fd = tool("fdfind")  # Debian's fd-find, a Rust program
+    out = fresh_dir("traces")
+    tree = make_tree(fresh_dir("tree"))
+    native, _ = same_lines_as_native([fd, "--no-ignore", "-e", "rs", ".", tree], "fdfind", out,
+                                     sort=True, cwd=tree)
+    C.check(native.rc == 0 and len(native.out.splitlines()) == 40 * 9,
+            "fdfind (native) listed the .rs files", 40 * 9, len(native.out.splitlines()))
+    all_clean(traces_in(out, 1, "fdfind"), "fdfind", 100)
+
+
+RUST_HASH = re.compile(r"::h[0-9a-f]{16}$")
+
+
+def rust_names(where, t, binary):
+    """The report names the program's Rust functions readably, with Rust file:line."""
+    frames = [f for s in t.report.get("sites", []) for f in s.get("stack", [])
+              if os.path.basename(f.get("module") or "") == binary]
+    names = [f.get("function") or "" for f in frames]
+    raw = [n for n in names if n.startswith(("_ZN", "_R")) or RUST_HASH.search(n)]
+    C.check(frames and not raw, f"{where}: no mangled or hashed Rust names", [], raw[:5])
+    C.check("rt_rust::cache::Cache::insert" in names,
+            f"{where}: rt_rust::cache::Cache::insert is named", "rt_rust::cache::Cache::insert",
+            sorted(set(n for n in names if n.startswith("rt_rust")))[:10])
+    C.check(any((f.get("file") or "").endswith("rt_rust.rs") and (f.get("line") or 0) > 0
+                for f in frames), f"{where}: a frame has file:line in rt_rust.rs",
+            "rt_rust.rs:N", sorted(set(f"{f.get('file')}:{f.get('line')}" for f in frames))[:6])
+
+
+def case_rust():
+    """A Rust program built here with Debian's rustc (std::thread, a HashMap cache, a panic
+    caught with catch_unwind), in both symbol manglings (legacy and v0)."""
+    rustc = tool("/usr/bin/rustc")  # Debian's, not a rustup toolchain earlier in PATH
+    src = os.path.join(A.src, "rt_rust.rs")
+    build = fresh_dir("build")
+    for mangling in ("legacy", "v0"):
+        exe = os.path.join(build, "rt_rust" if mangling == "legacy" else "rt_rust_v0")
+        flags = ["-C", "symbol-mangling-version=v0"] if mangling == "v0" else []  # legacy: default
+        r = run([rustc, "--edition", "2021", "-C", "opt-level=1", "-g"] + flags + ["-o", exe, src],
+                preload=False, timeout=300, cwd=build)
+        if r.rc != 0:
+            raise Fail(f"rustc failed:\n{r.describe()}")
+        out = fresh_dir("traces-" + mangling)
+        where = f"rust ({mangling} mangling)"
+        native, _ = same_lines_as_native([exe], where, out)
+        C.check(native.out.strip() == "entries=8000 bytes=762464 strings=4000 caught=true",
+                f"{where}: output", "entries=8000 bytes=762464 strings=4000 caught=true",
+                native.out.strip())
+        traces = traces_in(out, 1, where)
+        all_clean(traces, where, 8000)
+        for t in traces:
+            if t.report:
+                rust_names(where, t, os.path.basename(exe))
+
+
+def case_java():
+    """OpenJDK 17 (Debian's) compiling and running a small threaded class."""
+    javac, java = tool("javac"), tool("java")
+    build = fresh_dir("build")
+    r = run([javac, "-d", build, os.path.join(A.src, "RtJava.java")], preload=False, timeout=300)
+    if r.rc != 0:
+        raise Fail(f"javac failed:\n{r.describe()}")
+    out = fresh_dir("traces")
+    # -Xshare:off: class data sharing maps an archive whose use depends on address layout.
+    argv = [java, "-Xshare:off", "-XX:TieredStopAtLevel=1", "-cp", build, "RtJava"]
+    native, _ = same_lines_as_native(argv, "java", out, timeout=120)
+    C.check(native.rc == 0 and native.out.startswith("entries=80000 "), "java (native) ran",
+            "entries=80000 ...", native.out.strip())
+    all_clean(traces_in(out, 1, "java"), "java", 5000)
+
+
+def case_node():
+    node = tool("node")
+    out = fresh_dir("traces")
+    script = r"""
+const m = new Map();
+for (let i = 0; i < 50000; i++) m.set('k' + i, {i, s: 'v'.repeat(i % 50)});
+let total = 0; for (const [k, v] of m) total += v.s.length + k.length;
+const json = JSON.stringify([...m.values()].slice(0, 2000));
+console.log(m.size, total, json.length, JSON.parse(json).length);
+"""
+    native, _ = same_lines_as_native([node, "-e", script], "node", out)
+    C.check(native.rc == 0 and native.out.startswith("50000 "), "node (native) ran",
+            detail=native.describe())
+    all_clean(traces_in(out, 1, "node"), "node", 1000)
+
+
+def case_runtimes_trap():
+    """python3 and perl (cases of their own above) under libhptrap.so as well."""
+    py = tool("/usr/bin/python3")
+    perl = tool("perl")
+    for argv, where in (([py, "-I", "-S", "-c", "import json; print(len(json.dumps(list(range(50000)))))"],
+                         "python3"),
+                        ([perl, "-e", "my %h; $h{$_} = 'x' x ($_ % 30) for 1..40000; print scalar(keys %h), qq(\n)"],
+                         "perl")):
+        out = fresh_dir("traces-" + where)
+        same_lines_as_native(argv, where, out)
+        all_clean(traces_in(out, 1, where), where, 1000)
 
 
 def case_cxx_exceptions():
@@ -1139,6 +1299,7 @@ def main():
     ap.add_argument("--torture", required=True)
     ap.add_argument("--torture-jemalloc", default="missing:")
     ap.add_argument("--dlib", required=True)
+    ap.add_argument("--trap", required=True, help="libhptrap.so (tests/preload/hptrap.c)")
     ap.add_argument("--src", default=os.path.dirname(os.path.abspath(__file__)))
     ap.add_argument("--work", required=True)
     A = ap.parse_args()
