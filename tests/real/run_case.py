@@ -662,6 +662,117 @@ def case_rust():
                 rust_names(where, t, os.path.basename(exe))
 
 
+def tokio_load(port, conns=4, per_conn=1500, size=1024):
+    """conns clients, each per_conn SETs of size bytes and as many GETs; returns the number
+    of wrong replies."""
+    import socket
+    import threading
+    bad = []
+
+    def client(c):
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as sk:
+            sk.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            f = sk.makefile("rwb")
+            for i in range(per_conn):
+                f.write(f"SET c{c}-k{i} {size}\nGET c{c}-k{i}\n".encode())
+                f.flush()
+                a, b = f.readline().strip(), f.readline().strip()
+                if a != b"OK" or b != str(size).encode():
+                    bad.append((c, i, a, b))
+
+    ts = [threading.Thread(target=client, args=(c,)) for c in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return len(bad)
+
+
+def serve_once(exe, preload, outdir, where, timeout=60):
+    """Starts the server, loads it, stops it with SIGINT. Returns (rc, stdout, stderr, s)."""
+    e = base_env()
+    if preload:
+        e["LD_PRELOAD"] = A.lib
+        e["HEAPPROF_OUTPUT"] = os.path.join(outdir, "heapprof.%e.%p.zst")
+    t0 = time.monotonic()
+    p = subprocess.Popen([exe], env=e, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        first = p.stdout.readline().decode()
+        m = re.match(r"port (\d+)", first)
+        if not m:
+            raise Fail(f"{where}: the server printed no port: {first!r}")
+        bad = tokio_load(int(m.group(1)))
+        C.check(bad == 0, f"{where}: every reply is right", 0, bad)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
+        raise Fail(f"{where}: the server did not stop within {timeout}s of SIGINT (hang?)")
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    return p.returncode, first + out.decode(errors="replace"), err.decode(errors="replace"), \
+        time.monotonic() - t0
+
+
+def case_tokio_server():
+    """A multi-threaded tokio server built offline from Debian's librust-tokio-dev, loaded
+    over loopback by 4 clients, stopped with SIGINT: same replies and exit status natively
+    and under the preload, a complete trace, and its ever-growing cache at the top."""
+    cargo = tool("/usr/bin/cargo")
+    registry = "/usr/share/cargo/registry"
+    if not os.path.isdir(os.path.join(registry, "tokio-1.24.2")) and not any(
+            d.startswith("tokio-1.") for d in os.listdir(registry) if os.path.isdir(registry)):
+        raise Fail("librust-tokio-dev is not installed (tools/check installs it)")
+    home = fresh_dir("cargo-home")
+    with open(os.path.join(home, "config.toml"), "w") as f:
+        f.write(f'[source.crates-io]\nreplace-with = "debian"\n'
+                f'[source.debian]\ndirectory = "{registry}"\n[net]\noffline = true\n')
+    target = fresh_dir("target")
+    t0 = time.monotonic()
+    r = run([cargo, "build", "--release", "--quiet", "--manifest-path",
+             os.path.join(A.src, "tokio_server", "Cargo.toml")], preload=False, timeout=900,
+            env={"CARGO_HOME": home, "CARGO_TARGET_DIR": target})
+    if r.rc != 0:
+        raise Fail(f"cargo build failed:\n{r.describe()}")
+    C.note(f"tokio_server: built in {time.monotonic() - t0:.1f} s")
+    exe = os.path.join(target, "release", "hp_tokio_server")
+    out = fresh_dir("traces")
+    rc0, out0, _, t_native = serve_once(exe, False, out, "tokio_server (native)")
+    rc1, out1, err1, t_pre = serve_once(exe, True, out, "tokio_server (heapprof)")
+    expected = "stopped: keys=6000 history=6000 sets=6000 gets=6000"
+    for rc, o, where in ((rc0, out0, "native"), (rc1, out1, "heapprof")):
+        C.check(rc == 0, f"tokio_server ({where}): exit status 0 after SIGINT", 0, rc)
+        C.check(expected in o, f"tokio_server ({where}): totals", expected, o[-300:])
+    C.check("heapprof" not in err1.lower(), "tokio_server: no heapprof line on stderr", "",
+            err1[-500:])
+    C.note(f"tokio_server: wall {t_native:.2f} s native, {t_pre:.2f} s under heapprof "
+           "(start, load, SIGINT, exit)")
+    traces = traces_in(out, 1, "tokio_server")
+    all_clean(traces, "tokio_server", 12000)
+    for t in traces:
+        if not t.report:
+            continue
+        C.check(t.summary.get("threads", 0) >= 5, "tokio_server: the worker threads recorded",
+                ">= 5", t.summary.get("threads"))
+        # The cache's values are the peak's biggest site (a HashMap resize may make the
+        # peak come a few SETs before the end), and what Store::set allocated is all
+        # still held at exit: 6000 x 1 KiB of values plus the keys and the history.
+        sites = t.report.get("sites", [])
+        top = sites[0] if sites else {}
+        names = [f.get("function") or "" for f in top.get("stack", [])]
+        setter = "hp_tokio_server::store::Store::set"
+        C.check(setter in names and top.get("peak_bytes", 0) >= 5500 * 1024,
+                "tokio_server: the growing cache (Store::set) is the top site",
+                f"{setter}, peak >= 5,632,000 B", (names[:6], top.get("peak_bytes")))
+        held = sum(s.get("leaked_bytes", 0) for s in sites
+                   if setter in [f.get("function") for f in s.get("stack", [])])
+        C.check(held >= 6000 * 1024, "tokio_server: what Store::set stored is held at exit",
+                ">= 6,144,000", held)
+
+
 def case_java():
     """OpenJDK 17 (Debian's) compiling and running a small threaded class."""
     javac, java = tool("javac"), tool("java")
