@@ -30,6 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "demangle_rust.h"
+
 /* libstdc++'s demangler; the analyzer links stdc++ for it. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
@@ -151,11 +153,18 @@ static const char *intern(struct hp_symbolizer *s, const char *str)
 	return copy;
 }
 
-/* A C++ (Itanium ABI) name demangled and interned; anything else interned as is. */
+/* A Rust or C++ (Itanium ABI) name demangled and interned; anything else interned as is.
+ * Rust first: its legacy names are valid C++ names, which __cxa_demangle shows hashed. */
 static const char *intern_symbol(struct hp_symbolizer *s, const char *name)
 {
 	if (!name || !*name)
 		return NULL;
+	char *rust = hp_demangle_rust(name); /* NULL but for _R... and Rust's _ZN...E */
+	if (rust) {
+		const char *r = intern(s, rust);
+		free(rust);
+		return r;
+	}
 	if (name[0] == '_' && name[1] == 'Z') {
 		int status = -1;
 		char *plain = __cxa_demangle(name, NULL, NULL, &status);
