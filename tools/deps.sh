@@ -6,13 +6,14 @@
 # unwinder; libzstd-dev zstd: trace compression; libdw-dev libelf-dev: the analyzer's
 # symbolizer; python3: the preload tests' checker; valgrind heaptrack: tests compare
 # against them; clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling;
-# ripgrep fd-find rustc openjdk-17-jdk-headless nodejs: the runtimes of the real-program
-# suite (Rust programs, one built by the test, the JVM, node).
+# ripgrep fd-find rustc cargo librust-tokio-dev openjdk-17-jdk-headless nodejs: the
+# runtimes of the real-program suite (Rust programs, two built by the tests, one of them
+# a tokio server, the JVM, node).
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
 	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd
 	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
-	ripgrep fd-find rustc openjdk-17-jdk-headless nodejs
+	ripgrep fd-find rustc cargo librust-tokio-dev openjdk-17-jdk-headless nodejs
 )
 
 hp_missing_deps()

@@ -92,11 +92,12 @@ static int first_libc_call(void)
 	}
 	if (strcmp(mode, "qsort_signal") == 0) {
 		stack_t ss = {.ss_size = 1 << 16};
-		ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				-1, 0);
+		ss.ss_sp = mmap(NULL, ss.ss_size, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = SA_ONSTACK};
 		sigemptyset(&sa.sa_mask);
-		if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, NULL) || sigaction(SIGUSR1, &sa, NULL))
+		if (ss.ss_sp == MAP_FAILED || sigaltstack(&ss, NULL) ||
+		    sigaction(SIGUSR1, &sa, NULL))
 			return -1;
 		handled = 0;
 		pthread_kill(pthread_self(), SIGUSR1);

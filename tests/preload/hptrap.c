@@ -122,7 +122,9 @@ static void *next(const char *name)
 	return f;
 }
 
+/* The next definition of name, looked up once; var caches it. */
 #define NEXT(var, name) (var ? var : (*(void **)&var = next(name), var))
+#define RESOLVE(var, name) ((void)NEXT(var, name))
 
 /* ---- the allocator calls ---- */
 
@@ -135,7 +137,7 @@ EXPORT void *malloc(size_t size)
 {
 	if (resolving)
 		return boot_alloc(size);
-	NEXT(next_malloc, "malloc");
+	RESOLVE(next_malloc, "malloc");
 	in_entry++;
 	void *p = next_malloc(size);
 	in_entry--;
@@ -146,7 +148,7 @@ EXPORT void free(void *p)
 {
 	if (!p || boot_owns(p) || resolving)
 		return; /* dlsym's own frees while it resolves ours are leaked: a few bytes */
-	NEXT(next_free, "free");
+	RESOLVE(next_free, "free");
 	in_entry++;
 	next_free(p);
 	in_entry--;
@@ -156,7 +158,7 @@ EXPORT void *calloc(size_t n, size_t size)
 {
 	if (resolving)
 		return boot_alloc(n * size); /* zeroed: static */
-	NEXT(next_calloc, "calloc");
+	RESOLVE(next_calloc, "calloc");
 	in_entry++;
 	void *p = next_calloc(n, size);
 	in_entry--;
@@ -173,7 +175,7 @@ EXPORT void *realloc(void *old, size_t size)
 			memcpy(p, old, size < 64 ? size : 64); /* dlerror's strings only */
 		return p;
 	}
-	NEXT(next_realloc, "realloc");
+	RESOLVE(next_realloc, "realloc");
 	in_entry++;
 	void *p = next_realloc(old, size);
 	in_entry--;
@@ -185,7 +187,7 @@ EXPORT void *realloc(void *old, size_t size)
 	EXPORT ret name params                                                                     \
 	{                                                                                          \
 		static ret(*next_) params;                                                         \
-		NEXT(next_, #name);                                                                \
+		RESOLVE(next_, #name);                                                             \
 		in_entry++;                                                                        \
 		ret r_ = next_ args;                                                               \
 		in_entry--;                                                                        \
@@ -195,7 +197,7 @@ EXPORT void *realloc(void *old, size_t size)
 	EXPORT void name params                                                                    \
 	{                                                                                          \
 		static void(*next_) params;                                                        \
-		NEXT(next_, #name);                                                                \
+		RESOLVE(next_, #name);                                                             \
 		in_entry++;                                                                        \
 		next_ args;                                                                        \
 		in_entry--;                                                                        \
@@ -235,8 +237,8 @@ ENTRY_VOID(_ZdaPvm, (void *p, size_t n), (p, n))
 TRAP(NEVER, int, pthread_getattr_np, (pthread_t t, pthread_attr_t *a), (t, a))
 TRAP(NEVER, int, pthread_attr_getstack, (const pthread_attr_t *a, void **p, size_t *s), (a, p, s))
 /* Threads, fork and exit handler lists, keys. */
-TRAP(NEVER, int, pthread_create, (pthread_t * t, const pthread_attr_t *a, void *(*f)(void *), void *x),
-     (t, a, f, x))
+TRAP(NEVER, int, pthread_create,
+     (pthread_t * t, const pthread_attr_t *a, void *(*f)(void *), void *x), (t, a, f, x))
 TRAP(NEVER, int, pthread_join, (pthread_t t, void **r), (t, r))
 /* libunwind creates the key of unw_backtrace's per-thread cache on its first use; glibc
  * takes no lock for it. heapprof creates its own in its first call. */
@@ -301,8 +303,8 @@ TRAP(NEVER, char *, dlerror, (void), ())
 TRAP(NEVER, int, dladdr, (const void *a, Dl_info *i), (a, i))
 TRAP(NEVER, int, dladdr1, (const void *a, Dl_info *i, void **x, int f), (a, i, x, f))
 TRAP(NEVER, int, dlinfo, (void *h, int r, void *a), (h, r, a))
-TRAP(UNWINDER, int, dl_iterate_phdr,
-     (int (*cb)(struct dl_phdr_info *, size_t, void *), void *d), (cb, d))
+TRAP(UNWINDER, int, dl_iterate_phdr, (int (*cb)(struct dl_phdr_info *, size_t, void *), void *d),
+     (cb, d))
 /* Allocating, NSS, sorting, syslog: none is the recorder's business. */
 TRAP(NEVER, char *, realpath, (const char *p, char *r), (p, r))
 TRAP(NEVER, int, getaddrinfo,
@@ -319,8 +321,8 @@ TRAP(UNWINDER, ssize_t, pread64, (int fd, void *b, size_t n, off_t o), (fd, b, n
 TRAP(UNWINDER, int, close, (int fd), (fd))
 TRAP(UNWINDER, int, pipe2, (int fds[2], int f), (fds, f))
 TRAP(UNWINDER, int, nanosleep, (const struct timespec *r, struct timespec *m), (r, m))
-TRAP(UNWINDER, int, clock_nanosleep, (clockid_t c, int f, const struct timespec *r, struct timespec *m),
-     (c, f, r, m))
+TRAP(UNWINDER, int, clock_nanosleep,
+     (clockid_t c, int f, const struct timespec *r, struct timespec *m), (c, f, r, m))
 TRAP(UNWINDER, int, usleep, (useconds_t u), (u))
 TRAP(UNWINDER, unsigned, sleep, (unsigned s), (s))
 TRAP(UNWINDER, long, sysconf, (int n), (n))
@@ -405,5 +407,6 @@ __attribute__((constructor)) static void hptrap_init(void)
 	next("malloc"); /* resolves real_dlsym */
 	*(void **)&is_recording = real_dlsym(RTLD_DEFAULT, "heapprof_is_recording");
 	if (!unwinder_hi || !is_recording)
-		say("hptrap: ", "libheapprof.so (and its libunwind) must be preloaded after libhptrap.so");
+		say("hptrap: ",
+		    "libheapprof.so (and its libunwind) must be preloaded after libhptrap.so");
 }

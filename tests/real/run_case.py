@@ -628,9 +628,10 @@ def rust_names(where, t, binary):
     names = [f.get("function") or "" for f in frames]
     raw = [n for n in names if n.startswith(("_ZN", "_R")) or RUST_HASH.search(n)]
     C.check(frames and not raw, f"{where}: no mangled or hashed Rust names", [], raw[:5])
-    C.check("rt_rust::cache::Cache::insert" in names,
-            f"{where}: rt_rust::cache::Cache::insert is named", "rt_rust::cache::Cache::insert",
-            sorted(set(n for n in names if n.startswith("rt_rust")))[:10])
+    # v0 writes an inherent method as rustc-demangle and Rust's backtraces print it.
+    want = ("rt_rust::cache::Cache::insert", "<rt_rust::cache::Cache>::insert")
+    C.check(any(w in names for w in want), f"{where}: Cache::insert is named",
+            " or ".join(want), sorted(set(n for n in names if "rt_rust" in n))[:10])
     C.check(any((f.get("file") or "").endswith("rt_rust.rs") and (f.get("line") or 0) > 0
                 for f in frames), f"{where}: a frame has file:line in rt_rust.rs",
             "rt_rust.rs:N", sorted(set(f"{f.get('file')}:{f.get('line')}" for f in frames))[:6])
@@ -758,8 +759,8 @@ def case_tokio_server():
         C.check(t.summary.get("threads", 0) >= 5, "tokio_server: the worker threads recorded",
                 ">= 5", t.summary.get("threads"))
         # The cache's values are the peak's biggest site (a HashMap resize may make the
-        # peak come a few SETs before the end), and what Store::set allocated is all
-        # still held at exit: 6000 x 1 KiB of values plus the keys and the history.
+        # peak come a few SETs before the end), and Store::set allocated them all:
+        # 6000 x 1 KiB of values plus the keys and the history (main drops them at exit).
         sites = t.report.get("sites", [])
         top = sites[0] if sites else {}
         names = [f.get("function") or "" for f in top.get("stack", [])]
@@ -767,10 +768,10 @@ def case_tokio_server():
         C.check(setter in names and top.get("peak_bytes", 0) >= 5500 * 1024,
                 "tokio_server: the growing cache (Store::set) is the top site",
                 f"{setter}, peak >= 5,632,000 B", (names[:6], top.get("peak_bytes")))
-        held = sum(s.get("leaked_bytes", 0) for s in sites
-                   if setter in [f.get("function") for f in s.get("stack", [])])
-        C.check(held >= 6000 * 1024, "tokio_server: what Store::set stored is held at exit",
-                ">= 6,144,000", held)
+        stored = sum(s.get("allocated_bytes", 0) for s in sites
+                     if setter in [f.get("function") for f in s.get("stack", [])])
+        C.check(stored >= 6000 * 1024, "tokio_server: Store::set allocated every value",
+                ">= 6,144,000", stored)
 
 
 def case_java():
