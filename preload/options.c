@@ -24,7 +24,11 @@
  *   HEAPPROF_UNWIND_CACHE  0: with fp, unwind every event; default 1: reuse the last
  *                        stack id while its frames are provably unchanged.
  *   HEAPPROF_SAMPLE_BYTES  mean bytes between sampled allocations (Poisson, per thread),
- *                        0..4294967295; default 0: every event recorded. */
+ *                        0..4294967295; default 0: every event recorded.
+ *   HEAPPROF_ANNOUNCE    a directory (the heapprof wrapper sets it to its own): when the
+ *                        trace gets its END (exit, exec), say "heapprof: trace written
+ *                        to <path>" on stderr, the path relative to that directory when
+ *                        below it, unless the program replaced its stderr meanwhile. */
 #include "options.h"
 
 #include <errno.h>
@@ -87,6 +91,8 @@ void hp_options_init(void)
 	 * would call most of the heap unknown: sampling turns the scan off. */
 	if (hp_options.sample_bytes)
 		hp_options.leak_scan = 0;
+	s = getenv("HEAPPROF_ANNOUNCE");
+	hp_options.announce = s && *s == '/' ? s : NULL;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)

@@ -21,6 +21,8 @@ struct hp_options {
 	enum hp_unwinder unwind;
 	int unwind_cache;      /* HEAPPROF_UNWIND_CACHE: reuse unchanged stacks (fp only) */
 	unsigned sample_bytes; /* HEAPPROF_SAMPLE_BYTES: mean sampling interval, 0 off */
+	const char *announce;  /* HEAPPROF_ANNOUNCE: say the trace's name at its END, relative
+				* to this directory; NULL: say nothing */
 };
 
 extern struct hp_options hp_options;

@@ -22,6 +22,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -85,6 +86,11 @@ static struct {
 	/* An internal failure waiting for an ERROR record (hp_writer_error). */
 	_Atomic int error_pending;
 	char error_msg[256];
+	/* HEAPPROF_ANNOUNCE: stderr as it was when the trace was created, and whether the
+	 * trace's name was said already. */
+	dev_t err_dev;
+	ino_t err_ino;
+	int err_known, announced;
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1};
 
 const char *hp_writer_path(void)
@@ -583,6 +589,13 @@ static int open_trace(void)
 		return err;
 	if (hp_options.verbose)
 		hp_os_say("writing trace to '", w.path, "'");
+	struct stat st;
+	w.err_known = hp_options.announce && fstat(STDERR_FILENO, &st) == 0;
+	if (w.err_known) {
+		w.err_dev = st.st_dev;
+		w.err_ino = st.st_ino;
+	}
+	w.announced = 0;
 	w.stage_len = 0;
 	w.stacks_written = 0;
 	w.modlog_pos = 0;
@@ -686,6 +699,23 @@ void hp_writer_suspend_fork_child(void)
 	suspend_depth = suspend_restart = 0;
 }
 
+/* HEAPPROF_ANNOUNCE: "trace written to <path>" once, on the stderr the program started
+ * with: a daemon that pointed descriptor 2 at a log or a socket gets nothing. */
+static void announce(void)
+{
+	struct stat st;
+	if (!w.err_known || fstat(STDERR_FILENO, &st) || st.st_dev != w.err_dev ||
+	    st.st_ino != w.err_ino)
+		return;
+	const char *dir = hp_options.announce, *path = w.path;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1])
+		path += n + 1;
+	hp_os_say("trace written to ", path, NULL);
+}
+
 /* The program's __lsan_default_suppressions() text cut after a whole line to at most
  * HP_MAX_STRING bytes, or NULL. Runs the program's code: no profiler lock held. */
 static const char *program_suppressions(size_t *len)
@@ -783,7 +813,13 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = w.failed ? -EIO : 0;
+	int say =
+	    !err && (what & HP_SYNC_END) && (what & (HP_SYNC_FINAL | HP_SYNC_EXEC)) && !w.announced;
+	if (say)
+		w.announced = 1;
 	pthread_mutex_unlock(&w.lock);
+	if (say)
+		announce();
 	if (what & HP_SYNC_FINAL)
 		wake_writer();
 	return err;
