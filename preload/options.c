@@ -32,6 +32,7 @@
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -46,6 +47,18 @@ struct hp_options hp_options = {
     .zstd_level = 1,
     .clock = HP_CLOCK_AUTO,
 };
+
+/* A copy of an environment value: programs that set their process title (redis,
+ * nginx, postgres) overwrite the environment strings in place, and the output template
+ * is needed again at every fork. Longer values than buf holds stay where they are. */
+static const char *keep(const char *s, char *buf, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	if (n == cap)
+		return s;
+	memcpy(buf, s, n + 1);
+	return buf;
+}
 
 unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsigned def)
 {
@@ -64,9 +77,10 @@ unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsign
 
 void hp_options_init(void)
 {
+	static char output[PATH_MAX], announce[PATH_MAX];
 	const char *s = getenv("HEAPPROF_OUTPUT");
 	if (s && *s)
-		hp_options.output = s;
+		hp_options.output = keep(s, output, sizeof output);
 	hp_options.max_frames =
 	    hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1, HP_MAX_FRAMES_PER_STACK, 64);
 	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
@@ -92,7 +106,7 @@ void hp_options_init(void)
 	if (hp_options.sample_bytes)
 		hp_options.leak_scan = 0;
 	s = getenv("HEAPPROF_ANNOUNCE");
-	hp_options.announce = s && *s == '/' ? s : NULL;
+	hp_options.announce = s && *s == '/' ? keep(s, announce, sizeof announce) : NULL;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)
