@@ -7,12 +7,14 @@
 # symbolizer; python3: the preload tests' checker; valgrind heaptrack: tests compare
 # against them; clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling;
 # ripgrep fd-find rustc openjdk-17-jdk-headless nodejs: the runtimes of the real-program
-# suite (Rust programs, one built by the test, the JVM, node).
+# suite (Rust programs, one built by the test, the JVM, node); redis-server redis-tools
+# memcached libmemcached-tools nginx wrk: the server tests (tests/server) and bench/servers.
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
 	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd
 	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
 	ripgrep fd-find rustc openjdk-17-jdk-headless nodejs
+	redis-server redis-tools memcached libmemcached-tools nginx wrk
 )
 
 hp_missing_deps()
