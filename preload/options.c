@@ -28,7 +28,10 @@
  *   HEAPPROF_ANNOUNCE    a directory (the heapprof wrapper sets it to its own): when the
  *                        trace gets its END (exit, exec), say "heapprof: trace written
  *                        to <path>" on stderr, the path relative to that directory when
- *                        below it, unless the program replaced its stderr meanwhile. */
+ *                        below it, unless the program replaced its stderr meanwhile.
+ *   HEAPPROF_CONTROL     0: no control FIFO (control.h; `heapprof mark PID` and
+ *                        `heapprof top PID` then cannot reach the process); default 1.
+ *   XDG_RUNTIME_DIR      where the control FIFO goes (else /tmp/heapprof-<euid>). */
 #include "options.h"
 
 #include <errno.h>
@@ -77,7 +80,7 @@ unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsign
 
 void hp_options_init(void)
 {
-	static char output[PATH_MAX], announce[PATH_MAX];
+	static char output[PATH_MAX], announce[PATH_MAX], runtime_dir[PATH_MAX];
 	const char *s = getenv("HEAPPROF_OUTPUT");
 	if (s && *s)
 		hp_options.output = keep(s, output, sizeof output);
@@ -107,6 +110,10 @@ void hp_options_init(void)
 		hp_options.leak_scan = 0;
 	s = getenv("HEAPPROF_ANNOUNCE");
 	hp_options.announce = s && *s == '/' ? keep(s, announce, sizeof announce) : NULL;
+	s = getenv("HEAPPROF_CONTROL");
+	hp_options.control = !(s && strcmp(s, "0") == 0);
+	s = getenv("XDG_RUNTIME_DIR");
+	hp_options.runtime_dir = s && *s == '/' ? keep(s, runtime_dir, sizeof runtime_dir) : NULL;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)

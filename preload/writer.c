@@ -29,6 +29,7 @@
 #include <heapprof/trace_format.h>
 
 #include "clock.h"
+#include "control.h"
 #include "fdguard.h"
 #include "elfsym.h"
 #include "leakscan.h"
@@ -104,6 +105,7 @@ static void fail(const char *verb, int err)
 		return;
 	w.failed = 1;
 	hp_fdguard_close(&w.fd);
+	hp_control_close(1);
 	char what[PATH_MAX + 32];
 	size_t n = strlen(verb);
 	memcpy(what, verb, n);
@@ -426,6 +428,7 @@ static int round_locked(int force_all)
 			hp_rec_recycle(b);
 		}
 	}
+	hp_control_emit(emit_raw, NULL);
 	if (drained)
 		emit_small(HP_REC_ROUND, hp_clock_trace(below < start ? below : start), 0, 0, 0, 1);
 	return pending && !w.failed;
@@ -493,6 +496,7 @@ static void periodic_locked(void)
 	if (now - w.last_rss_ns >= RSS_PERIOD_NS) {
 		w.last_rss_ns = now;
 		emit_rss();
+		hp_control_poll();
 	}
 	if (now - w.last_sync_ns >= SYNC_PERIOD_NS) {
 		w.last_sync_ns = now;
@@ -596,6 +600,7 @@ static int open_trace(void)
 		w.err_ino = st.st_ino;
 	}
 	w.announced = 0;
+	hp_control_open(w.path); /* without it, recording goes on: heapprof mark cannot reach */
 	w.stage_len = 0;
 	w.stacks_written = 0;
 	w.modlog_pos = 0;
@@ -810,6 +815,8 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	}
 	frame();
 	w.light = 0;
+	if (what & (HP_SYNC_FINAL | HP_SYNC_EXEC))
+		hp_control_close(1);
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = w.failed ? -EIO : 0;
@@ -848,6 +855,7 @@ int hp_writer_fork_child(void)
 	hp_writer_suspend_fork_child();
 	hp_fdguard_close(&w.fd);
 	hp_fdguard_close(&w.statm_fd);
+	hp_control_fork_child();
 	w.thread_running = 0;
 	w.xc.time_base += w.fork_time;
 	if (w.failed)
