@@ -13,7 +13,9 @@ and the runs must agree: the same replies to a fixed sequence of requests (a dig
 every reply), the load tool's run complete and error-free, the same exit status, no
 process of the run left behind; under heapprof every trace decodes, is complete (it ends
 with END) and has plausible calls and peak. redis is also run under heaptrack on the
-same sequence: heapprof's call count must be within 1% of heaptrack's. Every step has a
+same sequence: heapprof's call count must be within 1% of heaptrack's. Under heapprof
+`heapprof mark $! LABEL` marks the start and the end of the load: both marks must be in
+the server's trace, in order, inside the run. Every step has a
 timeout, so a hang fails in seconds. Exit status 0 when every check passes, 1 otherwise
 (each failed check listed with what was expected and what came back). A missing tool is
 a failure: tools/check installs them all (tools/deps.sh).
@@ -547,7 +549,11 @@ def serve(server, tool_name, extra=None):
     r.start()
     try:
         r.results["transcript"] = server.transcript(r.port)
+        if tool_name == "heapprof":
+            mark(r, MARKS[0])
         ok, summary, out = server.load(r.port)
+        if tool_name == "heapprof":
+            mark(r, MARKS[1])
         check(ok, f"{r.where}: the load run completes without errors", True, summary,
               out[-1500:])
         r.results["load"] = summary
@@ -556,6 +562,29 @@ def serve(server, tool_name, extra=None):
     finally:
         r.stop()
     return r
+
+
+MARKS = ("load starts", "load ends")
+
+
+def mark(run, label):
+    """heapprof mark $! LABEL, as a user marks the phases of a load test."""
+    rc, out = run_text([A.heapprof, "mark", str(run.bang), label], 20)
+    check(rc == 0, f"{run.where}: heapprof mark {run.bang} '{label}' exits 0", 0, rc, out)
+    time.sleep(0.05)  # the writer reads the FIFO every 10 ms
+
+
+def check_marks(rep, where):
+    """The two marks around the load, in order, inside the run."""
+    marks = rep.get("marks") or []
+    check([m["label"] for m in marks] == list(MARKS), f"{where}: the marks sent with "
+          "heapprof mark, in order", list(MARKS), [m["label"] for m in marks])
+    if len(marks) == 2:
+        check(0 < marks[0]["t_s"] < marks[1]["t_s"] < rep["summary"]["duration_s"],
+              f"{where}: the marks lie inside the run", "0 < t1 < t2 < duration",
+              (marks[0]["t_s"], marks[1]["t_s"], rep["summary"]["duration_s"]))
+        check(marks[0]["heap_bytes"] > 0, f"{where}: the heap at the first mark is known",
+              "> 0", marks[0]["heap_bytes"])
 
 
 def compare(native, other):
@@ -586,6 +615,8 @@ def case_redis():
     compare(native, ht)
     main, others = the_trace(hp, hp.where)
     rep = report(main, hp.where) if main else None
+    if rep:
+        check_marks(rep, hp.where)
     # The BGSAVE child writes its own trace, named by the template (the template must
     # survive redis writing its process title over the environment).
     check(len(others) == 1, f"{hp.where}: one more trace, the BGSAVE child's", 1,
@@ -622,6 +653,7 @@ def case_memcached():
     check(others == [], f"{hp.where}: no other trace", [], others)
     rep = report(main, hp.where) if main else None
     if rep:
+        check_marks(rep, hp.where)
         sm = rep["summary"]
         # memcached takes its item memory from its slab allocator in 1 MiB pages, and
         # the transcript and memcaslap store megabytes: at least a few pages, never much
@@ -661,6 +693,7 @@ def case_nginx():
                   "(0, 64 MiB)", w["summary"]["peak_heap_bytes"])
             calls += w["summary"]["allocations"]
     if rep:
+        check_marks(rep, hp.where + " master")
         check(rep["summary"]["allocations"] > 100, f"{hp.where}: the master's calls > 100",
               "> 100", rep["summary"]["allocations"])
     # A request's pools come from malloc or posix_memalign: at least one call each.
