@@ -41,8 +41,8 @@ static void event_v2(FILE *o, const struct hp_item *it)
 	case HP_ITEM_ALLOC:
 		fprintf(o,
 			"alloc thread=%" PRIu32 " t=%" PRIu64 " size=%" PRIu64 " stack=%" PRIu32
-			" block=%" PRIu64 "\n",
-			th, t, size, stack, slot);
+			" block=%" PRIu64 "%s\n",
+			th, t, size, stack, slot, it->u.ev.hint ? " hint=1" : "");
 		break;
 	case HP_ITEM_FREE:
 		if (it->u.ev.addr)
@@ -195,6 +195,11 @@ static void item(FILE *o, const struct hp_item *it, int v2)
 				fprintf(o, "%s0x%" PRIx64 ":%u", i ? "," : "", a,
 					it->u.leak_blocks.cls[i]);
 		}
+		putc('\n', o);
+		break;
+	case HP_REC_MARK:
+		fprintf(o, "mark t=%" PRIu64 " label=", it->u.mark.time);
+		hp_dump_string(o, it->u.mark.label, it->u.mark.label_len);
 		putc('\n', o);
 		break;
 	case HP_REC_SUPPRESSIONS: {

@@ -462,7 +462,7 @@ static inline uint64_t add16(uint64_t base, int64_t delta16)
  * the thread's state (prev, its address or slot) and to the item. */
 static HOT_INLINE int event_done(struct hp_reader *r, struct hp_item *it, const uint8_t *p,
 				 uint64_t time, uint64_t prev, uint64_t stack, uint64_t size,
-				 uint64_t addr, uint64_t old, uint64_t unknown_addr)
+				 uint64_t addr, uint64_t old, uint64_t unknown_addr, uint32_t hint)
 {
 	if (stack > r->max_stack)
 		return fail(r, HP_READ_ERR_STACK);
@@ -476,6 +476,7 @@ static HOT_INLINE int event_done(struct hp_reader *r, struct hp_item *it, const 
 	it->u.ev.addr = addr;
 	it->u.ev.old = old;
 	it->u.ev.unknown_addr = unknown_addr;
+	it->u.ev.hint = hint;
 	return 1;
 }
 
@@ -537,7 +538,7 @@ static HOT_INLINE int decode_event(struct hp_reader *r, struct hp_item *it)
 			goto bad;
 		}
 	}
-	return event_done(r, it, p, t, addr, stack, size, addr, old, 0);
+	return event_done(r, it, p, t, addr, stack, size, addr, old, 0, 0);
 bad:
 	return fail(r, (enum hp_read_error)e);
 }
@@ -560,6 +561,7 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 	uint64_t head, size = 0, stack = 0, slot, d, xop, unknown = 0;
 	uint64_t new_mask = UINT64_MAX, old_mask = 0; /* which of addr, old get the slot's key */
 	int e, fl = FL_KEEP;
+	uint32_t hint = 0;
 	r->item_start = p;
 	U(head);
 	uint64_t t = st->prev_time + (head >> HP_OP_BITS);
@@ -592,6 +594,13 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 	default:
 		U(xop);
 		switch (xop) {
+		case HP_EXT_ALLOC_HINT:
+			if (r->version < 3) {
+				e = HP_READ_ERR_EXT_OP;
+				goto bad;
+			}
+			hint = 1;
+			__attribute__((fallthrough)); /* the fields of ALLOC_SLOT */
 		case HP_EXT_ALLOC_SLOT:
 			U(size);
 			U(stack);
@@ -621,8 +630,8 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 		goto bad;
 	}
 	uint64_t key = hp_reader_slot_to_key(slot);
-	if (event_done(r, it, p, t, slot, stack, size, key & new_mask, key & old_mask, unknown) !=
-	    1)
+	if (event_done(r, it, p, t, slot, stack, size, key & new_mask, key & old_mask, unknown,
+		       hint) != 1)
 		return -1;
 	if (fl == FL_POP) {
 		st->free_len--;
@@ -907,6 +916,14 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 	case HP_REC_SUPPRESSIONS:
 		U(it->u.suppressions.time);
 		STR(it->u.suppressions.text, it->u.suppressions.text_len);
+		break;
+	case HP_REC_MARK:
+		if (r->version < 3) {
+			e = HP_READ_ERR_TAG;
+			goto bad;
+		}
+		U(it->u.mark.time);
+		STR(it->u.mark.label, it->u.mark.label_len);
 		break;
 	default:
 		e = HP_READ_ERR_TAG;

@@ -55,7 +55,7 @@ const char *hp_read_error_name(enum hp_read_error e);
 /* What hp_reader_next() returns in item->kind: the record tags of trace_format.h, plus
  * the decoded hot events. */
 enum hp_item_kind {
-	HP_ITEM_ALLOC = 100,   /* ALLOC, ALLOC_SLOT (v2) or ALLOC_ABS (v1) */
+	HP_ITEM_ALLOC = 100,   /* ALLOC, ALLOC_SLOT (v2), ALLOC_HINT (v3) or ALLOC_ABS (v1) */
 	HP_ITEM_FREE = 101,    /* FREE, FREE_UNKNOWN (v2) or FREE_ABS (v1) */
 	HP_ITEM_REALLOC = 102, /* REALLOC, REALLOC_UNKNOWN (v2) or REALLOC_ABS (v1) */
 };
@@ -106,6 +106,8 @@ struct hp_item {
 			uint64_t unknown_addr; /* v2 FREE_UNKNOWN, REALLOC_UNKNOWN: the raw
 						* address the trace never saw allocated;
 						* else 0 */
+			uint32_t hint;	       /* v3 ALLOC_HINT: a block of the program's own
+						* allocator (heapprof_alloc_hint); else 0 */
 		} ev;
 		struct hp_header header; /* header.version comes from the stream start */
 		struct {
@@ -181,6 +183,11 @@ struct hp_item {
 			const char *text;
 			size_t text_len;
 		} suppressions;
+		struct { /* v3 */
+			uint64_t time;
+			const char *label;
+			size_t label_len;
+		} mark;
 	} u;
 };
 

@@ -17,7 +17,7 @@
 #define TL_BUCKETS 2000u
 #define NO_SITE UINT32_MAX
 
-enum { EV_FREE, EV_ALLOC };
+enum { EV_FREE, EV_ALLOC, EV_HINT };
 
 /* A buffered event; the thread is the queue's. 32 bytes, two per cache line: a REALLOC is
  * queued as its FREE of the old block then its ALLOC, which is the order apply() gave them. */
@@ -57,6 +57,13 @@ struct site {
 	uint64_t epoch;
 	uint32_t first_frame, nframes;
 	uint64_t hash;
+	uint64_t max_live; /* hint sites: the most bytes live at once */
+	int hint;	   /* a site of heapprof_alloc_hint blocks */
+};
+
+struct mark {
+	struct hp_mark m;
+	int settled; /* heap_bytes is set */
 };
 
 struct range {
@@ -90,6 +97,16 @@ struct hp_replay {
 
 	struct live live;
 	uint64_t heap, peak, peak_time, peak_epoch, max_time;
+	uint64_t applied_time; /* of the last event applied */
+	uint64_t hint_heap;
+
+	struct mark *marks;
+	size_t nmarks, marks_cap, first_unsettled;
+	uint64_t mark_min; /* the earliest time of an unsettled mark; UINT64_MAX: none */
+	struct hp_mark *out_marks;
+	uint32_t *id_hint_site; /* trace stack id -> hint site (NO_SITE: none yet) */
+	size_t id_hint_site_cap;
+	struct hp_site *out_hint_sites;
 
 	struct site *sites;
 	size_t nsites, sites_cap;
@@ -144,7 +161,8 @@ struct hp_replay *hp_replay_new(void)
 		return NULL;
 	}
 	memset(rp->site_hash, 0xff, (rp->site_hash_mask + 1) * sizeof *rp->site_hash);
-	rp->nsites = 1;		/* site 0: events without a stack */
+	rp->nsites = 1; /* site 0: events without a stack */
+	rp->mark_min = UINT64_MAX;
 	rp->tl_width = 1000000; /* 1 ms at 1 ns per unit until the header says otherwise */
 	rp->prof.seconds_per_unit = 1e-9;
 	return rp;
@@ -178,6 +196,12 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->out_sites);
 	free(rp->site_out);
 	free(rp->out_tl);
+	for (size_t i = 0; i < rp->nmarks; i++)
+		free((void *)rp->marks[i].m.label);
+	free(rp->marks);
+	free(rp->out_marks);
+	free(rp->id_hint_site);
+	free(rp->out_hint_sites);
 	free(rp);
 }
 
@@ -356,7 +380,10 @@ static inline void release_block(struct hp_replay *rp, struct block *b, struct w
 	site_touch(rp, s);
 	s->live_bytes -= w.bytes;
 	s->live_blocks -= w.count;
-	rp->heap -= w.bytes;
+	if (__builtin_expect(s->hint, 0))
+		rp->hint_heap -= w.bytes;
+	else
+		rp->heap -= w.bytes;
 	live_remove(&rp->live, b);
 }
 
@@ -366,6 +393,11 @@ static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
 	if (!b)
 		return; /* allocated before recording, or in the parent before fork */
 	struct weight w = weigh(rp, b->size);
+	if (__builtin_expect(rp->sites[b->site].hint, 0)) {
+		rp->prof.hint_frees++;
+		release_block(rp, b, w);
+		return;
+	}
 	if (th->last_site == b->site && th->last_size == b->size) {
 		rp->sites[b->site].temporary += w.count;
 		rp->prof.temporary += w.count;
@@ -375,8 +407,108 @@ static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
 	release_block(rp, b, w);
 }
 
+/* The hint site of stack id (a copy of its site's frames, kept apart), made on first use;
+ * NO_SITE when out of memory. */
+static __attribute__((noinline)) uint32_t hint_site(struct hp_replay *rp, uint32_t stack)
+{
+	size_t cap = rp->id_hint_site_cap;
+	if (stack >= cap) {
+		if (grow((void **)&rp->id_hint_site, &cap, (size_t)stack + 1,
+			 sizeof *rp->id_hint_site))
+			return NO_SITE;
+		memset(rp->id_hint_site + rp->id_hint_site_cap, 0xff,
+		       (cap - rp->id_hint_site_cap) * sizeof *rp->id_hint_site);
+		rp->id_hint_site_cap = cap;
+	}
+	if (rp->id_hint_site[stack] != NO_SITE)
+		return rp->id_hint_site[stack];
+	if (grow((void **)&rp->sites, &rp->sites_cap, rp->nsites + 1, sizeof *rp->sites))
+		return NO_SITE;
+	uint32_t base = stack < rp->id_site_cap ? rp->id_site[stack] : 0;
+	uint32_t site = (uint32_t)rp->nsites++;
+	struct site *s = &rp->sites[site];
+	memset(s, 0, sizeof *s);
+	s->first_frame = rp->sites[base].first_frame;
+	s->nframes = rp->sites[base].nframes;
+	s->epoch = rp->peak_epoch;
+	s->hint = 1;
+	rp->id_hint_site[stack] = site;
+	return site;
+}
+
+/* heapprof_alloc_hint: a block of the program's own allocator, counted apart. */
+static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
+{
+	uint32_t site = hint_site(rp, e->stack);
+	if (site == NO_SITE)
+		return -ENOMEM;
+	struct block *old = live_find(&rp->live, e->addr);
+	if (old)
+		release_block(rp, old, weigh(rp, old->size));
+	struct site *s = &rp->sites[site];
+	s->live_bytes += e->size;
+	s->live_blocks++;
+	s->allocations++;
+	s->allocated_bytes += e->size;
+	if (s->live_bytes > s->max_live)
+		s->max_live = s->live_bytes;
+	rp->hint_heap += e->size;
+	rp->prof.hint_allocations++;
+	rp->prof.hint_allocated_bytes += e->size;
+	if (rp->hint_heap > rp->prof.hint_peak_bytes)
+		rp->prof.hint_peak_bytes = rp->hint_heap;
+	struct block b = {e->addr, e->size, e->time, site, tidx};
+	return live_insert(&rp->live, &b);
+}
+
+/* Marks taken before time t get the heap as it is before the events of t: events of a
+ * mark's own time unit (about 1 us) count as before it. */
+static __attribute__((noinline)) void settle_marks(struct hp_replay *rp, uint64_t t)
+{
+	uint64_t min = UINT64_MAX;
+	for (size_t i = rp->first_unsettled; i < rp->nmarks; i++) {
+		struct mark *m = &rp->marks[i];
+		if (m->settled)
+			continue;
+		if (m->m.time < t) {
+			m->m.heap_bytes = rp->heap;
+			m->settled = 1;
+		} else if (m->m.time < min) {
+			min = m->m.time;
+		}
+	}
+	while (rp->first_unsettled < rp->nmarks && rp->marks[rp->first_unsettled].settled)
+		rp->first_unsettled++;
+	rp->mark_min = min;
+}
+
+static int add_mark(struct hp_replay *rp, const struct hp_item *it)
+{
+	if (grow((void **)&rp->marks, &rp->marks_cap, rp->nmarks + 1, sizeof *rp->marks))
+		return -ENOMEM;
+	struct mark *m = &rp->marks[rp->nmarks];
+	char *label = malloc(it->u.mark.label_len + 1);
+	if (!label)
+		return -ENOMEM;
+	memcpy(label, it->u.mark.label, it->u.mark.label_len);
+	label[it->u.mark.label_len] = 0;
+	*m = (struct mark){
+	    .m = {.time = it->u.mark.time, .label = label, .label_len = it->u.mark.label_len}};
+	rp->nmarks++;
+	/* Its time passed already (a mark written after later events): the heap now. */
+	if (m->m.time < rp->applied_time) {
+		m->m.heap_bytes = rp->heap;
+		m->settled = 1;
+	} else if (m->m.time < rp->mark_min) {
+		rp->mark_min = m->m.time;
+	}
+	return 0;
+}
+
 static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, const struct ev *e)
 {
+	if (__builtin_expect(e->kind == EV_HINT, 0))
+		return do_hint(rp, tidx, e);
 	uint32_t site = 0;
 	if (e->stack < rp->id_site_cap)
 		site = rp->id_site[e->stack];
@@ -407,6 +539,9 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 {
 	struct thread *th = &rp->thr[tidx];
+	if (__builtin_expect(e->time > rp->mark_min, 0))
+		settle_marks(rp, e->time);
+	rp->applied_time = e->time;
 	struct bucket *bk = tl_bucket(rp, e->time);
 	tl_heap(bk, rp->heap);
 	if (e->time > rp->max_time)
@@ -552,7 +687,7 @@ static int push_event(struct hp_replay *rp, const struct hp_item *it)
 	e->addr = addr;
 	e->size = size;
 	e->stack = it->u.ev.stack;
-	e->kind = it->kind == HP_ITEM_FREE ? EV_FREE : EV_ALLOC;
+	e->kind = it->kind == HP_ITEM_FREE ? EV_FREE : it->u.ev.hint ? EV_HINT : EV_ALLOC;
 	q->len++;
 	return 0;
 }
@@ -817,6 +952,10 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 	case HP_REC_MODULE_UNLOAD:
 		/* Ranges stay for the stacks already read; a later MODULE replaces them. */
 		break;
+	case HP_REC_MARK:
+		rc = add_mark(rp, it);
+		seen_time(rp, it->u.mark.time);
+		break;
 	default:
 		break;
 	}
@@ -846,9 +985,12 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->exec_path = rp->exec_path;
 	p->error = rp->error;
 
+	settle_marks(rp, UINT64_MAX);
 	rp->out_sites = calloc(rp->nsites, sizeof *rp->out_sites);
 	rp->site_out = calloc(rp->nsites, sizeof *rp->site_out);
-	if (!rp->out_sites || !rp->site_out) {
+	rp->out_hint_sites = calloc(rp->nsites, sizeof *rp->out_hint_sites);
+	rp->out_marks = calloc(rp->nmarks ? rp->nmarks : 1, sizeof *rp->out_marks);
+	if (!rp->out_sites || !rp->site_out || !rp->out_hint_sites || !rp->out_marks) {
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -856,9 +998,23 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
 	uint64_t half = ((uint64_t)1 << cs) >> 1;
 	uint64_t leaked_allocations = 0;
-	size_t n = 0;
+	size_t n = 0, nh = 0;
 	for (size_t i = 0; i < rp->nsites; i++) {
 		struct site *s = &rp->sites[i];
+		if (s->hint) {
+			struct hp_site *o = &rp->out_hint_sites[nh++];
+			o->allocations = s->allocations;
+			o->allocated_bytes = s->allocated_bytes;
+			o->peak_bytes = s->max_live;
+			o->leaked_bytes = s->live_bytes;
+			o->leaked_allocations = s->live_blocks;
+			o->nframes = s->nframes;
+			o->frames = rp->frames ? rp->frames + s->first_frame : NULL;
+			o->hint = 1;
+			p->hint_live_bytes += s->live_bytes;
+			p->hint_live_blocks += s->live_blocks;
+			continue;
+		}
 		p->leaked_bytes += s->live_bytes;
 		leaked_allocations += s->live_blocks;
 		if (!s->allocations)
@@ -880,6 +1036,22 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->temporary = (p->temporary + half) >> cs;
 	p->sites = rp->out_sites;
 	p->nsites = n;
+	p->hint_sites = rp->out_hint_sites;
+	p->nhint_sites = nh;
+	for (size_t i = 0; i < rp->nmarks; i++) {
+		rp->out_marks[i] = rp->marks[i].m;
+		rp->out_marks[i].t_s = (double)rp->marks[i].m.time * spu;
+	}
+	/* By time; insertion sort, as marks come nearly in order. */
+	for (size_t i = 1; i < rp->nmarks; i++)
+		for (size_t j = i; j > 0 && rp->out_marks[j].time < rp->out_marks[j - 1].time;
+		     j--) {
+			struct hp_mark t = rp->out_marks[j];
+			rp->out_marks[j] = rp->out_marks[j - 1];
+			rp->out_marks[j - 1] = t;
+		}
+	p->marks = rp->out_marks;
+	p->nmarks = rp->nmarks;
 	p->modules = rp->mods;
 	p->nmodules = rp->nmods;
 
@@ -925,10 +1097,10 @@ void hp_replay_foreach_live(const struct hp_replay *rp,
 	const struct live *l = &rp->live;
 	if (!rp->site_out)
 		return;
-	if (l->has_zero)
+	if (l->has_zero && !rp->sites[l->zero.site].hint)
 		fn(ctx, 0, l->zero.size, &rp->out_sites[rp->site_out[l->zero.site]]);
 	for (size_t i = 0; i <= l->mask; i++)
-		if (l->slot[i].addr)
+		if (l->slot[i].addr && !rp->sites[l->slot[i].site].hint)
 			fn(ctx, l->slot[i].addr, l->slot[i].size,
 			   &rp->out_sites[rp->site_out[l->slot[i].site]]);
 }

@@ -36,6 +36,17 @@ struct hp_site {
 	uint64_t leaked_bytes, leaked_allocations, temporary;
 	uint32_t nframes; /* innermost first, untrimmed; 0 for "no stack" */
 	const struct hp_frame *frames;
+	int hint; /* a site of heapprof_alloc_hint blocks (hp_profile.hint_sites): peak_bytes
+		   * is the most of its bytes live at once, leaked_* what is live at the end */
+};
+
+/* A MARK record: a named point in time (heapprof_mark, heapprof mark PID). */
+struct hp_mark {
+	double t_s;
+	uint64_t time;	   /* trace units */
+	const char *label; /* NUL-terminated copy; may hold NUL bytes of its own */
+	size_t label_len;
+	uint64_t heap_bytes; /* live heap when it was taken */
 };
 
 struct hp_timeline_point {
@@ -74,6 +85,16 @@ struct hp_profile {
 	size_t nmodules;
 	const struct hp_timeline_point *timeline;
 	size_t ntimeline;
+
+	const struct hp_mark *marks; /* by time */
+	size_t nmarks;
+
+	/* heapprof_alloc_hint blocks: counted apart, never part of the heap figures above
+	 * (the malloc family counted their memory already). */
+	uint64_t hint_allocations, hint_frees, hint_allocated_bytes, hint_peak_bytes;
+	uint64_t hint_live_bytes, hint_live_blocks; /* at the end of the trace */
+	const struct hp_site *hint_sites;	    /* in no order */
+	size_t nhint_sites;
 };
 
 struct hp_replay;
@@ -91,7 +112,7 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp);
 
 /* After hp_replay_finish(): calls fn once per block live at the end of the trace (the
  * leaks), in no particular order, with the site (an element of hp_profile.sites) that
- * allocated it. */
+ * allocated it. Hint blocks are not leaks and are left out. */
 void hp_replay_foreach_live(const struct hp_replay *rp,
 			    void (*fn)(void *ctx, uint64_t addr, uint64_t size,
 				       const struct hp_site *site),

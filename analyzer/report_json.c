@@ -199,6 +199,42 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 			fputs("null}", o);
 	}
 	fputs(p->ntimeline ? "\n  ],\n" : "],\n", o);
+	/* Only when there are some: the golden outputs of older traces stay as pinned. */
+	if (p->nmarks) {
+		fputs("  \"marks\": [", o);
+		for (size_t i = 0; i < p->nmarks; i++) {
+			const struct hp_mark *m = &p->marks[i];
+			fputs(i ? ",\n    {\"t_s\": " : "\n    {\"t_s\": ", o);
+			jnum(o, m->t_s);
+			fputs(", \"label\": ", o);
+			jstr(o, m->label, m->label_len);
+			fprintf(o, ", \"heap_bytes\": %" PRIu64 "}", m->heap_bytes);
+		}
+		fputs("\n  ],\n", o);
+	}
+	if (p->hint_allocations || p->nhint_sites) {
+		fprintf(o,
+			"  \"hints\": {\"allocations\": %" PRIu64 ", \"frees\": %" PRIu64
+			", \"allocated_bytes\": %" PRIu64 ", \"peak_bytes\": %" PRIu64
+			",\n            \"live_bytes\": %" PRIu64 ", \"live_allocations\": %" PRIu64
+			", \"sites\": [",
+			p->hint_allocations, p->hint_frees, p->hint_allocated_bytes,
+			p->hint_peak_bytes, p->hint_live_bytes, p->hint_live_blocks);
+		struct keyed *hk = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *hk);
+		if (!hk)
+			return -1;
+		for (size_t i = 0; i < p->nhint_sites; i++)
+			hk[i] = (struct keyed){p->hint_sites[i].peak_bytes,
+					       p->hint_sites[i].allocated_bytes, i};
+		qsort(hk, p->nhint_sites, sizeof *hk, cmp_sites);
+		size_t nh = in->top && in->top < p->nhint_sites ? in->top : p->nhint_sites;
+		for (size_t i = 0; i < nh; i++) {
+			fputs(i ? ",\n" : "\n", o);
+			site(o, in->res, &p->hint_sites[hk[i].index]);
+		}
+		free(hk);
+		fputs(nh ? "\n  ]},\n" : "]},\n", o);
+	}
 	fputs("  \"leaks\": ", o);
 	hp_leaks_print_json(o, in->leaks, 2);
 	fputs("\n}", o);

@@ -218,6 +218,56 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 	fprintf(o, "\n%*s 0 s%*s\n", LABEL_W, "", CHART_COLS - 2, dur);
 }
 
+/* heapprof_alloc_hint blocks: their own totals and sites, apart from the heap's. */
+static int hints(FILE *o, const struct hp_report_input *in)
+{
+	const struct hp_profile *p = in->prof;
+	char a[32], b[32], c[32], d[32], e[32];
+	if (!p->hint_allocations && !p->nhint_sites)
+		return 0;
+	fprintf(o,
+		"\npool objects (heapprof_alloc_hint; not part of the heap figures)\n"
+		"  calls %s, allocated %s, peak %s, live at the end %s in %s blocks\n",
+		count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
+		hp_human_bytes(c, p->hint_peak_bytes), hp_human_bytes(d, p->hint_live_bytes),
+		count(e, p->hint_live_blocks));
+	struct keyed *k = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *k);
+	if (!k)
+		return -1;
+	for (size_t i = 0; i < p->nhint_sites; i++)
+		k[i] = (struct keyed){p->hint_sites[i].allocations,
+				      p->hint_sites[i].allocated_bytes, i};
+	qsort(k, p->nhint_sites, sizeof *k, cmp_keyed);
+	size_t top = in->top && in->top < p->nhint_sites ? in->top : p->nhint_sites;
+	for (size_t i = 0; i < top; i++)
+		print_site(o, in->res, &p->hint_sites[k[i].index], i + 1);
+	free(k);
+	return 0;
+}
+
+/* The marks under the heap chart: their numbers at their columns, then the list. */
+static void marks(FILE *o, const struct hp_profile *p)
+{
+	if (!p->nmarks)
+		return;
+	char row[CHART_COLS + 1], a[32], b[32];
+	memset(row, ' ', CHART_COLS);
+	row[CHART_COLS] = 0;
+	for (size_t i = 0; i < p->nmarks; i++) {
+		double f = p->duration_s > 0 ? p->marks[i].t_s / p->duration_s : 0;
+		int c = f >= 1 ? CHART_COLS - 1 : f > 0 ? (int)(f * CHART_COLS) : 0;
+		row[c] = (char)(i < 9 ? '1' + i : '+');
+	}
+	fprintf(o, "%*s  %s\nmarks\n", LABEL_W, "", row);
+	for (size_t i = 0; i < p->nmarks; i++) {
+		const struct hp_mark *m = &p->marks[i];
+		fprintf(o, "  %c %10s  heap %-10s ", i < 9 ? (char)('1' + i) : '+',
+			seconds(a, m->t_s), hp_human_bytes(b, m->heap_bytes));
+		hp_dump_string(o, m->label, m->label_len);
+		putc('\n', o);
+	}
+}
+
 int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 {
 	const struct hp_profile *p = in->prof;
@@ -304,8 +354,11 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	for (int m = 0; m < NMEASURES; m++)
 		section(o, in, (enum measure)m, keys);
 	free(keys);
+	if (hints(o, in))
+		return -1;
 
 	chart(o, "heap over time", p, 0, unicode);
+	marks(o, p);
 	chart(o, "RSS over time", p, 1, unicode);
 	return ferror(o) ? -1 : 0;
 }

@@ -138,6 +138,27 @@ int hp_fdguard_write(int *fdp, const void *buf, size_t n)
 	return err;
 }
 
+ssize_t hp_fdguard_read(int *fdp, void *buf, size_t cap)
+{
+	int saved = errno;
+	ssize_t r;
+	int locked = lock_guard();
+	struct slot *s = find(fdp);
+	if (!s || !is_ours(s, *fdp)) {
+		*fdp = -1;
+		r = -EBADF;
+	} else {
+		do
+			r = read(*fdp, buf, cap);
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			r = -errno;
+	}
+	unlock_guard(locked);
+	errno = saved;
+	return r;
+}
+
 void hp_fdguard_close(int *fdp)
 {
 	int saved = errno;

@@ -6,6 +6,7 @@
 #define HP_FDGUARD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* Moves fd to a high number (close-on-exec) and watches *fdp, which then holds it:
  * dup2/dup3 onto it move it elsewhere first (hp_fdguard_claim). 0 or a negative errno;
@@ -17,6 +18,11 @@ int hp_fdguard_adopt(int *fdp, int fd);
  * there. -EBADF when it does not (the program closed or replaced it: *fdp is then
  * forgotten, -1, never closed), else 0 or a negative errno. Thread-safe. */
 int hp_fdguard_write(int *fdp, const void *buf, size_t n);
+
+/* Reads up to cap bytes from *fdp after the same check as hp_fdguard_write. Returns the
+ * bytes read (0 at end of file), -EBADF when the number is no longer ours (then
+ * forgotten), or a negative errno (-EAGAIN for an empty non-blocking pipe). */
+ssize_t hp_fdguard_read(int *fdp, void *buf, size_t cap);
 
 /* Closes *fdp when it is still ours (else only forgets it) and sets it to -1. */
 void hp_fdguard_close(int *fdp);

@@ -40,6 +40,11 @@ static int owner(void)
 	return state() >= HP_STATE_RECORDING && getpid() == recording_pid;
 }
 
+int hp_lifecycle_owner(void)
+{
+	return owner();
+}
+
 /* owner(), and the calling thread may take the profiler's locks and allocate: not a
  * signal handler that interrupted the profiler or a real allocator call (which may hold
  * malloc's own locks). Such a handler's exec or _exit leaves the trace as a crash

@@ -25,6 +25,10 @@ void hp_lifecycle_forked(pid_t child);	  /* parent side of fork(): FORK record *
 void hp_lifecycle_modules_changed(void);  /* after dlopen/dlclose returned */
 void hp_lifecycle_code_unloaded(void);	  /* after a dlclose that succeeded */
 
+/* 1 while recording, in the process that records (not a vfork child). Thread-safe,
+ * async-signal-safe. */
+int hp_lifecycle_owner(void);
+
 /* Around a set*id() call: begin stops the writer thread (writer.h) and returns a token
  * for end, which restarts it. No-ops outside the recording process. */
 int hp_lifecycle_setxid_begin(void);

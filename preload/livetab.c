@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include <heapprof/trace_format.h>
+
 #include "os.h"
 
 #define INITIAL_BUCKETS 1024u /* 64 KiB */
@@ -183,7 +185,9 @@ static struct hp_block *radix_sort(struct hp_block *a, struct hp_block *tmp, siz
 
 int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, size_t *n)
 {
-	size_t live = t->blocks.used;
+	size_t live = 0, all = (t->blocks.mask + 1) * HP_LIVE_BUCKET;
+	for (size_t i = 0; i < all; i++)
+		live += t->blocks.e[i].addr && !(t->blocks.e[i].addr & HP_HINT_TAG);
 	*out = NULL;
 	*n = 0;
 	if (!live)
@@ -196,9 +200,9 @@ int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, 
 		return -ENOMEM;
 	}
 	size_t k = 0;
-	for (size_t i = 0; i < (t->blocks.mask + 1) * HP_LIVE_BUCKET; i++) {
+	for (size_t i = 0; i < all; i++) {
 		const struct hp_live *b = &t->blocks.e[i];
-		if (b->addr)
+		if (b->addr && !(b->addr & HP_HINT_TAG))
 			a[k++] =
 			    (struct hp_block){b->addr, hp_livetab_size(t, b), hp_livetab_slot(b)};
 	}

@@ -231,7 +231,8 @@ static inline __attribute__((always_inline)) void hp_livetab_remove(struct hp_li
 /* Number of live blocks. */
 size_t hp_livetab_count(const struct hp_livetab *t);
 
-/* Sets *out to a new mmap'd array of the *n live blocks sorted by address (radix sort;
+/* Sets *out to a new mmap'd array of the *n live blocks sorted by address, but for the
+ * hint blocks (their addresses carry HP_HINT_TAG: they lie inside other blocks) (radix sort;
  * *out is NULL when *n is 0). Free it with hp_block_array_free(). Returns 0 or
  * -ENOMEM. */
 int hp_livetab_export_sorted(const struct hp_livetab *t, struct hp_block **out, size_t *n);

@@ -24,10 +24,18 @@
  *   HEAPPROF_UNWIND_CACHE  0: with fp, unwind every event; default 1: reuse the last
  *                        stack id while its frames are provably unchanged.
  *   HEAPPROF_SAMPLE_BYTES  mean bytes between sampled allocations (Poisson, per thread),
- *                        0..4294967295; default 0: every event recorded. */
+ *                        0..4294967295; default 0: every event recorded.
+ *   HEAPPROF_ANNOUNCE    a directory (the heapprof wrapper sets it to its own): when the
+ *                        trace gets its END (exit, exec), say "heapprof: trace written
+ *                        to <path>" on stderr, the path relative to that directory when
+ *                        below it, unless the program replaced its stderr meanwhile.
+ *   HEAPPROF_CONTROL     0: no control FIFO (control.h; `heapprof mark PID` and
+ *                        `heapprof top PID` then cannot reach the process); default 1.
+ *   XDG_RUNTIME_DIR      where the control FIFO goes (else /tmp/heapprof-<euid>). */
 #include "options.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +50,18 @@ struct hp_options hp_options = {
     .zstd_level = 1,
     .clock = HP_CLOCK_AUTO,
 };
+
+/* A copy of an environment value: programs that set their process title (redis,
+ * nginx, postgres) overwrite the environment strings in place, and the output template
+ * is needed again at every fork. Longer values than buf holds stay where they are. */
+static const char *keep(const char *s, char *buf, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	if (n == cap)
+		return s;
+	memcpy(buf, s, n + 1);
+	return buf;
+}
 
 unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsigned def)
 {
@@ -60,9 +80,10 @@ unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsign
 
 void hp_options_init(void)
 {
+	static char output[PATH_MAX], announce[PATH_MAX], runtime_dir[PATH_MAX];
 	const char *s = getenv("HEAPPROF_OUTPUT");
 	if (s && *s)
-		hp_options.output = s;
+		hp_options.output = keep(s, output, sizeof output);
 	hp_options.max_frames =
 	    hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1, HP_MAX_FRAMES_PER_STACK, 64);
 	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
@@ -87,6 +108,12 @@ void hp_options_init(void)
 	 * would call most of the heap unknown: sampling turns the scan off. */
 	if (hp_options.sample_bytes)
 		hp_options.leak_scan = 0;
+	s = getenv("HEAPPROF_ANNOUNCE");
+	hp_options.announce = s && *s == '/' ? keep(s, announce, sizeof announce) : NULL;
+	s = getenv("HEAPPROF_CONTROL");
+	hp_options.control = !(s && strcmp(s, "0") == 0);
+	s = getenv("XDG_RUNTIME_DIR");
+	hp_options.runtime_dir = s && *s == '/' ? keep(s, runtime_dir, sizeof runtime_dir) : NULL;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)

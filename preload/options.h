@@ -19,8 +19,12 @@ struct hp_options {
 	int verbose;   /* print where the trace goes */
 	int leak_scan; /* reachability scan at exit (HEAPPROF_LEAK_SCAN) */
 	enum hp_unwinder unwind;
-	int unwind_cache;      /* HEAPPROF_UNWIND_CACHE: reuse unchanged stacks (fp only) */
-	unsigned sample_bytes; /* HEAPPROF_SAMPLE_BYTES: mean sampling interval, 0 off */
+	int unwind_cache;	 /* HEAPPROF_UNWIND_CACHE: reuse unchanged stacks (fp only) */
+	unsigned sample_bytes;	 /* HEAPPROF_SAMPLE_BYTES: mean sampling interval, 0 off */
+	const char *announce;	 /* HEAPPROF_ANNOUNCE: say the trace's name at its END, relative
+				  * to this directory; NULL: say nothing */
+	int control;		 /* HEAPPROF_CONTROL: the control FIFO (control.h) */
+	const char *runtime_dir; /* $XDG_RUNTIME_DIR when absolute, else NULL */
 };
 
 extern struct hp_options hp_options;

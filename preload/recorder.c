@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "control.h"
 #include "leakscan.h"
 #include "lifecycle.h"
 #include "options.h"
@@ -233,22 +234,22 @@ static inline int64_t delta16(uintptr_t a, uintptr_t from)
 
 #define ALIGNED(a) (((a) & ((1u << HP_ADDR_SHIFT) - 1)) == 0)
 
-enum kind { K_ALLOC, K_FREE, K_REALLOC };
+enum kind { K_ALLOC, K_FREE, K_REALLOC, K_HINT, K_HINT_FREE };
 
 /* The EXT form with absolute addresses, for an address the 16-byte deltas cannot carry. */
 static uint8_t *put_abs(uint8_t *q, struct hp_tbuf *b, enum kind k, uint64_t now, uintptr_t old,
 			uintptr_t addr, size_t size, uint32_t stack)
 {
 	static const unsigned ext[] = {
-	    [K_ALLOC] = HP_EXT_ALLOC_ABS,
-	    [K_FREE] = HP_EXT_FREE_ABS,
-	    [K_REALLOC] = HP_EXT_REALLOC_ABS,
+	    [K_ALLOC] = HP_EXT_ALLOC_ABS,	  [K_FREE] = HP_EXT_FREE_ABS,
+	    [K_REALLOC] = HP_EXT_REALLOC_ABS,	  [K_HINT] = HP_EXT_ALLOC_HINT_ABS,
+	    [K_HINT_FREE] = HP_EXT_FREE_HINT_ABS,
 	};
 	q = put_head(q, b, now, HP_OP_EXT);
 	q = hp_put_varint(q, ext[k]);
 	if (k == K_REALLOC)
 		q = hp_put_varint(q, old);
-	if (k != K_FREE) {
+	if (k != K_FREE && k != K_HINT_FREE) {
 		q = hp_put_varint(q, size);
 		q = hp_put_varint(q, stack);
 	}
@@ -260,7 +261,7 @@ static size_t encode(uint8_t *ev, struct hp_tbuf *b, enum kind k, uint64_t now, 
 		     uintptr_t addr, size_t size, uint32_t stack)
 {
 	uint8_t *q = ev;
-	if (!ALIGNED(addr) || !ALIGNED(old)) {
+	if (!ALIGNED(addr) || !ALIGNED(old) || k >= K_HINT) {
 		q = put_abs(q, b, k, now, old, addr, size, stack);
 	} else if (k == K_ALLOC) {
 		q = put_head(q, b, now, HP_OP_ALLOC);
@@ -287,7 +288,7 @@ static HP_COLD void record_fallback(enum kind k, uint64_t now, uintptr_t old, ui
 {
 	uintptr_t ips[128 + 16];
 	uint32_t stack = 0;
-	if (k != K_FREE) {
+	if (k != K_FREE && k != K_HINT_FREE) {
 		unsigned max = hp_options.max_frames < 128 ? hp_options.max_frames : 128;
 		stack = hp_stacktab_intern(ips, hp_unwind(ips, max));
 	}
@@ -312,7 +313,7 @@ static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t ad
 	if (HP_UNLIKELY(!b))
 		return;
 	uint32_t stack = 0;
-	if (k == K_FREE) {
+	if (k == K_FREE || k == K_HINT_FREE) {
 	} else if (HP_LIKELY(hp_options.unwind == HP_UNWIND_CFA)) {
 		stack = hp_stacktab_intern(b->ips, hp_unwind_cfa(b->ips, hp_options.max_frames));
 	} else if (hp_options.unwind == HP_UNWIND_FP) {
@@ -400,7 +401,8 @@ static inline void done(int saved_errno)
 
 void hp_rec_alloc(void *p, size_t size)
 {
-	if (!p || !hp_sampler_take(p, size)) {
+	if (!p || HP_UNLIKELY(atomic_load_explicit(&hp_control_paused, memory_order_relaxed)) ||
+	    !hp_sampler_take(p, size)) {
 		hp_rec_leave();
 		return;
 	}
@@ -425,9 +427,25 @@ void hp_rec_free(void *p)
 		late_event();
 }
 
+/* heapprof_pause: the new block is not recorded; the old one, moved or resized, is
+ * released (when the call did not fail and the block is one the trace knows). */
+static HP_COLD int paused_realloc(void **old, void **p, size_t *size)
+{
+	if (!*old || (!*p && *size) || !hp_sampler_drop(*old))
+		return 0;
+	*p = NULL;
+	*size = 0;
+	return 1;
+}
+
 void hp_rec_realloc(void *old, void *p, size_t size)
 {
-	if (HP_UNLIKELY(hp_sampler_mean) && !hp_sampler_realloc(&old, &p, &size)) {
+	if (HP_UNLIKELY(atomic_load_explicit(&hp_control_paused, memory_order_relaxed))) {
+		if (!paused_realloc(&old, &p, &size)) {
+			hp_rec_leave();
+			return;
+		}
+	} else if (HP_UNLIKELY(hp_sampler_mean) && !hp_sampler_realloc(&old, &p, &size)) {
 		hp_rec_leave();
 		return;
 	}
@@ -440,6 +458,15 @@ void hp_rec_realloc(void *old, void *p, size_t size)
 		record(K_REALLOC, now, (uintptr_t)old, (uintptr_t)p, size);
 	else if (old && size == 0)
 		record(K_FREE, now, 0, (uintptr_t)old, 0); /* realloc(p, 0) freed p */
+	done(saved);
+}
+
+void hp_rec_hint(const void *p, size_t size, int release)
+{
+	int saved = errno;
+	uint64_t now = hp_clock_now();
+	tls.quiet = 0;
+	record(release ? K_HINT_FREE : K_HINT, now, 0, (uintptr_t)p, size);
 	done(saved);
 }
 

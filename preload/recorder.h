@@ -94,6 +94,11 @@ void hp_rec_alloc(void *p, size_t size);
 void hp_rec_free(void *p);
 void hp_rec_realloc(void *old, void *p, size_t size);
 
+/* heapprof_alloc_hint (release 0: a block of size bytes at p, with the stack) or
+ * heapprof_free_hint (release 1), after hp_rec_enter() returned 1; clears busy. Hints
+ * are never sampled (the caller refuses them in a sampled trace). */
+void hp_rec_hint(const void *p, size_t size, int release);
+
 /* Hides the calling thread's allocations until hp_rec_unhide (nests). For profiler
  * work done on application threads (flush, exec, init) and the writer thread. */
 void hp_rec_hide(void);

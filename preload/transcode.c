@@ -220,6 +220,7 @@ FORCE_INLINE const uint8_t *decode(const uint8_t *p, const uint8_t *end, uint64_
 	GET_U(head);
 	e->time = prev_time + (head >> HP_OP_BITS);
 	e->op = head & HP_OP_MASK;
+	e->hint = 0;
 	switch (e->op) {
 	case HP_OP_ALLOC:
 		GET_U(e->size);
@@ -254,6 +255,20 @@ FORCE_INLINE const uint8_t *decode(const uint8_t *p, const uint8_t *end, uint64_
 			GET_U(e->size);
 			GET_U(e->stack);
 			GET_U(e->addr);
+			return p;
+		case HP_EXT_ALLOC_HINT_ABS:
+			e->op = HP_OP_ALLOC;
+			e->hint = 1;
+			GET_U(e->size);
+			GET_U(e->stack);
+			GET_U(e->addr);
+			e->addr |= HP_HINT_TAG;
+			return p;
+		case HP_EXT_FREE_HINT_ABS:
+			e->op = HP_OP_FREE;
+			e->hint = 1;
+			GET_U(e->addr);
+			e->addr |= HP_HINT_TAG;
 			return p;
 		default:
 			return NULL;
@@ -293,7 +308,7 @@ static inline int written(struct hp_transcoder *x, struct hp_transcode_ring *ri,
 {
 	ri->made = (size_t)(p - out_of(x, ri));
 	e->out = (uint32_t)ri->made;
-	ri->th->prev_addr = e->addr;
+	ri->th->prev_addr = e->addr & ~HP_HINT_TAG; /* the ring's own, untagged */
 	return err;
 }
 
@@ -387,19 +402,19 @@ static int apply(struct hp_transcoder *x, const struct hp_transcode_ring *r,
 			return written(x, ri, e, p, err ? err : hp_livetab_resize(t, b, e->size));
 		}
 		hp_livetab_remove(t, b);
-	} else if (e->op == HP_OP_ALLOC && th->nfree) {
+	} else if (e->op == HP_OP_ALLOC && th->nfree && !e->hint) {
 		slot = th->free[(th->first + --th->nfree) % HP_FREE_LIST_MAX].slot;
 		p = put_head(p, th, e->time, out, HP_OP_ALLOC);
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
-	} else { /* the slot must be named: ALLOC_SLOT, or REALLOC_UNKNOWN */
+	} else { /* the slot must be named: ALLOC_SLOT, ALLOC_HINT or REALLOC_UNKNOWN */
 		slot = pool_take(x, x->time_base + out);
 		p = put_head(p, th, e->time, out, HP_OP_EXT);
 		if (e->op == HP_OP_REALLOC) {
 			p = hp_put_varint(p, HP_EXT_REALLOC_UNKNOWN);
 			p = hp_put_varint(p, e->old);
 		} else {
-			p = hp_put_varint(p, HP_EXT_ALLOC_SLOT);
+			p = hp_put_varint(p, e->hint ? HP_EXT_ALLOC_HINT : HP_EXT_ALLOC_SLOT);
 		}
 		p = hp_put_varint(p, e->size);
 		p = hp_put_varint(p, e->stack);
@@ -448,7 +463,7 @@ static int decode_span(struct cursor *c, const uint8_t *in, size_t *pos, size_t 
 		e->end = (uint32_t)(base + (size_t)(next - in));
 		n++;
 		time = e->time;
-		addr = e->addr;
+		addr = e->addr & ~HP_HINT_TAG;
 		p = next;
 	}
 	*pos = (size_t)(p - in);

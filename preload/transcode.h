@@ -59,6 +59,7 @@ struct hp_transcode_event {
 	uint32_t end; /* ring bytes from the round's tail to the end of this event */
 	uint32_t out; /* its ring's trace bytes up to the end of this event's */
 	uint8_t op;   /* HP_OP_ALLOC, HP_OP_FREE or HP_OP_REALLOC */
+	uint8_t hint; /* an ALLOC or FREE of heapprof_alloc_hint: addr has HP_HINT_TAG */
 };
 
 /* The event that gave a slot its block: its trace time and thread id (one line read for

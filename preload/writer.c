@@ -22,12 +22,14 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
 #include <heapprof/trace_format.h>
 
 #include "clock.h"
+#include "control.h"
 #include "fdguard.h"
 #include "elfsym.h"
 #include "leakscan.h"
@@ -85,6 +87,11 @@ static struct {
 	/* An internal failure waiting for an ERROR record (hp_writer_error). */
 	_Atomic int error_pending;
 	char error_msg[256];
+	/* HEAPPROF_ANNOUNCE: stderr as it was when the trace was created, and whether the
+	 * trace's name was said already. */
+	dev_t err_dev;
+	ino_t err_ino;
+	int err_known, announced;
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1, .statm_fd = -1};
 
 const char *hp_writer_path(void)
@@ -98,6 +105,7 @@ static void fail(const char *verb, int err)
 		return;
 	w.failed = 1;
 	hp_fdguard_close(&w.fd);
+	hp_control_close(1);
 	char what[PATH_MAX + 32];
 	size_t n = strlen(verb);
 	memcpy(what, verb, n);
@@ -420,6 +428,7 @@ static int round_locked(int force_all)
 			hp_rec_recycle(b);
 		}
 	}
+	hp_control_emit(emit_raw, NULL);
 	if (drained)
 		emit_small(HP_REC_ROUND, hp_clock_trace(below < start ? below : start), 0, 0, 0, 1);
 	return pending && !w.failed;
@@ -487,6 +496,7 @@ static void periodic_locked(void)
 	if (now - w.last_rss_ns >= RSS_PERIOD_NS) {
 		w.last_rss_ns = now;
 		emit_rss();
+		hp_control_poll();
 	}
 	if (now - w.last_sync_ns >= SYNC_PERIOD_NS) {
 		w.last_sync_ns = now;
@@ -583,6 +593,14 @@ static int open_trace(void)
 		return err;
 	if (hp_options.verbose)
 		hp_os_say("writing trace to '", w.path, "'");
+	struct stat st;
+	w.err_known = hp_options.announce && fstat(STDERR_FILENO, &st) == 0;
+	if (w.err_known) {
+		w.err_dev = st.st_dev;
+		w.err_ino = st.st_ino;
+	}
+	w.announced = 0;
+	hp_control_open(w.path); /* without it, recording goes on: heapprof mark cannot reach */
 	w.stage_len = 0;
 	w.stacks_written = 0;
 	w.modlog_pos = 0;
@@ -686,6 +704,23 @@ void hp_writer_suspend_fork_child(void)
 	suspend_depth = suspend_restart = 0;
 }
 
+/* HEAPPROF_ANNOUNCE: "trace written to <path>" once, on the stderr the program started
+ * with: a daemon that pointed descriptor 2 at a log or a socket gets nothing. */
+static void announce(void)
+{
+	struct stat st;
+	if (!w.err_known || fstat(STDERR_FILENO, &st) || st.st_dev != w.err_dev ||
+	    st.st_ino != w.err_ino)
+		return;
+	const char *dir = hp_options.announce, *path = w.path;
+	size_t n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (strncmp(path, dir, n) == 0 && path[n] == '/' && path[n + 1])
+		path += n + 1;
+	hp_os_say("trace written to ", path, NULL);
+}
+
 /* The program's __lsan_default_suppressions() text cut after a whole line to at most
  * HP_MAX_STRING bytes, or NULL. Runs the program's code: no profiler lock held. */
 static const char *program_suppressions(size_t *len)
@@ -780,10 +815,18 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	}
 	frame();
 	w.light = 0;
+	if (what & (HP_SYNC_FINAL | HP_SYNC_EXEC))
+		hp_control_close(1);
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = w.failed ? -EIO : 0;
+	int say =
+	    !err && (what & HP_SYNC_END) && (what & (HP_SYNC_FINAL | HP_SYNC_EXEC)) && !w.announced;
+	if (say)
+		w.announced = 1;
 	pthread_mutex_unlock(&w.lock);
+	if (say)
+		announce();
 	if (what & HP_SYNC_FINAL)
 		wake_writer();
 	return err;
@@ -812,6 +855,7 @@ int hp_writer_fork_child(void)
 	hp_writer_suspend_fork_child();
 	hp_fdguard_close(&w.fd);
 	hp_fdguard_close(&w.statm_fd);
+	hp_control_fork_child();
 	w.thread_running = 0;
 	w.xc.time_base += w.fork_time;
 	if (w.failed)

@@ -16,7 +16,7 @@ extern "C" {
 
 #define HP_MAGIC "HEAPPROF"
 #define HP_MAGIC_LEN 8
-#define HP_FORMAT_VERSION 2
+#define HP_FORMAT_VERSION 3
 #define HP_FORMAT_VERSION_MIN 1 /* oldest version readers accept */
 
 /* Reader limits: a trace is untrusted input; anything larger is refused. */
@@ -47,6 +47,7 @@ enum hp_record_tag {
 	HP_REC_LEAK_SCAN = 17,	  /* docs/leak-check.md */
 	HP_REC_LEAK_BLOCKS = 18,  /* docs/leak-check.md */
 	HP_REC_SUPPRESSIONS = 19, /* docs/leak-check.md */
+	HP_REC_MARK = 20,	  /* v3: time, label (heapprof_mark, heapprof mark PID) */
 	HP_REC_TAG_LIMIT	  /* first unknown tag */
 };
 
@@ -54,7 +55,11 @@ enum hp_record_tag {
 enum hp_header_flags {
 	HP_HDR_CLOCK_TSC = 1 << 0, /* ticks are TSC cycles, else CLOCK_MONOTONIC ns */
 	HP_HDR_SAMPLED = 1 << 1,   /* events are sampled (sample_bytes > 0) */
+	HP_HDR_ATTACHED = 1 << 2,  /* v3: recording began in a running process (heapprof -p) */
 };
+
+/* MARK labels are cut to this many bytes. */
+#define HP_MARK_LABEL_MAX 255u
 
 /* LEAK_BLOCKS classes (docs/leak-check.md). */
 enum hp_leak_class {
@@ -88,19 +93,30 @@ enum hp_event_op {
  *   ALLOC_SLOT       size, stack, slot
  *   FREE_UNKNOWN     addr
  *   REALLOC_UNKNOWN  old_addr, size, stack, slot
+ *   ALLOC_HINT       size, stack, slot            (v3: heapprof_alloc_hint)
  *   ALLOC_ABS        size, stack, addr            (v1)
  *   FREE_ABS         addr                         (v1)
  *   REALLOC_ABS      old, size, stack, new        (v1)
+ *   ALLOC_HINT_ABS   size, stack, addr            (the recorder's rings only)
+ *   FREE_HINT_ABS    addr                         (the recorder's rings only)
  */
 enum hp_event_ext_op {
 	HP_EXT_ALLOC_SLOT = 0,
 	HP_EXT_FREE_UNKNOWN = 1,
 	HP_EXT_REALLOC_UNKNOWN = 2,
+	HP_EXT_ALLOC_HINT = 3,
 	HP_EXT_ALLOC_ABS = 0,
 	HP_EXT_FREE_ABS = 1,
 	HP_EXT_REALLOC_ABS = 2,
-	HP_EXT_LIMIT = 3
+	HP_EXT_ALLOC_HINT_ABS = 3,
+	HP_EXT_FREE_HINT_ABS = 4,
+	HP_EXT_LIMIT = 5 /* first number no encoding uses */
 };
+
+/* The writer keys a block of heapprof_alloc_hint by its address with this bit set (no
+ * user address has it on Linux): such blocks lie inside blocks of the malloc family,
+ * and the tag keeps the two apart in its live set. */
+#define HP_HINT_TAG ((uint64_t)1 << 63)
 
 /* v2: slots a thread's decoder remembers for implicit reuse by ALLOC. */
 #define HP_FREE_LIST_MAX 32u

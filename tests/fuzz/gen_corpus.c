@@ -649,6 +649,40 @@ static void v2_cases(void)
 }
 
 /* Headers with extreme clock parameters, each followed by a few events. */
+/* Version 3: marks (one out of time order, one past the last event) and hint blocks, one
+ * at the slot of a freed malloc block, one still live at the end. */
+static void v3_cases(void)
+{
+	struct gen g;
+	gen_init(&g);
+	header(&g, &(struct tb_header_args){.version = 3,
+					    .flags = HP_HDR_ATTACHED,
+					    .pid = 43,
+					    .ppid = 1,
+					    .exe = "/usr/bin/seed3",
+					    .cmdline = "seed3",
+					    .cmdline_len = 5});
+	uint64_t s1[] = {0x400100};
+	tb_stack(&g.b, 1, 1, s1);
+	tb_thread(&g.b, 0, 43, 0);
+	tb3_mark(&g.b, 2, "start");
+	tb2_alloc_slot(&g.b, 0, 10, 4096, 1, 0);
+	tb3_alloc_hint(&g.b, 0, 11, 48, 1, 1);
+	tb3_alloc_hint(&g.b, 0, 12, 64, 1, 2);
+	tb2_free(&g.b, 0, 13, 1);
+	tb_flush_events(&g.b);
+	tb3_mark(&g.b, 12, "between");
+	tb3_mark(&g.b, 1, "late");
+	tb_round(&g.b, 14);
+	gen_frame(&g);
+	tb2_free(&g.b, 0, 20, 0);
+	tb3_alloc_hint(&g.b, 0, 21, 16, 1, 0);
+	tb_flush_events(&g.b);
+	tb3_mark(&g.b, 99, "after the end");
+	tb_end(&g.b, 30, 6, 0);
+	gen_done(&g, "v3-marks-hints");
+}
+
 static void header_cases(void)
 {
 	static const struct {
@@ -808,6 +842,7 @@ int main(int argc, char **argv)
 	valid_cases();
 	malformed_cases();
 	v2_cases();
+	v3_cases();
 	header_cases();
 	start_cases();
 	container_cases();

@@ -40,6 +40,13 @@ Checks (at the top level or inside a "processes" entry):
              line when "line" is given); "frames" is matched against the start of its
              stack, innermost first.
   "first_site": {...}          same, for sites[0] (the biggest peak_bytes)
+  "hints":   {field: value}    the JSON "hints" object (heapprof_alloc_hint blocks; a
+                               report without one is {}; null: there must be none),
+                               with "sites": [...] matched
+                               against hints.sites as "sites" is against sites
+  "marks":   [{field: value}, ...]  the JSON "marks" list, entry by entry: the same
+                               length, each entry's fields (a report without marks
+                               has [])
   "dump":    {"records": {"alloc": N, "end": 0, ...},   lines per record kind
               "header": {field: value},                  the header line's fields
               "sized": {"sizes": [[lo, hi], ...], "alloc": N, "free": N, "realloc": N},
@@ -348,7 +355,30 @@ def check_report(ctx, fails, where, exp, report):
         sums["frees"] = sums["allocations"] - sums["leaked_allocations"]
         sums["sites"] = len(chosen)
         ctx.check_fields(fails, f"{where}.scope[{'|'.join(sorted(names))}]", sc, sums)
-    for sx in exp.get("sites", []):
+    check_sites(ctx, fails, where, exp.get("sites", []), sites)
+    if "hints" in exp and exp["hints"] is None:
+        if "hints" in report:
+            fails.add(f"{where}.hints", None, report["hints"])
+    elif "hints" in exp:
+        hx = dict(exp["hints"])
+        hints = report.get("hints") or {}
+        check_sites(ctx, fails, f"{where}.hints", hx.pop("sites", []), hints.get("sites") or [])
+        ctx.check_fields(fails, f"{where}.hints", hx, hints)
+    if "marks" in exp:
+        marks = report.get("marks") or []
+        if len(marks) != len(exp["marks"]):
+            fails.add(f"{where}.marks (number)", len(exp["marks"]), len(marks))
+        for i, (mx, m) in enumerate(zip(exp["marks"], marks)):
+            ctx.check_fields(fails, f"{where}.marks[{i}]", mx, m)
+    if "first_site" in exp:
+        if not sites:
+            fails.add(f"{where}.sites[0]", exp["first_site"], "<no sites>")
+        else:
+            check_site(ctx, fails, f"{where}.sites[0]", exp["first_site"], sites[0])
+
+
+def check_sites(ctx, fails, where, expected, sites):
+    for sx in expected:
         line = ctx.resolve(sx["line"]) if "line" in sx else None
         cands = [s for s in sites if s.get("stack")
                  and s["stack"][0].get("function") == sx.get("function")
@@ -359,11 +389,6 @@ def check_report(ctx, fails, where, exp, report):
             if not cands:
                 continue
         check_site(ctx, fails, label, sx, cands[0])
-    if "first_site" in exp:
-        if not sites:
-            fails.add(f"{where}.sites[0]", exp["first_site"], "<no sites>")
-        else:
-            check_site(ctx, fails, f"{where}.sites[0]", exp["first_site"], sites[0])
 
 
 def condensed(report, nsites=12):

@@ -740,6 +740,96 @@ static void test_leak_blocks_v2(void)
 #undef LB
 }
 
+/* Version 3: MARK records and ALLOC_HINT events; neither exists in version 2. */
+static void trace_v3(struct tb *b, uint64_t version, int with_mark, const struct evb *ev)
+{
+	tb_init(b);
+	tb_header(b, &(struct tb_header_args){.version = version, .pid = 78, .exe = "/bin/v3"});
+	uint64_t ip[1] = {0x1000};
+	tb_stack(b, 1, 1, ip);
+	tb_thread(b, 0, 78, 0);
+	if (with_mark) {
+		tb_buf_u(&b->raw, HP_REC_MARK);
+		tb_buf_u(&b->raw, 5);
+		tb_buf_str(&b->raw, "warm-up done", 12);
+	}
+	if (ev) {
+		tb_buf_u(&b->raw, HP_REC_EVENTS);
+		tb_buf_u(&b->raw, 0);
+		tb_buf_str(&b->raw, ev->b, ev->n);
+	}
+	tb_frame(b);
+}
+
+static void test_v3(void)
+{
+	struct evb e;
+	memset(&e, 0, sizeof e);
+	/* ALLOC_HINT size 48 stack 1 slot 9 at t=7; ALLOC_SLOT slot 4 at t=8; FREE slot 9. */
+	evu(&e, 7 << HP_OP_BITS | HP_OP_EXT), evu(&e, HP_EXT_ALLOC_HINT), evu(&e, 48), evu(&e, 1);
+	evu(&e, 9);
+	evu(&e, 1 << HP_OP_BITS | HP_OP_EXT), evu(&e, HP_EXT_ALLOC_SLOT), evu(&e, 16), evu(&e, 1);
+	evu(&e, 4);
+	evu(&e, 0 << HP_OP_BITS | HP_OP_FREE), evu(&e, hp_zigzag(5));
+	struct tb b;
+	trace_v3(&b, 3, 1, &e);
+	struct hp_reader *r = hp_reader_open_mem(b.out.data, b.out.len, "v3.zst");
+	struct hp_item it;
+	int marks = 0, hints = 0, allocs = 0, frees = 0, rc;
+	while ((rc = hp_reader_next(r, &it)) > 0) {
+		if (it.kind == HP_REC_MARK) {
+			marks++;
+			CHECK_U64(it.u.mark.time, 5);
+			CHECK(it.u.mark.label_len == 12 &&
+			      !memcmp(it.u.mark.label, "warm-up done", 12));
+		} else if (it.kind == HP_ITEM_ALLOC) {
+			allocs++;
+			hints += it.u.ev.hint != 0;
+			CHECK_U64(it.u.ev.hint, it.u.ev.size == 48);
+			CHECK_U64(hp_reader_key_to_slot(it.u.ev.addr), it.u.ev.size == 48 ? 9 : 4);
+		} else if (it.kind == HP_ITEM_FREE) {
+			frees++;
+			CHECK_U64(hp_reader_key_to_slot(it.u.ev.addr), 9);
+		}
+	}
+	CHECK(rc == 0);
+	CHECK_U64(hp_reader_version(r), 3);
+	CHECK(marks == 1 && allocs == 2 && hints == 1 && frees == 1);
+	hp_reader_free(r);
+	tb_release(&b);
+
+	enum hp_read_error err;
+	int trunc;
+	/* Version 2 has neither. */
+	trace_v3(&b, 2, 1, NULL);
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+	CHECK(err == HP_READ_ERR_TAG);
+	tb_release(&b);
+	memset(&e, 0, sizeof e);
+	evu(&e, HP_OP_EXT), evu(&e, HP_EXT_ALLOC_HINT), evu(&e, 48), evu(&e, 1), evu(&e, 9);
+	trace_v3(&b, 2, 0, &e);
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+	CHECK(err == HP_READ_ERR_EXT_OP);
+	tb_release(&b);
+	/* The rings' FREE_HINT_ABS never reaches a trace. */
+	memset(&e, 0, sizeof e);
+	evu(&e, HP_OP_EXT), evu(&e, HP_EXT_FREE_HINT_ABS), evu(&e, 0x1000);
+	trace_v3(&b, 3, 0, &e);
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+	CHECK(err == HP_READ_ERR_EXT_OP);
+	tb_release(&b);
+	/* A label over 64 KiB is refused like any string. */
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 3});
+	tb_buf_u(&b.raw, HP_REC_MARK);
+	tb_buf_u(&b.raw, 1);
+	tb_buf_u(&b.raw, HP_MAX_STRING + 1);
+	tb_frame(&b);
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+	CHECK(err == HP_READ_ERR_STRING);
+	tb_release(&b);
+}
+
 int main(void)
 {
 	test_full();
@@ -752,5 +842,6 @@ int main(void)
 	test_free_list();
 	test_corrupt_v2();
 	test_leak_blocks_v2();
+	test_v3();
 	return check_done();
 }

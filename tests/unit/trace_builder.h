@@ -384,6 +384,27 @@ static inline void tb2_alloc_slot(struct tb *b, unsigned th, uint64_t time, uint
 	t->prev_addr = slot;
 }
 
+/* v3 ALLOC_HINT: a heapprof_alloc_hint block in a named slot. */
+static inline void tb3_alloc_hint(struct tb *b, unsigned th, uint64_t time, uint64_t size,
+				  uint64_t stack, uint64_t slot)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb_ev_head(t, time, HP_OP_EXT);
+	tb_buf_u(&t->ev, HP_EXT_ALLOC_HINT);
+	tb_buf_u(&t->ev, size);
+	tb_buf_u(&t->ev, stack);
+	tb_buf_u(&t->ev, slot);
+	t->prev_addr = slot;
+}
+
+/* v3 MARK. */
+static inline void tb3_mark(struct tb *b, uint64_t t, const char *label)
+{
+	tb_buf_u(&b->raw, HP_REC_MARK);
+	tb_buf_u(&b->raw, t);
+	tb_buf_str(&b->raw, label, strlen(label));
+}
+
 /* FREE of a slot (delta from prev_slot); the slot joins the free list. */
 static inline void tb2_free(struct tb *b, unsigned th, uint64_t time, uint64_t slot)
 {
