@@ -1,6 +1,8 @@
 /* --dump: one line per decoded record, events in file order (not merged by time). */
 #include "dump.h"
 
+#include <heapprof/trace_codec.h>
+
 #include <inttypes.h>
 
 void hp_dump_string(FILE *out, const char *s, size_t n)
@@ -69,10 +71,53 @@ static void event_v2(FILE *o, const struct hp_item *it)
 	}
 }
 
-static void item(FILE *o, const struct hp_item *it, int v2)
+/* Version 3 events: blocks by key, printed THREAD:SEQ (the allocating thread and its
+ * allocation number); a raw address only for a block the trace never saw. */
+static void key(FILE *o, const char *name, uint64_t k)
 {
+	fprintf(o, " %s=%" PRIu64 ":%" PRIu64, name, hp_ev3_key_thread(k), hp_ev3_key_seq(k));
+}
+
+static void event_v3(FILE *o, const struct hp_item *it)
+{
+	uint32_t th = it->u.ev.thread, stack = it->u.ev.stack;
+	uint64_t t = it->u.ev.time, size = it->u.ev.size, raw = it->u.ev.unknown_addr;
+	switch (it->kind) {
+	case HP_ITEM_ALLOC:
+		fprintf(o, "alloc thread=%" PRIu32 " t=%" PRIu64 " size=%" PRIu64 " stack=%" PRIu32,
+			th, t, size, stack);
+		key(o, "block", it->u.ev.addr);
+		fputs(it->u.ev.hint ? " hint=1\n" : "\n", o);
+		break;
+	case HP_ITEM_FREE:
+		fprintf(o, "free thread=%" PRIu32 " t=%" PRIu64, th, t);
+		if (it->u.ev.addr)
+			key(o, "block", it->u.ev.addr);
+		else
+			fprintf(o, " addr=0x%" PRIx64 " unknown=1", raw);
+		putc('\n', o);
+		break;
+	default:
+		fprintf(o, "realloc thread=%" PRIu32 " t=%" PRIu64, th, t);
+		if (it->u.ev.old)
+			key(o, "old", it->u.ev.old);
+		else
+			fprintf(o, " old=0x%" PRIx64, raw);
+		fprintf(o, " size=%" PRIu64 " stack=%" PRIu32, size, stack);
+		key(o, "block", it->u.ev.addr);
+		fputs(it->u.ev.old ? "\n" : " unknown=1\n", o);
+		break;
+	}
+}
+
+static void item(FILE *o, const struct hp_item *it, int version)
+{
+	int v2 = version >= 2;
 	if (v2 && it->kind >= HP_ITEM_ALLOC && it->kind <= HP_ITEM_REALLOC) {
-		event_v2(o, it);
+		if (version >= 3)
+			event_v3(o, it);
+		else
+			event_v2(o, it);
 		return;
 	}
 	switch (it->kind) {
@@ -185,10 +230,16 @@ static void item(FILE *o, const struct hp_item *it, int v2)
 	}
 	case HP_REC_LEAK_BLOCKS:
 		fprintf(o, "leak_blocks count=%" PRIu32 " %s=", it->u.leak_blocks.count,
-			v2 ? "slots" : "blocks");
+			version >= 3 ? "keys"
+			: v2	     ? "slots"
+				     : "blocks");
 		for (uint32_t i = 0; i < it->u.leak_blocks.count; i++) {
 			uint64_t a = it->u.leak_blocks.addr[i];
-			if (v2)
+			if (version >= 3)
+				fprintf(o, "%s%" PRIu64 ":%" PRIu64 ":%u", i ? "," : "",
+					hp_ev3_key_thread(a), hp_ev3_key_seq(a),
+					it->u.leak_blocks.cls[i]);
+			else if (v2)
 				fprintf(o, "%s%" PRIu64 ":%u", i ? "," : "",
 					hp_reader_key_to_slot(a), it->u.leak_blocks.cls[i]);
 			else
@@ -228,6 +279,6 @@ int hp_dump(FILE *out, struct hp_reader *r)
 	struct hp_item it;
 	int rc;
 	while ((rc = hp_reader_next(r, &it)) > 0)
-		item(out, &it, hp_reader_version(r) >= 2);
+		item(out, &it, (int)hp_reader_version(r));
 	return rc;
 }

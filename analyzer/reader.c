@@ -7,6 +7,8 @@
  * per-thread delta state, whose size is bounded by the number of THREAD records. */
 #include "reader.h"
 
+#include <heapprof/trace_codec.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -46,7 +48,8 @@ static const char *const error_names[HP_READ_ERR_LIMIT] = {
     [HP_READ_ERR_STACK] = "event refers to an unknown stack",
     [HP_READ_ERR_EXT_OP] = "unknown event opcode",
     [HP_READ_ERR_LEAK_BLOCKS] = "bad LEAK_BLOCKS record",
-    [HP_READ_ERR_SLOT] = "bad block slot",
+    [HP_READ_ERR_SLOT] = "bad block slot or reference",
+    [HP_READ_ERR_KIND] = "event refers to an unknown allocation kind",
 };
 
 const char *hp_read_error_name(enum hp_read_error e)
@@ -56,13 +59,23 @@ const char *hp_read_error_name(enum hp_read_error e)
 	return error_names[e];
 }
 
+/* A thread's allocation kind (v3). */
+struct kind {
+	uint64_t size;
+	uint64_t stack;
+};
+
 /* A thread's event decoder state. v2: prev_addr holds prev_slot, and the free list is a
- * ring of the last HP_FREE_LIST_MAX released slots, the oldest at free_head. */
+ * ring of the last HP_FREE_LIST_MAX released slots, the oldest at free_head. v3: the
+ * time in prev_time, the thread's allocations so far in seq, its kinds. */
 struct thread_state {
 	uint64_t prev_time, prev_addr;
 	uint32_t free_head, free_len;
 	int known;
 	uint64_t free_slot[HP_FREE_LIST_MAX];
+	uint64_t seq;
+	struct kind *kinds; /* kinds[0] is kind 1 */
+	size_t nkinds, kinds_cap;
 };
 
 #define FREE_RING_MASK (HP_FREE_LIST_MAX - 1)
@@ -252,6 +265,8 @@ void hp_reader_free(struct hp_reader *r)
 		free(r->in);
 	ZSTD_freeDCtx(r->dctx);
 	free(r->frame);
+	for (size_t i = 0; i < r->threads_cap; i++)
+		free(r->threads[i].kinds);
 	free(r->threads);
 	free(r->exe);
 	free(r->cmdline);
@@ -369,47 +384,18 @@ static int load_frame(struct hp_reader *r)
 
 /* ---- primitive decoding; every function returns 0 or an error code ---- */
 
-static __attribute__((noinline)) int varint_slow(const uint8_t **pp, const uint8_t *end,
-						 uint64_t *out)
-{
-	const uint8_t *p = *pp;
-	uint64_t v = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (p >= end)
-			return HP_READ_ERR_TRUNCATED;
-		uint8_t b = *p++;
-		if (shift == 63 && (b & 0xfe))
-			return HP_READ_ERR_VARINT;
-		v |= (uint64_t)(b & 0x7f) << shift;
-		if (!(b & 0x80)) {
-			*pp = p;
-			*out = v;
-			return 0;
-		}
-	}
-	return HP_READ_ERR_VARINT;
-}
-
+/* The codec's varint, its errors as the reader's. */
 static inline int get_u(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
-	const uint8_t *p = *pp;
-	if (__builtin_expect(p < end && *p < 0x80, 1)) {
-		*out = *p;
-		*pp = p + 1;
-		return 0;
-	}
-	/* Two bytes: sizes up to 16 KiB, stack ids, most time deltas; one branch more. */
-	if (end - p >= 2 && p[1] < 0x80) {
-		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
-		*pp = p + 2;
-		return 0;
-	}
-	return varint_slow(pp, end, out);
+	int e = hp_get_varint(pp, end, out);
+	return __builtin_expect(!e, 1)	  ? 0
+	       : e == HP_VARINT_TRUNCATED ? HP_READ_ERR_TRUNCATED
+					  : HP_READ_ERR_VARINT;
 }
 
 static inline int get_s(const uint8_t **pp, const uint8_t *end, int64_t *out)
 {
-	uint64_t v;
+	uint64_t v = 0;
 	int e = get_u(pp, end, &v);
 	*out = hp_unzigzag(v);
 	return e;
@@ -594,13 +580,6 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 	default:
 		U(xop);
 		switch (xop) {
-		case HP_EXT_ALLOC_HINT:
-			if (r->version < 3) {
-				e = HP_READ_ERR_EXT_OP;
-				goto bad;
-			}
-			hint = 1;
-			__attribute__((fallthrough)); /* the fields of ALLOC_SLOT */
 		case HP_EXT_ALLOC_SLOT:
 			U(size);
 			U(stack);
@@ -646,6 +625,122 @@ static HOT_INLINE int decode_event_v2(struct hp_reader *r, struct hp_item *it)
 	return 1;
 bad:
 	return fail(r, (enum hp_read_error)e);
+}
+
+/* v3: the kind an event names, or a new one it defines (cold: once per kind). */
+static __attribute__((noinline)) int new_kind(struct hp_reader *r, struct thread_state *st,
+					      const struct hp_ev3 *e)
+{
+	if (e->stack > r->max_stack)
+		return HP_READ_ERR_STACK;
+	if (hp_array_reserve((void **)&st->kinds, &st->kinds_cap, st->nkinds + 1, sizeof *st->kinds,
+			     64))
+		return HP_READ_ERR_NOMEM;
+	st->kinds[st->nkinds++] = (struct kind){e->size, e->stack};
+	return 0;
+}
+
+static HOT_INLINE int take_kind(struct hp_reader *r, struct thread_state *st,
+				const struct hp_ev3 *e, uint64_t *size, uint64_t *stack)
+{
+	if (!e->kind) {
+		int err = new_kind(r, st, e);
+		if (err)
+			return err;
+	} else if (e->kind > st->nkinds) {
+		return HP_READ_ERR_KIND;
+	}
+	const struct kind *k = &st->kinds[(e->kind ? e->kind : st->nkinds) - 1];
+	*size = k->size;
+	*stack = k->stack;
+	return 0;
+}
+
+/* One hot event of a version 3 trace (trace_codec.h): blocks by key, kinds, ticks. */
+static HOT_INLINE int decode_event_v3(struct hp_reader *r, struct hp_item *it)
+{
+	const uint8_t *p = r->ev_p, *end = r->ev_end;
+	struct thread_state *st = r->ev_thr;
+	uint64_t time = st->prev_time, size = 0, stack = 0, addr = 0, old = 0, unknown = 0;
+	uint32_t hint = 0;
+	struct hp_ev3 e;
+	int err;
+	for (;;) {
+		r->item_start = p;
+		if ((err = hp_ev3_get(&p, end, &e))) {
+			err = err == HP_VARINT_TRUNCATED  ? HP_READ_ERR_TRUNCATED
+			      : err == HP_VARINT_TOO_LONG ? HP_READ_ERR_VARINT
+							  : HP_READ_ERR_EXT_OP;
+			goto bad;
+		}
+		if (e.op == HP_EV3_D_MARK) {
+			st->prev_time = time;
+			r->ev_p = p;
+			it->kind = HP_REC_MARK;
+			it->u.mark.time = time;
+			it->u.mark.label = (const char *)e.label;
+			it->u.mark.label_len = (size_t)e.arg;
+			it->u.mark.thread = r->ev_index;
+			return 1;
+		}
+		if (e.op != HP_EV3_D_TICK)
+			break;
+		time += e.arg;
+		if (p == end) { /* a record may end in a tick */
+			st->prev_time = time;
+			r->ev_p = p;
+			return 0;
+		}
+	}
+	uint64_t self = r->ev_index;
+	switch (e.op) {
+	case HP_EV3_D_ALLOC:
+	case HP_EV3_D_ALLOC_HINT:
+		it->kind = HP_ITEM_ALLOC;
+		hint = e.op == HP_EV3_D_ALLOC_HINT;
+		break;
+	case HP_EV3_D_FREE:
+	case HP_EV3_D_REALLOC:
+		if (e.arg >= st->seq) {
+			err = HP_READ_ERR_SLOT;
+			goto bad;
+		}
+		old = hp_ev3_key(self, st->seq - e.arg);
+		it->kind = e.op == HP_EV3_D_FREE ? HP_ITEM_FREE : HP_ITEM_REALLOC;
+		break;
+	case HP_EV3_D_FREE_OTHER:
+	case HP_EV3_D_REALLOC_OTHER:
+		if (e.arg > HP_EV3_MAX_THREAD || !e.seq || e.seq > HP_EV3_MAX_SEQ) {
+			err = HP_READ_ERR_SLOT;
+			goto bad;
+		}
+		old = hp_ev3_key(e.arg, e.seq);
+		it->kind = e.op == HP_EV3_D_FREE_OTHER ? HP_ITEM_FREE : HP_ITEM_REALLOC;
+		break;
+	case HP_EV3_D_FREE_UNKNOWN:
+		unknown = e.addr;
+		it->kind = HP_ITEM_FREE;
+		break;
+	default: /* REALLOC_UNKNOWN */
+		unknown = e.addr;
+		it->kind = HP_ITEM_REALLOC;
+		break;
+	}
+	if (it->kind != HP_ITEM_FREE) {
+		if ((err = take_kind(r, st, &e, &size, &stack)))
+			goto bad;
+		if (st->seq >= HP_EV3_MAX_SEQ) {
+			err = HP_READ_ERR_SLOT;
+			goto bad;
+		}
+		addr = hp_ev3_key(self, ++st->seq);
+	} else {
+		addr = old; /* the released block, as FREE items carry it */
+		old = 0;
+	}
+	return event_done(r, it, p, time, 0, stack, size, addr, old, unknown, hint);
+bad:
+	return fail(r, (enum hp_read_error)err);
 }
 
 static char *dup_str(const char *s, size_t n)
@@ -896,6 +991,11 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 				}
 				a += d;
 				r->leak_addr[i] = a;
+			} else if (r->version >= 3) {
+				/* Keys in any order; 0 is a block the trace has no key for (the
+				 * parent's, before a fork), which joins nothing. */
+				a += (uint64_t)hp_unzigzag(d);
+				r->leak_addr[i] = a;
 			} else {
 				/* Slots in any order (duplicates are the join's problem), each
 				 * in range: a holds the previous slot. */
@@ -924,6 +1024,7 @@ static int decode_record(struct hp_reader *r, struct hp_item *it)
 		}
 		U(it->u.mark.time);
 		STR(it->u.mark.label, it->u.mark.label_len);
+		it->u.mark.thread = HP_ITEM_NO_THREAD;
 		break;
 	default:
 		e = HP_READ_ERR_TAG;
@@ -940,8 +1041,14 @@ int hp_reader_next(struct hp_reader *r, struct hp_item *it)
 	if (r->err)
 		return -1;
 	for (;;) {
-		if (r->ev_p < r->ev_end)
-			return r->version == 1 ? decode_event(r, it) : decode_event_v2(r, it);
+		if (r->ev_p < r->ev_end) {
+			int rc = r->version >= 3   ? decode_event_v3(r, it)
+				 : r->version == 2 ? decode_event_v2(r, it)
+						   : decode_event(r, it);
+			if (rc)
+				return rc;
+			continue; /* the record ended in a tick */
+		}
 		if (r->p == r->end) {
 			int rc = load_frame(r);
 			if (rc < 0)

@@ -46,6 +46,7 @@ enum hp_read_error {
 					* address out of order (v1) or a slot over HP_MAX_SLOT (v2) */
 	HP_READ_ERR_SLOT,	       /* v2 event: slot over HP_MAX_SLOT, or ALLOC with an empty
 					* free list */
+	HP_READ_ERR_KIND,	       /* v3 event: a kind the thread has not defined */
 	HP_READ_ERR_LIMIT
 };
 
@@ -54,6 +55,8 @@ const char *hp_read_error_name(enum hp_read_error e);
 
 /* What hp_reader_next() returns in item->kind: the record tags of trace_format.h, plus
  * the decoded hot events. */
+#define HP_ITEM_NO_THREAD UINT32_MAX
+
 enum hp_item_kind {
 	HP_ITEM_ALLOC = 100,   /* ALLOC, ALLOC_SLOT (v2), ALLOC_HINT (v3) or ALLOC_ABS (v1) */
 	HP_ITEM_FREE = 101,    /* FREE, FREE_UNKNOWN (v2) or FREE_ABS (v1) */
@@ -187,6 +190,10 @@ struct hp_item {
 			uint64_t time;
 			const char *label;
 			size_t label_len;
+			/* The thread whose events it was taken among (heapprof_mark on that
+			 * thread: exactly between them), or HP_ITEM_NO_THREAD (a MARK record:
+			 * a signal handler's, or `heapprof mark` from outside). */
+			uint32_t thread;
 		} mark;
 	} u;
 };

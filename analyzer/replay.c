@@ -6,6 +6,8 @@
  * so reaching a new peak costs O(1) instead of a pass over every site. */
 #include "replay.h"
 
+#include <heapprof/trace_codec.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +19,7 @@
 #define TL_BUCKETS 2000u
 #define NO_SITE UINT32_MAX
 
-enum { EV_FREE, EV_ALLOC, EV_HINT };
+enum { EV_FREE, EV_ALLOC, EV_HINT, EV_MARK };
 
 /* A buffered event; the thread is the queue's. 32 bytes, two per cache line: a REALLOC is
  * queued as its FREE of the old block then its ALLOC, which is the order apply() gave them. */
@@ -63,7 +65,8 @@ struct site {
 
 struct mark {
 	struct hp_mark m;
-	int settled; /* heap_bytes is set */
+	int settled;   /* heap_bytes is set */
+	int in_stream; /* among a thread's events: settled when the merge reaches it */
 };
 
 struct range {
@@ -96,6 +99,11 @@ struct hp_replay {
 	uint32_t *heapv; /* merge heap of thread indices */
 
 	struct live live;
+	/* Version 3 names blocks by keys never reused, so a release of another thread's
+	 * block that the merge meets before the block's allocation (the writer put that in
+	 * a later round) waits here for it; capped, as only a corrupt trace keeps them. */
+	int keys_unique;
+	struct live pending;
 	uint64_t heap, peak, peak_time, peak_epoch, max_time;
 	uint64_t applied_time; /* of the last event applied */
 	uint64_t hint_heap;
@@ -150,12 +158,14 @@ struct hp_replay *hp_replay_new(void)
 		return NULL;
 	rp->live.mask = 1023;
 	rp->live.slot = calloc(rp->live.mask + 1, sizeof *rp->live.slot);
+	rp->pending.mask = 63;
+	rp->pending.slot = calloc(rp->pending.mask + 1, sizeof *rp->pending.slot);
 	rp->site_hash_mask = 1023;
 	rp->site_hash = malloc((rp->site_hash_mask + 1) * sizeof *rp->site_hash);
 	rp->tl = calloc(TL_BUCKETS + 1, sizeof *rp->tl);
 	rp->sites_cap = 1024;
 	rp->sites = calloc(rp->sites_cap, sizeof *rp->sites);
-	if (!rp->live.slot || !rp->site_hash || !rp->tl || !rp->sites) {
+	if (!rp->live.slot || !rp->pending.slot || !rp->site_hash || !rp->tl || !rp->sites) {
 		hp_replay_free(rp);
 		errno = ENOMEM;
 		return NULL;
@@ -177,6 +187,7 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->thr);
 	free(rp->heapv);
 	free(rp->live.slot);
+	free(rp->pending.slot);
 	free(rp->sites);
 	free(rp->id_site);
 	free(rp->site_hash);
@@ -387,11 +398,22 @@ static inline void release_block(struct hp_replay *rp, struct block *b, struct w
 	live_remove(&rp->live, b);
 }
 
-static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
+#define PENDING_MAX (1u << 20)
+
+static void do_free(struct hp_replay *rp, uint32_t tidx, struct thread *th, uint64_t addr)
 {
 	struct block *b = live_find(&rp->live, addr);
-	if (!b)
-		return; /* allocated before recording, or in the parent before fork */
+	if (!b) {
+		/* Allocated before recording, or in the parent before fork; or, in version 3,
+		 * another thread's block whose allocation the merge has not reached. */
+		if (rp->keys_unique && addr && hp_ev3_key_thread(addr) != tidx &&
+		    rp->pending.count < PENDING_MAX) {
+			struct block wait = {.addr = addr, .thread = tidx};
+			if (live_insert(&rp->pending, &wait))
+				rp->oom = 1;
+		}
+		return;
+	}
 	struct weight w = weigh(rp, b->size);
 	if (__builtin_expect(rp->sites[b->site].hint, 0)) {
 		rp->prof.hint_frees++;
@@ -405,6 +427,18 @@ static void do_free(struct hp_replay *rp, struct thread *th, uint64_t addr)
 	th->last_site = NO_SITE;
 	rp->prof.frees += w.count;
 	release_block(rp, b, w);
+}
+
+/* A release that waited for the block just allocated (version 3): applied now, by the
+ * thread that made it. */
+static __attribute__((noinline)) void settle_pending(struct hp_replay *rp, uint64_t key)
+{
+	struct block *w = live_find(&rp->pending, key);
+	if (!w)
+		return;
+	uint32_t tidx = w->thread;
+	live_remove(&rp->pending, w);
+	do_free(rp, tidx, &rp->thr[tidx], key);
 }
 
 /* The hint site of stack id (a copy of its site's frames, kept apart), made on first use;
@@ -458,7 +492,10 @@ static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	if (rp->hint_heap > rp->prof.hint_peak_bytes)
 		rp->prof.hint_peak_bytes = rp->hint_heap;
 	struct block b = {e->addr, e->size, e->time, site, tidx};
-	return live_insert(&rp->live, &b);
+	int rc = live_insert(&rp->live, &b);
+	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
+		settle_pending(rp, e->addr);
+	return rc;
 }
 
 /* Marks taken before time t get the heap as it is before the events of t: events of a
@@ -468,7 +505,7 @@ static __attribute__((noinline)) void settle_marks(struct hp_replay *rp, uint64_
 	uint64_t min = UINT64_MAX;
 	for (size_t i = rp->first_unsettled; i < rp->nmarks; i++) {
 		struct mark *m = &rp->marks[i];
-		if (m->settled)
+		if (m->settled || m->in_stream)
 			continue;
 		if (m->m.time < t) {
 			m->m.heap_bytes = rp->heap;
@@ -481,6 +518,8 @@ static __attribute__((noinline)) void settle_marks(struct hp_replay *rp, uint64_
 		rp->first_unsettled++;
 	rp->mark_min = min;
 }
+
+static int push_mark(struct hp_replay *rp, uint32_t thread, uint64_t time, size_t index);
 
 static int add_mark(struct hp_replay *rp, const struct hp_item *it)
 {
@@ -495,6 +534,11 @@ static int add_mark(struct hp_replay *rp, const struct hp_item *it)
 	*m = (struct mark){
 	    .m = {.time = it->u.mark.time, .label = label, .label_len = it->u.mark.label_len}};
 	rp->nmarks++;
+	if (it->u.mark.thread != HP_ITEM_NO_THREAD) {
+		/* Settled by the merge, in its place among the thread's events. */
+		m->in_stream = 1;
+		return push_mark(rp, it->u.mark.thread, it->u.mark.time, rp->nmarks - 1);
+	}
 	/* Its time passed already (a mark written after later events): the heap now. */
 	if (m->m.time < rp->applied_time) {
 		m->m.heap_bytes = rp->heap;
@@ -533,7 +577,10 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	th->last_site = site;
 	th->last_size = e->size;
 	struct block b = {e->addr, e->size, e->time, site, tidx};
-	return live_insert(&rp->live, &b);
+	int rc = live_insert(&rp->live, &b);
+	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
+		settle_pending(rp, e->addr);
+	return rc;
 }
 
 static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
@@ -547,10 +594,15 @@ static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	if (e->time > rp->max_time)
 		rp->max_time = e->time;
 	int rc = 0;
-	if (e->kind == EV_FREE)
-		do_free(rp, th, e->addr);
-	else
+	if (e->kind == EV_FREE) {
+		do_free(rp, tidx, th, e->addr);
+	} else if (__builtin_expect(e->kind == EV_MARK, 0)) {
+		struct mark *m = &rp->marks[e->addr];
+		m->m.heap_bytes = rp->heap;
+		m->settled = 1;
+	} else {
 		rc = do_alloc(rp, tidx, th, e);
+	}
 	tl_heap(bk, rp->heap);
 	return rc;
 }
@@ -562,7 +614,8 @@ static inline int ev_before(const struct hp_replay *rp, uint32_t a, uint32_t b)
 	const struct ev *y = &rp->thr[b].q.v[rp->thr[b].q.head];
 	if (x->time != y->time)
 		return x->time < y->time;
-	if ((x->kind != EV_FREE) != (y->kind != EV_FREE))
+	/* Version 3's time units hold many events of a thread: each thread's run in turn. */
+	if (!rp->keys_unique && (x->kind != EV_FREE) != (y->kind != EV_FREE))
 		return x->kind == EV_FREE;
 	return a < b;
 }
@@ -659,6 +712,18 @@ static __attribute__((noinline, cold)) int queue_room(struct queue *q, size_t n)
 		return -ENOMEM;
 	q->v = v;
 	q->cap = cap;
+	return 0;
+}
+
+/* A mark among a thread's events (version 3): a queue entry of its own. */
+static int push_mark(struct hp_replay *rp, uint32_t thread, uint64_t time, size_t index)
+{
+	if (thread >= rp->nthr && thread_slot(rp, thread))
+		return -ENOMEM;
+	struct queue *q = &rp->thr[thread].q;
+	if (q->len + 1 > q->cap && queue_room(q, 1))
+		return -ENOMEM;
+	q->v[q->len++] = (struct ev){.time = time, .addr = index, .kind = EV_MARK};
 	return 0;
 }
 
@@ -856,6 +921,7 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	p->header.cmdline = rp->cmdline;
 	p->command = rp->command;
 	p->has_header = 1;
+	rp->keys_unique = h->version >= 3;
 	/* A flag without a mean cannot be scaled: its figures stay the sampled ones. */
 	if (h->sample_bytes)
 		rp->sample_mean = p->sample_mean = h->sample_bytes;

@@ -5,7 +5,7 @@
 
 #include "os.h"
 
-struct hp_clock hp_clock = {.shift = 4, .trace_shift = 6, .ticks_per_second = 1000000000u};
+struct hp_clock hp_clock = {.shift = 4, .trace_shift = 16, .ticks_per_second = 1000000000u};
 
 static uint64_t read_ns(clockid_t id)
 {

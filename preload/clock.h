@@ -41,10 +41,9 @@ static inline uint64_t hp_clock_ticks(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A ring time (hp_clock_now()) in trace units. The recorder's rings keep about 16 ns,
- * which the writer needs to order the threads' events on the same address; the trace
- * keeps about a microsecond, finer than any report needs and far cheaper to store
- * (transcode.c, trace times). */
+/* A clock time (hp_clock_now(), about 16 ns) in trace units, about a millisecond: fine
+ * enough for any report (heaptrack's is 10 ms), and coarse enough that a thread's
+ * events carry a TICK only now and then, so a loop's events repeat byte for byte. */
 static inline uint64_t hp_clock_trace(uint64_t ring_time)
 {
 	return ring_time >> hp_clock.trace_shift;

@@ -80,6 +80,14 @@ int heapprof_mark(const char *label)
 		return -EINVAL;
 	if (!hp_lifecycle_owner())
 		return -ENODEV;
+	/* Among the thread's own events, in order; a signal handler that interrupted the
+	 * recorder on this thread queues it for the writer instead. */
+	if (hp_rec_enter()) {
+		int err = hp_rec_mark(label, label_len(label, HP_MARK_LABEL_MAX));
+		hp_rec_leave();
+		if (!err)
+			return 0;
+	}
 	return queue_mark(label, HP_MARK_LABEL_MAX, hp_clock_now());
 }
 

@@ -119,6 +119,7 @@ EXPORT void *realloc(void *old, size_t size)
 		return bootstrap_copy(malloc(size), old, size); /* into a real, recorded block */
 	if (!hp_rec_enter_leaf())
 		return hp_real.realloc(old, size);
+	hp_rec_realloc_begin(old);
 	void *p = hp_real.realloc(old, size);
 	hp_rec_realloc(old, p, size);
 	return p;
@@ -136,6 +137,7 @@ EXPORT void *reallocarray(void *old, size_t n, size_t size)
 	}
 	if (!hp_rec_enter_leaf())
 		return hp_real.reallocarray(old, n, size);
+	hp_rec_realloc_begin(old);
 	void *p = hp_real.reallocarray(old, n, size);
 	hp_rec_realloc(old, p, __builtin_mul_overflow(n, size, &total) ? SIZE_MAX : total);
 	return p;

@@ -492,9 +492,11 @@ int hp_leakscan_write_records(const struct hp_block *blocks, const uint8_t *clas
 		p = hp_put_varint(buf, HP_REC_LEAK_BLOCKS);
 		p = hp_put_varint(p, count);
 		for (size_t end = i + count; i < end; i++) {
-			p = hp_put_svarint(p, (int64_t)(blocks[i].slot - prev));
+			/* An inherited block (the parent's before a fork) has no key here: 0. */
+			uint64_t key = blocks[i].key == HP_LIVESET_INHERITED ? 0 : blocks[i].key;
+			p = hp_put_svarint(p, (int64_t)(key - prev));
 			*p++ = classes[i]; /* a class is a one-byte varint */
-			prev = blocks[i].slot;
+			prev = key;
 		}
 		err = put(ctx, buf, (size_t)(p - buf));
 	}
@@ -539,8 +541,7 @@ static void mark_unmapped(const struct hp_block *b, uint8_t *cls, size_t n)
 	}
 }
 
-__attribute__((noinline)) int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_t time,
-						  hp_leakscan_put_fn put, void *ctx)
+__attribute__((noinline)) int hp_leakscan_at_exit(uint64_t time, hp_leakscan_put_fn put, void *ctx)
 {
 	/* Callee-saved registers of our callers go into this frame (unwind_init saves them
 	 * all, setjmp the ones glibc does not mangle), so scanning from our stack pointer
@@ -555,7 +556,7 @@ __attribute__((noinline)) int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_
 	struct hp_leakscan_roots roots = {0};
 	struct hp_leak_summary sum;
 	uint8_t *cls = NULL;
-	int err = hp_livetab_export_sorted(lt, &blocks, &n);
+	int err = hp_liveset_export_sorted(&blocks, &n);
 	if (!err && n && !(cls = map_pages(n)))
 		err = -ENOMEM;
 	if (!err && n)

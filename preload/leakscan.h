@@ -1,6 +1,6 @@
 /* The reachability leak scan at exit (docs/leak-check.md): memcheck's classification of
- * the blocks still live, computed in-process from the live set the writer thread
- * kept (livetab.h), the writable segments of the loaded modules and the threads'
+ * the blocks still live, computed in-process from the live set the recording threads
+ * keep (liveset.h), the writable segments of the loaded modules and the threads'
  * stacks, then written as LEAK_SCAN and LEAK_BLOCKS records.
  *
  * Scratch memory comes from mmap only. Nothing here is async-signal-safe. */
@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "livetab.h"
+#include "liveset.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -109,17 +109,18 @@ void hp_leakscan_fork_child(int keep);
 typedef int (*hp_leakscan_put_fn)(void *ctx, const void *p, size_t n);
 
 /* Writes LEAK_SCAN then ceil(n / 65536) LEAK_BLOCKS records (docs/leak-check.md) for
- * the classified blocks, named by slot. Returns 0, -ENOMEM, or the sink's error. */
+ * the classified blocks, named by key. Returns 0, -ENOMEM, or the sink's error. */
 int hp_leakscan_write_records(const struct hp_block *blocks, const uint8_t *classes, size_t n,
 			      const struct hp_leak_summary *sum, uint64_t time, uint64_t flags,
 			      hp_leakscan_put_fn put, void *ctx);
 
-/* The whole scan at exit, on the exiting thread once every buffer has been drained into
- * lt: export the live blocks, collect the roots (this thread's stack from this frame
- * up), classify, write the records with `time` (trace units). lt is left unchanged.
+/* The whole scan at exit, on the exiting thread once every buffer has been drained:
+ * export the live set's blocks, collect the roots (this thread's stack from this frame
+ * up), classify, write the records with `time` (trace units). The live set is left
+ * unchanged.
  * Returns 0 or a negative errno (nothing, or a LEAK_SCAN without all its LEAK_BLOCKS,
  * was written: the caller should say so in an ERROR record). */
-int hp_leakscan_at_exit(struct hp_livetab *lt, uint64_t time, hp_leakscan_put_fn put, void *ctx);
+int hp_leakscan_at_exit(uint64_t time, hp_leakscan_put_fn put, void *ctx);
 
 #ifdef __cplusplus
 }

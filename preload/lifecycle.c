@@ -15,6 +15,7 @@
 #include <heapprof/version.h>
 
 #include "clock.h"
+#include "liveset.h"
 #include "modmap.h"
 #include "options.h"
 #include "os.h"
@@ -96,6 +97,7 @@ static void fork_prepare(void)
 	hp_stacktab_lock();
 	hp_rec_lock();
 	hp_sampler_lock();
+	hp_liveset_lock();
 	fork_locked = 1;
 }
 
@@ -104,6 +106,7 @@ static void fork_parent(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
+	hp_liveset_unlock();
 	hp_sampler_unlock();
 	hp_rec_unlock();
 	hp_stacktab_unlock();
@@ -119,6 +122,7 @@ static void fork_child(void)
 	if (!fork_locked)
 		return;
 	fork_locked = 0;
+	hp_liveset_fork_child();
 	hp_sampler_unlock();
 	hp_rec_unlock();
 	hp_stacktab_fork_child();
@@ -152,6 +156,8 @@ void hp_lifecycle_init(void)
 		err = hp_rec_init();
 	if (!err)
 		err = hp_modmap_init();
+	if (!err)
+		err = hp_liveset_init();
 	if (err) {
 		hp_lifecycle_fail("cannot initialize", -err);
 		return;

@@ -19,9 +19,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <heapprof/trace_codec.h>
+
 #include "clock.h"
 #include "control.h"
+#include "kinds.h"
 #include "leakscan.h"
+#include "liveset.h"
 #include "lifecycle.h"
 #include "options.h"
 #include "os.h"
@@ -34,16 +38,25 @@
 
 #define RELEASED ((struct hp_tbuf *)1) /* the thread's buffer went back to the writer */
 
+/* A block released by the event being recorded, as the live set gave it. */
+struct released {
+	uintptr_t addr;
+	int found;
+	struct hp_block blk;
+};
+
 struct hp_tls {
 	int busy;	/* inside the profiler: allocator calls are forwarded only */
 	int quiet;	/* ... and are ours (not counted as lost) */
 	int real_quiet; /* quiet during the real call (0 for a leaf, see enter_leaf) */
 	struct hp_tbuf *buf;
+	struct released realloc; /* the block a realloc in progress releases */
 };
 
 static __thread struct hp_tls tls;
 
 _Atomic int hp_rec_state;
+_Atomic uint64_t hp_rec_tick;
 uint32_t hp_rec_wake_word;
 
 static _Atomic(struct hp_tbuf *) threads;
@@ -106,8 +119,9 @@ static void tbuf_reset(struct hp_tbuf *b)
 	atomic_store_explicit(&b->head, 0, memory_order_relaxed);
 	atomic_store_explicit(&b->tail, 0, memory_order_relaxed);
 	b->tail_cache = 0;
-	b->prev_time = 0;
-	b->prev_addr = 0;
+	b->tick = 0;
+	b->seq = 0;
+	hp_kinds_clear(&b->kinds);
 	atomic_store_explicit(&b->name_seq, 0, memory_order_relaxed);
 }
 
@@ -117,7 +131,7 @@ static void tbuf_start(struct hp_tbuf *b, uint32_t index)
 	b->index = index;
 	b->tid = gettid();
 	b->thread = pthread_self();
-	b->create_time = hp_clock_now();
+	b->create_time = atomic_load_explicit(&hp_rec_tick, memory_order_relaxed);
 	atomic_store_explicit(&b->state, HP_TBUF_LIVE, memory_order_release);
 }
 
@@ -217,73 +231,147 @@ static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
 	publish(b, head + n);
 }
 
-static inline uint8_t *put_head(uint8_t *q, struct hp_tbuf *b, uint64_t now, unsigned op)
-{
-	uint64_t dt = 0;
-	if (now > b->prev_time) {
-		dt = now - b->prev_time;
-		b->prev_time = now;
-	}
-	return hp_put_varint(q, dt << HP_OP_BITS | op);
-}
-
-static inline int64_t delta16(uintptr_t a, uintptr_t from)
-{
-	return (int64_t)((a >> HP_ADDR_SHIFT) - (from >> HP_ADDR_SHIFT));
-}
-
-#define ALIGNED(a) (((a) & ((1u << HP_ADDR_SHIFT) - 1)) == 0)
-
 enum kind { K_ALLOC, K_FREE, K_REALLOC, K_HINT, K_HINT_FREE };
 
-/* The EXT form with absolute addresses, for an address the 16-byte deltas cannot carry. */
-static uint8_t *put_abs(uint8_t *q, struct hp_tbuf *b, enum kind k, uint64_t now, uintptr_t old,
-			uintptr_t addr, size_t size, uint32_t stack)
+/* The release part of FREE and REALLOC: the thread's own block by its distance in
+ * allocations (a request loop repeats the same distances), another thread's by name, a
+ * block the trace never saw by address. For REALLOC the new kind follows. */
+static inline uint8_t *put_release(uint8_t *q, const struct hp_tbuf *b, int realloc,
+				   const struct released *r, uint32_t kind, uint64_t size,
+				   uint32_t stack)
 {
-	static const unsigned ext[] = {
-	    [K_ALLOC] = HP_EXT_ALLOC_ABS,	  [K_FREE] = HP_EXT_FREE_ABS,
-	    [K_REALLOC] = HP_EXT_REALLOC_ABS,	  [K_HINT] = HP_EXT_ALLOC_HINT_ABS,
-	    [K_HINT_FREE] = HP_EXT_FREE_HINT_ABS,
-	};
-	q = put_head(q, b, now, HP_OP_EXT);
-	q = hp_put_varint(q, ext[k]);
-	if (k == K_REALLOC)
-		q = hp_put_varint(q, old);
-	if (k != K_FREE && k != K_HINT_FREE) {
-		q = hp_put_varint(q, size);
-		q = hp_put_varint(q, stack);
+	uint64_t key = r->blk.key;
+	if (HP_LIKELY(r->found && key != HP_LIVESET_INHERITED &&
+		      hp_ev3_key_thread(key) == b->index)) {
+		uint64_t delta = b->seq - hp_ev3_key_seq(key);
+		return realloc ? hp_ev3_put_realloc(q, delta, kind, size, stack)
+			       : hp_ev3_put_free(q, delta);
 	}
-	return hp_put_varint(q, addr);
+	if (r->found && key != HP_LIVESET_INHERITED) {
+		uint64_t t = hp_ev3_key_thread(key), seq = hp_ev3_key_seq(key);
+		return realloc ? hp_ev3_put_realloc_other(q, t, seq, kind, size, stack)
+			       : hp_ev3_put_free_other(q, t, seq);
+	}
+	/* Never seen, or the parent's before a fork: readers count nothing. */
+	return realloc ? hp_ev3_put_realloc_unknown(q, r->addr, kind, size, stack)
+		       : hp_ev3_put_free_unknown(q, r->addr);
 }
 
-/* old is 0 unless k is K_REALLOC. */
-static size_t encode(uint8_t *ev, struct hp_tbuf *b, enum kind k, uint64_t now, uintptr_t old,
-		     uintptr_t addr, size_t size, uint32_t stack)
+/* Events of a thread whose buffer is gone go to the shared fallback buffer, a thread
+ * of its own in the trace. */
+static HP_COLD void record_fallback(enum kind k, const struct released *r, uintptr_t addr,
+				    size_t size);
+
+/* Room for one event at the ring's head: waits for the writer when the ring is full.
+ * Returns where to encode (the ring itself, or tmp when the event may wrap), or NULL
+ * when the event is lost. */
+static inline uint8_t *reserve(struct hp_tbuf *b, uint8_t *tmp, size_t room)
 {
+	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+	if (HP_UNLIKELY(b->size - (head - b->tail_cache) < room) && wait_room(b, head, room)) {
+		atomic_fetch_add_explicit(&lost, 1, memory_order_relaxed);
+		return NULL;
+	}
+	size_t off = head & (b->size - 1);
+	return HP_LIKELY(b->size - off >= room) ? b->ring + off : tmp;
+}
+
+/* Publishes the event encoded at [ev, end), copying it from tmp if it wraps. */
+static inline void commit(struct hp_tbuf *b, const uint8_t *ev, const uint8_t *end)
+{
+	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
+	size_t n = (size_t)(end - ev), off = head & (b->size - 1);
+	if (HP_UNLIKELY(ev != b->ring + off)) {
+		size_t first = b->size - off < n ? b->size - off : n;
+		memcpy(b->ring + off, ev, first);
+		memcpy(b->ring, ev + first, n - first);
+	}
+	publish(b, head + n);
+}
+
+/* The longest event and its TICK; the varint writers may store past the end. */
+enum { ROOM = HP_EV3_MAX_BYTES + HP_VARINT_MAX_BYTES + 4 };
+
+/* Encodes one event of thread buffer b and publishes it; then the new block, if any,
+ * joins the live set (after its event: a thread that finds it there may name it). A
+ * stale block at the same address (its release was never seen) is released after it. */
+static inline void emit(struct hp_tbuf *b, enum kind k, const struct released *r, uintptr_t addr,
+			size_t size, uint32_t stack)
+{
+	uint8_t tmp[ROOM];
+	uint8_t *ev = reserve(b, tmp, ROOM);
+	if (HP_UNLIKELY(!ev))
+		return; /* lost: nothing of the thread's decoder state moved */
 	uint8_t *q = ev;
-	if (!ALIGNED(addr) || !ALIGNED(old) || k >= K_HINT) {
-		q = put_abs(q, b, k, now, old, addr, size, stack);
-	} else if (k == K_ALLOC) {
-		q = put_head(q, b, now, HP_OP_ALLOC);
-		q = hp_put_varint(q, size);
-		q = hp_put_varint(q, stack);
-		q = hp_put_svarint(q, delta16(addr, b->prev_addr));
-	} else if (k == K_FREE) {
-		q = put_head(q, b, now, HP_OP_FREE);
-		q = hp_put_svarint(q, delta16(addr, b->prev_addr));
-	} else {
-		q = put_head(q, b, now, HP_OP_REALLOC);
-		q = hp_put_svarint(q, delta16(old, b->prev_addr));
-		q = hp_put_varint(q, size);
-		q = hp_put_varint(q, stack);
-		q = hp_put_svarint(q, delta16(addr, old));
+	uint64_t tick = atomic_load_explicit(&hp_rec_tick, memory_order_relaxed);
+	if (HP_UNLIKELY(tick != b->tick)) {
+		q = hp_ev3_put_tick(q, tick - b->tick);
+		b->tick = tick;
 	}
-	b->prev_addr = addr;
-	return (size_t)(q - ev);
+	uint32_t kind = 0;
+	if (k != K_FREE && k != K_HINT_FREE) {
+		int nomem = 0;
+		kind = hp_kinds_find(&b->kinds, size, stack, &nomem);
+		if (HP_UNLIKELY(nomem)) {
+			hp_lifecycle_fail("cannot grow a thread's kind table", ENOMEM);
+			return;
+		}
+	}
+	switch (k) {
+	case K_ALLOC:
+		q = hp_ev3_put_alloc(q, kind, size, stack);
+		break;
+	case K_HINT:
+		q = hp_ev3_put_alloc_hint(q, kind, size, stack);
+		break;
+	case K_REALLOC:
+		q = put_release(q, b, 1, r, kind, size, stack);
+		break;
+	default:
+		q = put_release(q, b, 0, r, 0, 0, 0);
+		break;
+	}
+	commit(b, ev, q);
+	if (k == K_FREE || k == K_HINT_FREE)
+		return;
+	uint64_t key = hp_ev3_key(b->index, ++b->seq);
+	struct released stale = {.addr = addr};
+	uintptr_t at = k == K_HINT ? addr | HP_HINT_TAG : addr;
+	int rc = hp_liveset_insert(at, size, key, &stale.blk);
+	if (HP_UNLIKELY(rc > 0)) {
+		stale.found = 1;
+		emit(b, K_FREE, &stale, addr, 0, 0);
+	} else if (HP_UNLIKELY(rc < 0)) {
+		hp_lifecycle_fail("cannot grow the live set", ENOMEM);
+	}
 }
 
-/* Events of a thread whose buffer is gone go to the shared fallback buffer. */
-static HP_COLD void record_fallback(enum kind k, uint64_t now, uintptr_t old, uintptr_t addr,
+static inline uint32_t capture(struct hp_tbuf *b)
+{
+	if (HP_LIKELY(hp_options.unwind == HP_UNWIND_CFA))
+		return hp_stacktab_intern(b->ips, hp_unwind_cfa(b->ips, hp_options.max_frames));
+	if (hp_options.unwind == HP_UNWIND_FP)
+		return hp_unwind_fp_stack(b->ips, hp_options.max_frames, hp_options.unwind_cache);
+	return hp_stacktab_intern(b->ips, hp_unwind(b->ips, hp_options.max_frames));
+}
+
+/* r: the released block (FREE, REALLOC, HINT_FREE); addr, size: the new one. */
+static inline void record(enum kind k, const struct released *r, uintptr_t addr, size_t size)
+{
+	struct hp_tbuf *b = tls.buf;
+	if (HP_UNLIKELY(!b))
+		b = claim();
+	if (HP_UNLIKELY(b == RELEASED)) {
+		record_fallback(k, r, addr, size);
+		return;
+	}
+	if (HP_UNLIKELY(!b))
+		return;
+	uint32_t stack = k == K_FREE || k == K_HINT_FREE ? 0 : capture(b);
+	emit(b, k, r, addr, size, stack);
+}
+
+static HP_COLD void record_fallback(enum kind k, const struct released *r, uintptr_t addr,
 				    size_t size)
 {
 	uintptr_t ips[128 + 16];
@@ -296,43 +384,8 @@ static HP_COLD void record_fallback(enum kind k, uint64_t now, uintptr_t old, ui
 		sched_yield();
 	if (atomic_load_explicit(&fallback->state, memory_order_relaxed) != HP_TBUF_LIVE)
 		tbuf_start(fallback, atomic_fetch_add(&next_index, 1));
-	uint8_t ev[HP_EVENT_MAX_BYTES + 4];
-	put(fallback, ev, encode(ev, fallback, k, now, old, addr, size, stack));
+	emit(fallback, k, r, addr, size, stack);
 	atomic_flag_clear_explicit(&fallback_lock, memory_order_release);
-}
-
-static inline void record(enum kind k, uint64_t now, uintptr_t old, uintptr_t addr, size_t size)
-{
-	struct hp_tbuf *b = tls.buf;
-	if (HP_UNLIKELY(!b))
-		b = claim();
-	if (HP_UNLIKELY(b == RELEASED)) {
-		record_fallback(k, now, old, addr, size);
-		return;
-	}
-	if (HP_UNLIKELY(!b))
-		return;
-	uint32_t stack = 0;
-	if (k == K_FREE || k == K_HINT_FREE) {
-	} else if (HP_LIKELY(hp_options.unwind == HP_UNWIND_CFA)) {
-		stack = hp_stacktab_intern(b->ips, hp_unwind_cfa(b->ips, hp_options.max_frames));
-	} else if (hp_options.unwind == HP_UNWIND_FP) {
-		stack = hp_unwind_fp_stack(b->ips, hp_options.max_frames, hp_options.unwind_cache);
-	} else {
-		stack = hp_stacktab_intern(b->ips, hp_unwind(b->ips, hp_options.max_frames));
-	}
-	/* Encoded in place when the ring has room for the longest event before its end:
-	 * no copy. The varint writers may store up to 4 bytes past the event. */
-	enum { ROOM = HP_EVENT_MAX_BYTES + 4 };
-	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
-	size_t off = head & (b->size - 1);
-	if (HP_LIKELY(b->size - off >= ROOM && b->size - (head - b->tail_cache) >= ROOM)) {
-		size_t n = encode(b->ring + off, b, k, now, old, addr, size, stack);
-		publish(b, head + n);
-		return;
-	}
-	uint8_t ev[ROOM];
-	put(b, ev, encode(ev, b, k, now, old, addr, size, stack));
 }
 
 static HP_COLD void late_event(void)
@@ -407,10 +460,17 @@ void hp_rec_alloc(void *p, size_t size)
 		return;
 	}
 	int saved = errno;
-	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
-	record(K_ALLOC, now, 0, (uintptr_t)p, size);
+	record(K_ALLOC, NULL, (uintptr_t)p, size);
 	done(saved);
+}
+
+/* Takes p's block out of the live set, before the real call releases it: another
+ * thread may get the address back at once. */
+static inline void take(struct released *r, const void *p, uint64_t tag)
+{
+	r->addr = (uintptr_t)p;
+	r->found = hp_liveset_remove((uintptr_t)p | tag, &r->blk);
 }
 
 void hp_rec_free(void *p)
@@ -418,13 +478,24 @@ void hp_rec_free(void *p)
 	if (!hp_sampler_drop(p))
 		return; /* not sampled: busy stays set for the real free, as below */
 	int saved = errno;
-	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
-	record(K_FREE, now, 0, (uintptr_t)p, 0);
+	struct released r;
+	take(&r, p, 0);
+	record(K_FREE, &r, 0, 0);
 	errno = saved;
 	tls.quiet = tls.real_quiet;
 	if (HP_UNLIKELY(atomic_load_explicit(&hp_rec_state, memory_order_relaxed) == HP_STATE_LATE))
 		late_event();
+}
+
+void hp_rec_realloc_begin(void *old)
+{
+	tls.realloc.found = 0;
+	if (old) {
+		int saved = errno;
+		take(&tls.realloc, old, 0);
+		errno = saved;
+	}
 }
 
 /* heapprof_pause: the new block is not recorded; the old one, moved or resized, is
@@ -440,6 +511,15 @@ static HP_COLD int paused_realloc(void **old, void **p, size_t *size)
 
 void hp_rec_realloc(void *old, void *p, size_t size)
 {
+	struct released r = tls.realloc;
+	if (old && !p && size) {
+		/* Failed: the old block stands. */
+		struct hp_block ignored;
+		if (r.found)
+			hp_liveset_insert(r.blk.addr, r.blk.size, r.blk.key, &ignored);
+		hp_rec_leave();
+		return;
+	}
 	if (HP_UNLIKELY(atomic_load_explicit(&hp_control_paused, memory_order_relaxed))) {
 		if (!paused_realloc(&old, &p, &size)) {
 			hp_rec_leave();
@@ -450,24 +530,49 @@ void hp_rec_realloc(void *old, void *p, size_t size)
 		return;
 	}
 	int saved = errno;
-	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
 	if (!old && p)
-		record(K_ALLOC, now, 0, (uintptr_t)p, size);
+		record(K_ALLOC, NULL, (uintptr_t)p, size);
 	else if (old && p)
-		record(K_REALLOC, now, (uintptr_t)old, (uintptr_t)p, size);
+		record(K_REALLOC, &r, (uintptr_t)p, size);
 	else if (old && size == 0)
-		record(K_FREE, now, 0, (uintptr_t)old, 0); /* realloc(p, 0) freed p */
+		record(K_FREE, &r, 0, 0); /* realloc(p, 0) freed p */
 	done(saved);
 }
 
 void hp_rec_hint(const void *p, size_t size, int release)
 {
 	int saved = errno;
-	uint64_t now = hp_clock_now();
 	tls.quiet = 0;
-	record(release ? K_HINT_FREE : K_HINT, now, 0, (uintptr_t)p, size);
+	if (release) {
+		struct released r;
+		take(&r, p, HP_HINT_TAG);
+		record(K_HINT_FREE, &r, 0, 0);
+	} else {
+		record(K_HINT, NULL, (uintptr_t)p, size);
+	}
 	done(saved);
+}
+
+int hp_rec_mark(const char *label, size_t len)
+{
+	struct hp_tbuf *b = tls.buf;
+	if (!b)
+		b = claim();
+	if (!b || b == RELEASED)
+		return -ENODEV;
+	uint8_t tmp[HP_MARK_LABEL_MAX + 3 * HP_VARINT_MAX_BYTES];
+	uint8_t *ev = reserve(b, tmp, sizeof tmp);
+	if (!ev)
+		return -EAGAIN;
+	uint8_t *q = ev;
+	uint64_t tick = atomic_load_explicit(&hp_rec_tick, memory_order_relaxed);
+	if (tick != b->tick) {
+		q = hp_ev3_put_tick(q, tick - b->tick);
+		b->tick = tick;
+	}
+	commit(b, ev, hp_ev3_put_mark(q, label, len));
+	return 0;
 }
 
 void hp_rec_hide(void)
@@ -539,6 +644,7 @@ void hp_rec_unlock(void)
 
 void hp_rec_fork_child(void)
 {
+	atomic_store(&hp_rec_tick, 0); /* the child's trace starts its own clock */
 	pthread_mutex_init(&registry_lock, NULL);
 	atomic_flag_clear(&fallback_lock);
 	atomic_store(&lost, 0);

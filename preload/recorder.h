@@ -20,7 +20,7 @@
 
 #include <heapprof/trace_format.h>
 
-#include "transcode.h"
+#include "kinds.h"
 
 enum hp_rec_state {
 	HP_STATE_UNINIT,       /* nothing done yet: the first call initializes */
@@ -32,20 +32,27 @@ enum hp_rec_state {
 
 extern _Atomic int hp_rec_state;
 
+/* The trace's time in units (about a millisecond: clock.h), kept by the writer thread so
+ * that an event costs a load, not a clock read. A thread writes a TICK when it sees it
+ * move (docs/trace-format.md). */
+extern _Atomic uint64_t hp_rec_tick;
+
 /* Bytes of a thread's ring: a few ms of events at full speed. */
 #define HP_RING_SIZE (512u << 10)
 
 enum hp_tbuf_state { HP_TBUF_FREE, HP_TBUF_CLAIMING, HP_TBUF_LIVE, HP_TBUF_DEAD };
 
-/* Per-thread buffer: an SPSC byte ring of version 1 events (docs/trace-format.md). The
- * producer publishes each whole event with a release store of head; the writer rewrites
- * [tail, head) into the trace (transcode.h) and advances tail. */
+/* Per-thread buffer: an SPSC byte ring of the trace's own events (trace_codec.h), which
+ * the producer encodes as it records, relative to its own decoder state below. It
+ * publishes each whole event with a release store of head; the writer copies [tail,
+ * head) into an EVENTS record as it is and advances tail. */
 struct hp_tbuf {
-	/* producer side */
+	/* producer side: the decoder state of docs/trace-format.md's EVENTS */
 	_Atomic uint64_t head;
 	uint64_t tail_cache;
-	uint64_t prev_time;
-	uintptr_t prev_addr;
+	uint64_t tick;	       /* the last TICK written */
+	uint64_t seq;	       /* allocations written: the last block's seq */
+	struct hp_kinds kinds; /* (size, stack) pairs numbered so far */
 	_Atomic uint64_t events;
 	uint8_t *ring;
 	uint64_t size; /* power of 2 */
@@ -56,9 +63,8 @@ struct hp_tbuf {
 	int snapped;
 	uint32_t announced; /* index + 1 the writer wrote a THREAD record for */
 	unsigned name_written;
-	struct hp_transcode_thread xc; /* the transcoder's state for this ring */
-	uint64_t drain_to;	       /* ring position a full drain must reach */
-	int leak_slot;		       /* hp_leakscan_thread_register() slot, or negative */
+	uint64_t drain_to; /* ring position a full drain must reach */
+	int leak_slot;	   /* hp_leakscan_thread_register() slot, or negative */
 	char pad2[64];
 	/* registry, written when the buffer is claimed */
 	struct hp_tbuf *next;
@@ -66,7 +72,7 @@ struct hp_tbuf {
 	uint32_t index;
 	pid_t tid;
 	pthread_t thread;
-	uint64_t create_time;
+	uint64_t create_time; /* trace units */
 	_Atomic unsigned name_seq;
 	char name[16];
 	uintptr_t ips[HP_MAX_FRAMES_PER_STACK + 16];
@@ -94,10 +100,20 @@ void hp_rec_alloc(void *p, size_t size);
 void hp_rec_free(void *p);
 void hp_rec_realloc(void *old, void *p, size_t size);
 
+/* Before the real realloc (after hp_rec_enter*): takes old's block out of the live set,
+ * as the real call may release its address to another thread at once. hp_rec_realloc
+ * then records the outcome, or puts the block back when the call failed. */
+void hp_rec_realloc_begin(void *old);
+
 /* heapprof_alloc_hint (release 0: a block of size bytes at p, with the stack) or
  * heapprof_free_hint (release 1), after hp_rec_enter() returned 1; clears busy. Hints
  * are never sampled (the caller refuses them in a sampled trace). */
 void hp_rec_hint(const void *p, size_t size, int release);
+
+/* heapprof_mark on this thread, after hp_rec_enter() returned 1: a MARK among its events.
+ * label is at most HP_MARK_LABEL_MAX bytes. 0, or -EAGAIN/-ENODEV when it could not be
+ * written (the caller queues it for the writer). */
+int hp_rec_mark(const char *label, size_t len);
 
 /* Hides the calling thread's allocations until hp_rec_unhide (nests). For profiler
  * work done on application threads (flush, exec, init) and the writer thread. */

@@ -1,14 +1,15 @@
 /* The writer; see writer.h.
  *
- * One round, under the round lock: snapshot every ring's head, read the published
- * stack count, log new modules, then write MODULE records, the STACK records up to
- * that count, and only then the EVENTS rewritten (transcode.h) up to the snapshots, but
- * for events that must wait for another ring's. A producer interns
- * a stack (release) before publishing the event that names it (release), so every
- * STACK an event refers to is already counted; modules are collected after the count,
- * so every address of those stacks is covered. Records go into a staging buffer that
- * becomes one zstd frame every HEAPPROF_FLUSH_MS or at 1 MiB, always on a record
- * boundary. */
+ * Producers encode their events in the trace's own format as they record (recorder.c),
+ * so the writer does no work per event: a round, under the round lock, snapshots every
+ * ring's head, reads the published stack count, logs new modules, then writes MODULE
+ * records, the STACK records up to that count, and each ring's bytes up to its snapshot
+ * as one EVENTS record. A producer interns a stack (release) before publishing the
+ * event that names it (release), so every STACK an event refers to is already counted;
+ * modules are collected after the count, so every address of those stacks is covered.
+ * Records go into a staging buffer that becomes one zstd frame every HEAPPROF_FLUSH_MS
+ * or at 1 MiB, always on a record boundary. The writer also keeps the trace's clock,
+ * hp_rec_tick, that producers stamp events with. */
 #define _GNU_SOURCE
 #include "writer.h"
 
@@ -40,10 +41,9 @@
 #include "real.h"
 #include "recorder.h"
 #include "stacktab.h"
-#include "transcode.h"
+#include "liveset.h"
 
 #define STAGE_LIMIT (1u << 20)
-_Static_assert(HP_RING_SIZE <= HP_TRANSCODE_RING_MAX, "the transcoder must fit a ring");
 /* Headroom for the largest record: a full ring (512 KiB) or a 64 KiB cmdline. */
 #define STAGE_CAP (STAGE_LIMIT + (1u << 20))
 #define RSS_PERIOD_NS 10000000u
@@ -67,17 +67,7 @@ static struct {
 	size_t modlog_pos;
 	uint64_t last_frame_ns, last_rss_ns, last_sync_ns;
 	pthread_t thread;
-	/* The transcoder and its live set (for the leak scan at exit), in inherited mmap
-	 * memory, so a fork child starts from the parent's live set at the fork (less the
-	 * parent's events not yet drained, which the child drops). Its times are this
-	 * trace's plus time_base, the ancestors' time at the fork, so they never go
-	 * backwards. */
-	struct hp_transcoder xc;
 	int leak_scan, leak_done;
-	uint64_t fork_time;
-	uint64_t round;			 /* rounds so far: a stall lasts at most one whole round */
-	struct hp_transcode_ring *rings; /* one per ring in a round */
-	size_t rings_cap;
 	/* A sync on an application thread inside an allocator call (after the final END):
 	 * no loader calls, whatever the caller holds. */
 	int light;
@@ -278,7 +268,7 @@ static void emit_thread(struct hp_tbuf *b)
 	p = hp_put_varint(p, HP_REC_THREAD);
 	p = hp_put_varint(p, b->index);
 	p = hp_put_varint(p, (uint64_t)b->tid);
-	p = hp_put_varint(p, hp_clock_trace(b->create_time));
+	p = hp_put_varint(p, b->create_time);
 	commit(p);
 	char path[64] = "/proc/self/task/", name[32];
 	char *e = hp_os_utoa(path + strlen(path), (uint64_t)b->tid);
@@ -300,27 +290,24 @@ static void emit_thread_rename(struct hp_tbuf *b, unsigned seq)
 	b->name_written = seq;
 }
 
-/* Writes the events the round rewrote for ring r (b's) as EVENTS records and releases
- * their ring space. Returns 1 when some were written. */
-static int emit_events(struct hp_tbuf *b, struct hp_transcode_ring *r)
+/* Copies ring b's events up to the snapshot, as the producer encoded them, into one
+ * EVENTS record and releases their ring space: no per-event work here. Returns 1 when
+ * some were written. */
+static int emit_events(struct hp_tbuf *b)
 {
-	for (;;) {
-		/* The length is written last, as a 4-byte varint: a payload is at most
-		 * STAGE_CAP / 2, below 2^28. */
-		uint8_t *p = reserve(24 + STAGE_CAP / 2);
-		p = hp_put_varint(p, HP_REC_EVENTS);
-		p = hp_put_varint(p, b->index);
-		uint8_t *lenp = p;
-		size_t made = hp_transcode_encode(&w.xc, r, p + 4, STAGE_CAP / 2);
-		if (!made)
-			break;
-		for (int i = 0; i < 4; i++)
-			lenp[i] = (uint8_t)((made >> (7 * i)) & 0x7f) | (i < 3 ? 0x80 : 0);
-		commit(p + 4 + made);
-	}
-	if (!r->used)
+	uint64_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
+	size_t n = (size_t)(b->snap_head - tail);
+	if (!n)
 		return 0;
-	atomic_store_explicit(&b->tail, r->tail + r->used, memory_order_release);
+	uint8_t *p = reserve(3 * HP_VARINT_MAX_BYTES + n);
+	p = hp_put_varint(p, HP_REC_EVENTS);
+	p = hp_put_varint(p, b->index);
+	p = hp_put_varint(p, n);
+	size_t off = tail & (b->size - 1), first = b->size - off < n ? b->size - off : n;
+	memcpy(p, b->ring + off, first);
+	memcpy(p + first, b->ring, n - first);
+	commit(p + n);
+	atomic_store_explicit(&b->tail, b->snap_head, memory_order_release);
 	return 1;
 }
 
@@ -336,42 +323,31 @@ static void emit_small(unsigned tag, uint64_t a, int64_t b, int signed_b, uint64
 	commit(p);
 }
 
-/* Room for n rings in w.rings. */
-static int rings_room(size_t n)
+/* The trace's time, which producers read from hp_rec_tick. */
+static uint64_t tick_now(void)
 {
-	if (n <= w.rings_cap)
-		return 0;
-	size_t cap = w.rings_cap ? w.rings_cap : 64;
-	while (cap < n)
-		cap *= 2;
-	struct hp_transcode_ring *v = hp_os_map(cap * sizeof *v);
-	if (!v)
-		return -ENOMEM;
-	if (w.rings)
-		munmap(w.rings, w.rings_cap * sizeof *w.rings);
-	w.rings = v;
-	w.rings_cap = cap;
-	return 0;
+	uint64_t t = hp_clock_trace(hp_clock_now());
+	uint64_t seen = atomic_load_explicit(&hp_rec_tick, memory_order_relaxed);
+	if (t > seen)
+		atomic_store_explicit(&hp_rec_tick, t, memory_order_relaxed);
+	return t > seen ? t : seen;
 }
 
-/* One drain of every ring: the events published before the round started, rewritten
- * in time order (transcode.h), as many as a round takes. With force_all (exit, exec)
- * none is left waiting. Returns 1 when a ring still holds events below its drain_to
- * (see drain_locked). */
-static int round_locked(int force_all)
+/* One drain of every ring: the events published before the round started. A producer
+ * interns a stack (release) before publishing an event that names it (release), and
+ * the stacks are counted after the heads are read, so every STACK an event names is
+ * written first; modules are collected after the count. Returns 1 when a ring still
+ * holds events below its drain_to (see drain_locked). */
+static int round_locked(void)
 {
-	uint64_t start = hp_clock_now();
+	uint64_t start = tick_now();
 	struct hp_tbuf *list = hp_rec_threads();
-	size_t n = 0;
-	w.round++;
 	for (struct hp_tbuf *b = list; b; b = b->next) {
 		int st = atomic_load_explicit(&b->state, memory_order_acquire);
 		b->snapped =
 		    st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
-		if (b->snapped) {
+		if (b->snapped)
 			b->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
-			n++;
-		}
 	}
 	uint32_t published = hp_stacktab_published();
 	if (!w.light && hp_modmap_changed()) {
@@ -383,66 +359,38 @@ static int round_locked(int force_all)
 		emit_stack(hp_stacktab_get(id));
 	w.stacks_written = published;
 
-	int err = rings_room(n);
-	size_t k = 0;
-	for (struct hp_tbuf *b = list; b && !err; b = b->next) {
+	int drained = 0, pending = 0;
+	for (struct hp_tbuf *b = list; b; b = b->next) {
 		if (!b->snapped)
 			continue;
 		if (b->announced != b->index + 1) {
 			emit_thread(b);
 			b->announced = b->index + 1;
-			/* A recycled buffer gets a new index: its decoder state restarts. */
-			err = hp_transcode_thread_reset(&w.xc, &b->xc);
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
 		if (seq != b->name_written)
 			emit_thread_rename(b, seq);
-		w.rings[k++] = (struct hp_transcode_ring){
-		    .th = &b->xc,
-		    .ring = b->ring,
-		    .size = b->size,
-		    .tail = atomic_load_explicit(&b->tail, memory_order_relaxed),
-		    .head = b->snap_head,
-		};
-	}
-	uint64_t below = 0;
-	if (!err)
-		err = hp_transcode_round(&w.xc, w.rings, n, force_all ? UINT64_MAX : start, w.round,
-					 force_all, &below);
-	if (err) {
-		fail("cannot rewrite the events", -err);
-		return 0;
-	}
-	int drained = 0, pending = 0;
-	k = 0;
-	for (struct hp_tbuf *b = list; b; b = b->next) {
-		if (!b->snapped)
-			continue;
-		struct hp_transcode_ring *r = &w.rings[k++];
-		drained |= emit_events(b, r);
-		pending |= r->tail + r->used < b->drain_to;
-		if (b->snapped == 2 && r->used == b->snap_head - r->tail &&
+		drained |= emit_events(b);
+		pending |= b->snap_head < b->drain_to;
+		if (b->snapped == 2 &&
 		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
-			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)hp_clock_trace(start), 0,
-				   0, 2);
+			emit_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
 			hp_rec_recycle(b);
 		}
 	}
 	hp_control_emit(emit_raw, NULL);
 	if (drained)
-		emit_small(HP_REC_ROUND, hp_clock_trace(below < start ? below : start), 0, 0, 0, 1);
+		emit_small(HP_REC_ROUND, start, 0, 0, 0, 1);
 	return pending && !w.failed;
 }
 
-/* Rounds until every event published by now is written: a round takes a bounded
- * number. Events published meanwhile by threads still running need not wait. With
- * force_all (exit, exec) none waits for another; without (fork), a round forces what
- * waited through the one before, so this ends too. */
-static void drain_locked(int force_all)
+/* Rounds until every event published by now is written. Events published meanwhile by
+ * threads still running need not wait. */
+static void drain_locked(void)
 {
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
 		b->drain_to = atomic_load_explicit(&b->head, memory_order_acquire);
-	while (round_locked(force_all))
+	while (round_locked())
 		;
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
 		b->drain_to = 0;
@@ -523,11 +471,26 @@ static int busy_rings(void)
 	return 0;
 }
 
+/* Sum of the rings' heads: it moves while some thread records. */
+static uint64_t heads_sum(void)
+{
+	uint64_t sum = 0;
+	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
+		sum += atomic_load_explicit(&b->head, memory_order_relaxed);
+	return sum;
+}
+
+/* Rounds every ROUND_PERIOD_NS (or when a ring fills): a round costs a walk of the
+ * loader's list. In between, while threads record, the clock moves every TICK_NS. */
+#define ROUND_PERIOD_NS 10000000u
+#define TICK_NS 1000000u
+
 static void *writer_main(void *arg)
 {
 	static int cxx_missing = 1;
 	hp_rec_hide(); /* for good: the writer's allocations are the profiler's */
 	prctl(PR_SET_NAME, "heapprof", 0, 0, 0);
+	uint64_t last_round = 0, last_heads = 0;
 	for (;;) {
 		uint32_t seen = __atomic_load_n(&hp_rec_wake_word, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&w.lock);
@@ -535,16 +498,24 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w.lock);
 			break;
 		}
-		round_locked(0);
-		periodic_locked();
-		int changed = w.modules_changed;
-		w.modules_changed = 0;
+		uint64_t now = hp_clock_mono_ns(), heads = heads_sum();
+		int active = heads != last_heads, changed = 0;
+		last_heads = heads;
+		if (now - last_round >= ROUND_PERIOD_NS || busy_rings()) {
+			last_round = now;
+			round_locked();
+			periodic_locked();
+			changed = w.modules_changed;
+			w.modules_changed = 0;
+		} else {
+			tick_now();
+		}
 		pthread_mutex_unlock(&w.lock);
 		/* dlsym takes the loader's lock: never while holding ours. */
 		if (changed && cxx_missing)
 			cxx_missing = hp_real_resolve_late();
 		if (!busy_rings())
-			hp_os_futex_wait(&hp_rec_wake_word, seen, RSS_PERIOD_NS);
+			hp_os_futex_wait(&hp_rec_wake_word, seen, active ? TICK_NS : RSS_PERIOD_NS);
 	}
 	return NULL;
 }
@@ -608,7 +579,7 @@ static int open_trace(void)
 	emit_header();
 	emit_clock_sync();
 	emit_rss(); /* a program shorter than RSS_PERIOD_NS still gets a peak */
-	round_locked(0);
+	round_locked();
 	frame();
 	return w.failed ? -EIO : 0;
 }
@@ -625,11 +596,11 @@ int hp_writer_open(void)
 	}
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, hp_options.zstd_level);
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_checksumFlag, 1);
-	if (hp_transcoder_init(&w.xc)) {
-		hp_lifecycle_fail("cannot set up the writer", ENOMEM);
-		return -ENOMEM;
-	}
-	w.xc.out_shift = hp_clock.trace_shift;
+	/* A request loop's events repeat at distances zstd's fast match finder does not
+	 * reach; long-distance matching finds them (a third of the redis trace's size,
+	 * bench/README.md) at no measurable cost. A frame fits a 2 MiB window. */
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_enableLongDistanceMatching, 1);
+	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_windowLog, 21);
 	w.leak_scan = hp_options.leak_scan;
 	pthread_mutex_lock(&w.lock);
 	int err = open_trace();
@@ -740,7 +711,7 @@ static const char *program_suppressions(size_t *len)
 	return text;
 }
 
-/* The replay just run (round_locked) leaves decoded block addresses in dead frames
+/* The round just run (round_locked) leaves block addresses in dead frames
  * below this one, where the scan's own frame then lies: the exiting thread's stack is
  * scanned from there up, so they would keep lost blocks reachable. 8 KiB covers the
  * replay's frames. */
@@ -774,9 +745,9 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 		return 0;
 	}
 	if (what & (HP_SYNC_EXIT | HP_SYNC_END | HP_SYNC_EXEC))
-		drain_locked(1);
+		drain_locked();
 	else
-		round_locked(0);
+		round_locked();
 	if (what & HP_SYNC_EXIT)
 		emit_small(HP_REC_EXIT, now, arg, 1, 0, 2);
 	if (what & HP_SYNC_EXEC) {
@@ -797,8 +768,7 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 			commit(p);
 		}
 		clear_dead_stack();
-		int err = hp_leakscan_at_exit(&w.xc.live, hp_clock_trace(hp_clock_now()),
-					      put_record, NULL);
+		int err = hp_leakscan_at_exit(hp_clock_trace(hp_clock_now()), put_record, NULL);
 		if (err && !w.failed) {
 			hp_os_say("leak scan failed: ", hp_os_strerror(-err), NULL);
 			char msg[96] = "leak scan failed: ";
@@ -838,9 +808,7 @@ void hp_writer_lock(void)
 	/* Drain first: the child inherits the live set with this thread's events up to the
 	 * fork (other threads' events still in their rings are dropped in the child). */
 	if (!w.failed && w.fd >= 0)
-		drain_locked(0);
-	/* the child's live set continues from here (trace units, as the pool's times) */
-	w.fork_time = hp_clock_trace(hp_clock_now());
+		drain_locked();
 }
 
 void hp_writer_unlock(void)
@@ -857,7 +825,6 @@ int hp_writer_fork_child(void)
 	hp_fdguard_close(&w.statm_fd);
 	hp_control_fork_child();
 	w.thread_running = 0;
-	w.xc.time_base += w.fork_time;
 	if (w.failed)
 		return -EIO;
 	pthread_mutex_lock(&w.lock);

@@ -71,8 +71,9 @@ enum hp_leak_class {
 #define HP_LEAK_BLOCKS_PER_RECORD 65536u
 #define HP_LEAK_SCAN_INCOMPLETE 1u /* LEAK_SCAN flags: some thread stacks were not scanned */
 
-/* Hot events inside an EVENTS record: head = (dt << HP_OP_BITS) | op. Version 2 names
- * blocks by slot; version 1 (and the recorder's thread buffers) by address. Fields:
+/* Hot events of versions 1 and 2 inside an EVENTS record (version 3's are in
+ * trace_codec.h): head = (dt << HP_OP_BITS) | op. Version 2 names blocks by slot,
+ * version 1 by address. Fields:
  *
  *   op        version 2                                  version 1
  *   ALLOC     size, stack (slot: the free list's last)   size, stack, addr16_delta
@@ -93,30 +94,19 @@ enum hp_event_op {
  *   ALLOC_SLOT       size, stack, slot
  *   FREE_UNKNOWN     addr
  *   REALLOC_UNKNOWN  old_addr, size, stack, slot
- *   ALLOC_HINT       size, stack, slot            (v3: heapprof_alloc_hint)
  *   ALLOC_ABS        size, stack, addr            (v1)
  *   FREE_ABS         addr                         (v1)
  *   REALLOC_ABS      old, size, stack, new        (v1)
- *   ALLOC_HINT_ABS   size, stack, addr            (the recorder's rings only)
- *   FREE_HINT_ABS    addr                         (the recorder's rings only)
  */
 enum hp_event_ext_op {
 	HP_EXT_ALLOC_SLOT = 0,
 	HP_EXT_FREE_UNKNOWN = 1,
 	HP_EXT_REALLOC_UNKNOWN = 2,
-	HP_EXT_ALLOC_HINT = 3,
 	HP_EXT_ALLOC_ABS = 0,
 	HP_EXT_FREE_ABS = 1,
 	HP_EXT_REALLOC_ABS = 2,
-	HP_EXT_ALLOC_HINT_ABS = 3,
-	HP_EXT_FREE_HINT_ABS = 4,
-	HP_EXT_LIMIT = 5 /* first number no encoding uses */
+	HP_EXT_LIMIT = 3 /* first number no encoding uses */
 };
-
-/* The writer keys a block of heapprof_alloc_hint by its address with this bit set (no
- * user address has it on Linux): such blocks lie inside blocks of the malloc family,
- * and the tag keeps the two apart in its live set. */
-#define HP_HINT_TAG ((uint64_t)1 << 63)
 
 /* v2: slots a thread's decoder remembers for implicit reuse by ALLOC. */
 #define HP_FREE_LIST_MAX 32u
@@ -125,9 +115,6 @@ enum hp_event_ext_op {
 
 /* Addresses in the short forms are stored in 16-byte units (malloc's alignment). */
 #define HP_ADDR_SHIFT 4
-
-/* Longest hot event: head + 4 varints/svarints of 64 bits plus ext_op. */
-#define HP_EVENT_MAX_BYTES (6 * HP_VARINT_MAX_BYTES)
 
 static inline uint64_t hp_zigzag(int64_t v)
 {
@@ -155,18 +142,33 @@ static inline uint8_t *hp_put_svarint(uint8_t *p, int64_t v)
 	return hp_put_varint(p, hp_zigzag(v));
 }
 
-/* Reads a LEB128 from [*pp, end). Returns 0 and advances *pp, or -1 when the
- * varint is truncated or longer than 64 bits (a corrupt trace). */
-static inline int hp_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+/* hp_get_varint() errors. */
+enum { HP_VARINT_TRUNCATED = -1, HP_VARINT_TOO_LONG = -2 };
+
+/* Reads a LEB128 from [*pp, end). Returns 0 and advances *pp, HP_VARINT_TRUNCATED when
+ * it runs past end, HP_VARINT_TOO_LONG when it is longer than 64 bits (both mean a
+ * corrupt trace). Most varints of a trace take one or two bytes: those are inline. */
+static inline __attribute__((always_inline)) int hp_get_varint(const uint8_t **pp,
+							       const uint8_t *end, uint64_t *out)
 {
 	const uint8_t *p = *pp;
+	if (__builtin_expect(p < end && *p < 0x80, 1)) {
+		*out = *p;
+		*pp = p + 1;
+		return 0;
+	}
+	if (end - p >= 2 && p[1] < 0x80) {
+		*out = (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		*pp = p + 2;
+		return 0;
+	}
 	uint64_t v = 0;
 	for (unsigned shift = 0; shift < 64; shift += 7) {
 		if (p >= end)
-			return -1;
+			return HP_VARINT_TRUNCATED;
 		uint8_t b = *p++;
 		if (shift == 63 && (b & 0xfe))
-			return -1;
+			return HP_VARINT_TOO_LONG;
 		v |= (uint64_t)(b & 0x7f) << shift;
 		if (!(b & 0x80)) {
 			*pp = p;
@@ -174,14 +176,15 @@ static inline int hp_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t
 			return 0;
 		}
 	}
-	return -1;
+	return HP_VARINT_TOO_LONG;
 }
 
 static inline int hp_get_svarint(const uint8_t **pp, const uint8_t *end, int64_t *out)
 {
 	uint64_t v;
-	if (hp_get_varint(pp, end, &v))
-		return -1;
+	int e = hp_get_varint(pp, end, &v);
+	if (e)
+		return e;
 	*out = hp_unzigzag(v);
 	return 0;
 }

@@ -193,12 +193,13 @@ static int hp_fuzz_pipeline(const uint8_t *data, size_t size, int dump)
 			break;
 		case HP_REC_LEAK_BLOCKS:
 			for (uint32_t i = 0; i < it.u.leak_blocks.count; i++) {
-				/* v1: ascending addresses; v2: slots' keys in any order */
+				/* v1: ascending addresses; v2: slots' keys in any order;
+				 * v3: block keys (0: none) in any order */
 				HP_FUZZ_CHECK(hp_reader_version(r) != 1 || i == 0 ||
 					      it.u.leak_blocks.addr[i] >
 						  it.u.leak_blocks.addr[i - 1]);
 				HP_FUZZ_CHECK(
-				    hp_reader_version(r) == 1 ||
+				    hp_reader_version(r) != 2 ||
 				    (it.u.leak_blocks.addr[i] && !(it.u.leak_blocks.addr[i] & 15)));
 				HP_FUZZ_CHECK(it.u.leak_blocks.cls[i] <= HP_LEAK_DEFINITE);
 				hp_leaks_add_block(&lk, it.u.leak_blocks.addr[i],

@@ -649,8 +649,9 @@ static void v2_cases(void)
 }
 
 /* Headers with extreme clock parameters, each followed by a few events. */
-/* Version 3: marks (one out of time order, one past the last event) and hint blocks, one
- * at the slot of a freed malloc block, one still live at the end. */
+/* Version 3 (the recorder's codec): kinds, own and other threads' blocks, ticks, marks
+ * (among the events, as records, one out of time order, one past the last event), hint
+ * blocks, a leak scan naming blocks by key. */
 static void v3_cases(void)
 {
 	struct gen g;
@@ -662,24 +663,36 @@ static void v3_cases(void)
 					    .exe = "/usr/bin/seed3",
 					    .cmdline = "seed3",
 					    .cmdline_len = 5});
-	uint64_t s1[] = {0x400100};
+	uint64_t s1[] = {0x400100}, s2[] = {0x400200, 0x400100};
 	tb_stack(&g.b, 1, 1, s1);
+	tb_stack(&g.b, 2, 2, s2);
 	tb_thread(&g.b, 0, 43, 0);
+	tb_thread(&g.b, 1, 44, 0);
 	tb3_mark(&g.b, 2, "start");
-	tb2_alloc_slot(&g.b, 0, 10, 4096, 1, 0);
-	tb3_alloc_hint(&g.b, 0, 11, 48, 1, 1);
-	tb3_alloc_hint(&g.b, 0, 12, 64, 1, 2);
-	tb2_free(&g.b, 0, 13, 1);
+	uint64_t a = tb3_alloc(&g.b, 0, 10, 4096, 1);
+	uint64_t h1 = tb3_alloc_hint(&g.b, 0, 11, 48, 1);
+	uint64_t h2 = tb3_alloc_hint(&g.b, 0, 12, 64, 2);
+	tb3_mark_event(&g.b, 0, 12, "warm-up");
+	tb3_free(&g.b, 0, 13, h1);
+	uint64_t b1 = tb3_alloc(&g.b, 1, 13, 4096, 1);
+	uint64_t b2 = tb3_realloc(&g.b, 1, 14, b1, 0, 8192, 2);
+	tb3_free(&g.b, 1, 14, a);
 	tb_flush_events(&g.b);
 	tb3_mark(&g.b, 12, "between");
 	tb3_mark(&g.b, 1, "late");
 	tb_round(&g.b, 14);
 	gen_frame(&g);
-	tb2_free(&g.b, 0, 20, 0);
-	tb3_alloc_hint(&g.b, 0, 21, 16, 1, 0);
+	tb3_realloc(&g.b, 0, 20, 0, 0x7000, 16, 1);
+	tb3_free_unknown(&g.b, 0, 20, 0x8000);
+	tb3_free(&g.b, 0, 21, h2);
 	tb_flush_events(&g.b);
 	tb3_mark(&g.b, 99, "after the end");
-	tb_end(&g.b, 30, 6, 0);
+	uint64_t bytes[4] = {8192, 0, 0, 0}, blocks[4] = {1, 0, 0, 0};
+	tb_leak_scan(&g.b, 25, 0, bytes, blocks, 2);
+	uint64_t keys[] = {b2, 0};
+	unsigned cls[] = {HP_LEAK_DEFINITE, HP_LEAK_REACHABLE};
+	tb3_leak_blocks(&g.b, 2, keys, cls);
+	tb_end(&g.b, 30, 9, 0);
 	gen_done(&g, "v3-marks-hints");
 }
 

@@ -76,7 +76,7 @@ import time
 
 # The --dump line helpers both test drivers share.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from dump_lines import block_keys, parse_dump_line  # noqa: E402
+from dump_lines import block_keys, count_sized_unique, parse_dump_line, unique_keys  # noqa: E402
 
 MARKER_RE = re.compile(r"/\*\s*@([A-Z0-9_]+)\s*\*/")
 
@@ -221,6 +221,8 @@ def replay_sized(events, in_range):
     order instead (alloc times are taken after the call, free times before, so a free
     follows its allocation and precedes the reuse of the address). Within one time
     unit: first frees of live blocks, then allocations, then the remaining frees."""
+    if unique_keys(e[2] for e in events):
+        return count_sized_unique([(op, k, size) for _, op, k, size in events], in_range)
     live = {}  # addr -> tagged?
     sized = {"alloc": 0, "free": 0, "realloc": 0}
     events.sort(key=lambda e: e[0])

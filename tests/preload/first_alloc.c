@@ -39,13 +39,13 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static volatile sig_atomic_t handled;
+static __thread volatile sig_atomic_t handled; /* the handler runs on the thread that raised */
 
 static void on_usr1(int sig)
 {
 	(void)sig;
 	/* 64 KiB of ints: glibc's qsort takes a malloc'd scratch buffer this size. */
-	static int v[16384];
+	static __thread int v[16384];
 	for (int i = 0; i < 16384; i++)
 		v[i] = (i * 7919) % 16384;
 	qsort(v, 16384, sizeof v[0], cmp_int);

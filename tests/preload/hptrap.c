@@ -26,6 +26,7 @@
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,17 +86,14 @@ static void check(const char *name, const void *caller, enum allowance allow)
 
 /* dlsym allocates (its error state): while it resolves malloc & co., a static buffer. */
 static _Alignas(16) unsigned char boot[1 << 16];
-static size_t boot_used;
-static int resolving;
+static _Atomic size_t boot_used;
+static __thread int resolving; /* this thread is in dlsym for us: its allocations come from boot */
 
 static void *boot_alloc(size_t size)
 {
 	size_t n = (size + 15) & ~(size_t)15;
-	if (boot_used + n > sizeof boot)
-		return NULL;
-	void *p = boot + boot_used;
-	boot_used += n;
-	return p;
+	size_t at = atomic_fetch_add(&boot_used, n);
+	return at + n > sizeof boot ? NULL : boot + at;
 }
 
 static int boot_owns(const void *p)

@@ -10,7 +10,7 @@
 #include <heapprof/trace_format.h>
 
 #include "../../preload/leakscan.h"
-#include "../../preload/livetab.h"
+#include "../../preload/liveset.h"
 
 /* The fake heap: blocks are carved from it at fixed offsets; roots live in `root`. */
 static uint64_t heap[4096] __attribute__((aligned(64)));
@@ -297,7 +297,7 @@ static void test_records(void)
 		for (uint64_t k = 0; k < count; k++, seen++) {
 			slot += (uint64_t)hp_unzigzag(get(&p, end));
 			uint64_t c = get(&p, end);
-			bad += seen >= N || slot != b[seen].slot || c != cls[seen];
+			bad += seen >= N || slot != b[seen].key || c != cls[seen];
 		}
 		records++;
 	}
@@ -387,9 +387,9 @@ static __attribute__((noinline)) void scrub_stack(void)
 	memset((void *)junk, 0, sizeof junk);
 }
 
-static __attribute__((noinline)) int run_at_exit(struct hp_livetab *lt, struct sink *s)
+static __attribute__((noinline)) int run_at_exit(struct sink *s)
 {
-	return hp_leakscan_at_exit(lt, 99, sink_put, s);
+	return hp_leakscan_at_exit(99, sink_put, s);
 }
 
 static void test_at_exit(void)
@@ -397,17 +397,18 @@ static void test_at_exit(void)
 	/* Blocks from mmap (neither heap nor this module's data); the only pointer to the
 	 * first one is on this stack, the second one is lost. */
 	uint8_t *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	struct hp_livetab lt;
-	CHECK(hp_livetab_init(&lt) == 0);
-	CHECK(hp_livetab_insert(&lt, (uintptr_t)mem + 2048, 64, 7) == 0);
-	CHECK(hp_livetab_insert(&lt, (uintptr_t)mem, 32, 5) == 0);
+	struct hp_block stale;
+	CHECK(hp_liveset_init() == 0);
+	hp_liveset_reset();
+	CHECK(hp_liveset_insert((uintptr_t)mem + 2048, 64, 7, &stale) == 0);
+	CHECK(hp_liveset_insert((uintptr_t)mem, 32, 5, &stale) == 0);
 	volatile uintptr_t keep = (uintptr_t)mem;
 	uintptr_t lost = (uintptr_t)mem + 2048;
 	lost = 0;
 	(void)lost;
 	scrub_stack();
 	struct sink s = {0};
-	CHECK(run_at_exit(&lt, &s) == 0);
+	CHECK(run_at_exit(&s) == 0);
 	const uint8_t *p = s.buf, *end = s.buf + s.len;
 	CHECK_U64(get(&p, end), HP_REC_LEAK_SCAN);
 	CHECK_U64(get(&p, end), 99);
@@ -422,15 +423,15 @@ static void test_at_exit(void)
 	CHECK_U64(v[8], 2);
 	CHECK_U64(get(&p, end), HP_REC_LEAK_BLOCKS);
 	CHECK_U64(get(&p, end), 2);
-	CHECK_U64(get(&p, end), hp_zigzag(5)); /* slots, in address order */
+	CHECK_U64(get(&p, end), hp_zigzag(5)); /* keys, in address order */
 	CHECK_U64(get(&p, end), HP_LEAK_REACHABLE);
 	CHECK_U64(get(&p, end), hp_zigzag(7 - 5));
 	CHECK_U64(get(&p, end), HP_LEAK_DEFINITE);
 	CHECK(p == end);
-	CHECK_U64(hp_livetab_count(&lt), 2);
+	CHECK_U64(hp_liveset_count(), 2);
 	(void)keep;
 	free(s.buf);
-	hp_livetab_release(&lt);
+	hp_liveset_reset();
 	munmap(mem, 4096);
 }
 

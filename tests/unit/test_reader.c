@@ -741,82 +741,139 @@ static void test_leak_blocks_v2(void)
 }
 
 /* Version 3: MARK records and ALLOC_HINT events; neither exists in version 2. */
-static void trace_v3(struct tb *b, uint64_t version, int with_mark, const struct evb *ev)
-{
-	tb_init(b);
-	tb_header(b, &(struct tb_header_args){.version = version, .pid = 78, .exe = "/bin/v3"});
-	uint64_t ip[1] = {0x1000};
-	tb_stack(b, 1, 1, ip);
-	tb_thread(b, 0, 78, 0);
-	if (with_mark) {
-		tb_buf_u(&b->raw, HP_REC_MARK);
-		tb_buf_u(&b->raw, 5);
-		tb_buf_str(&b->raw, "warm-up done", 12);
-	}
-	if (ev) {
-		tb_buf_u(&b->raw, HP_REC_EVENTS);
-		tb_buf_u(&b->raw, 0);
-		tb_buf_str(&b->raw, ev->b, ev->n);
-	}
-	tb_frame(b);
-}
 
+/* Version 3 events, written with the recorder's own codec (trace_codec.h): kinds
+ * numbered per thread, own blocks by distance, other threads' by name, ticks, hint
+ * blocks, marks among the events and as records. */
 static void test_v3(void)
 {
-	struct evb e;
-	memset(&e, 0, sizeof e);
-	/* ALLOC_HINT size 48 stack 1 slot 9 at t=7; ALLOC_SLOT slot 4 at t=8; FREE slot 9. */
-	evu(&e, 7 << HP_OP_BITS | HP_OP_EXT), evu(&e, HP_EXT_ALLOC_HINT), evu(&e, 48), evu(&e, 1);
-	evu(&e, 9);
-	evu(&e, 1 << HP_OP_BITS | HP_OP_EXT), evu(&e, HP_EXT_ALLOC_SLOT), evu(&e, 16), evu(&e, 1);
-	evu(&e, 4);
-	evu(&e, 0 << HP_OP_BITS | HP_OP_FREE), evu(&e, hp_zigzag(5));
 	struct tb b;
-	trace_v3(&b, 3, 1, &e);
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 3, .pid = 78, .exe = "/bin/v3"});
+	uint64_t ip[1] = {0x1000}, ip2[1] = {0x2000};
+	tb_stack(&b, 1, 1, ip);
+	tb_stack(&b, 2, 1, ip2);
+	tb_thread(&b, 0, 78, 0);
+	tb_thread(&b, 1, 79, 0);
+	tb3_mark(&b, 5, "warm-up done");
+	uint64_t a = tb3_alloc(&b, 0, 7, 48, 1);      /* kind 1, new */
+	uint64_t h = tb3_alloc_hint(&b, 0, 7, 16, 2); /* kind 2, new */
+	uint64_t c = tb3_alloc(&b, 0, 8, 48, 1);      /* kind 1 again */
+	tb3_mark_event(&b, 0, 8, "between");
+	tb3_free(&b, 0, 8, a);				  /* delta 2 */
+	uint64_t d = tb3_realloc(&b, 0, 9, c, 0, 100, 2); /* own block, new kind */
+	uint64_t x = tb3_alloc(&b, 1, 9, 32, 2);
+	tb3_free(&b, 1, 10, d);				       /* another thread's */
+	uint64_t y = tb3_realloc(&b, 1, 10, 0, 0xabc0, 64, 1); /* unknown old address */
+	tb3_free_unknown(&b, 1, 11, 0x5550);
+	tb3_free(&b, 0, 12, h);
+	tb_flush_events(&b);
+	tb_frame(&b);
+	CHECK(a == tb3_key(0, 1) && h == tb3_key(0, 2) && c == tb3_key(0, 3) && d == tb3_key(0, 4));
+	CHECK(x == tb3_key(1, 1) && y == tb3_key(1, 2));
+
+	struct want {
+		int kind;
+		uint32_t thread;
+		uint64_t time, size, stack, addr, old, unknown;
+		uint32_t hint;
+	} want[] = {
+	    {HP_ITEM_ALLOC, 0, 7, 48, 1, a, 0, 0, 0},
+	    {HP_ITEM_ALLOC, 0, 7, 16, 2, h, 0, 0, 1},
+	    {HP_ITEM_ALLOC, 0, 8, 48, 1, c, 0, 0, 0},
+	    {HP_REC_MARK, 0, 8, 0, 0, 0, 0, 0, 0},
+	    {HP_ITEM_FREE, 0, 8, 0, 0, a, 0, 0, 0},
+	    {HP_ITEM_REALLOC, 0, 9, 100, 2, d, c, 0, 0},
+	    {HP_ITEM_FREE, 0, 12, 0, 0, h, 0, 0, 0},
+	    {HP_ITEM_ALLOC, 1, 9, 32, 2, x, 0, 0, 0},
+	    {HP_ITEM_FREE, 1, 10, 0, 0, d, 0, 0, 0},
+	    {HP_ITEM_REALLOC, 1, 10, 64, 1, y, 0, 0xabc0, 0},
+	    {HP_ITEM_FREE, 1, 11, 0, 0, 0, 0, 0x5550, 0},
+	};
 	struct hp_reader *r = hp_reader_open_mem(b.out.data, b.out.len, "v3.zst");
 	struct hp_item it;
-	int marks = 0, hints = 0, allocs = 0, frees = 0, rc;
+	int rc, records = 0;
+	size_t n = 0;
 	while ((rc = hp_reader_next(r, &it)) > 0) {
-		if (it.kind == HP_REC_MARK) {
-			marks++;
+		if (it.kind == HP_REC_MARK && it.u.mark.thread == HP_ITEM_NO_THREAD) {
+			records++;
 			CHECK_U64(it.u.mark.time, 5);
 			CHECK(it.u.mark.label_len == 12 &&
 			      !memcmp(it.u.mark.label, "warm-up done", 12));
-		} else if (it.kind == HP_ITEM_ALLOC) {
-			allocs++;
-			hints += it.u.ev.hint != 0;
-			CHECK_U64(it.u.ev.hint, it.u.ev.size == 48);
-			CHECK_U64(hp_reader_key_to_slot(it.u.ev.addr), it.u.ev.size == 48 ? 9 : 4);
-		} else if (it.kind == HP_ITEM_FREE) {
-			frees++;
-			CHECK_U64(hp_reader_key_to_slot(it.u.ev.addr), 9);
+			continue;
 		}
+		if (it.kind != HP_REC_MARK &&
+		    (it.kind < HP_ITEM_ALLOC || it.kind > HP_ITEM_REALLOC))
+			continue;
+		CHECK(n < sizeof want / sizeof want[0]);
+		if (n >= sizeof want / sizeof want[0])
+			break;
+		const struct want *w = &want[n++];
+		CHECK_U64(it.kind, w->kind);
+		if (it.kind == HP_REC_MARK) {
+			CHECK_U64(it.u.mark.thread, w->thread);
+			CHECK_U64(it.u.mark.time, w->time);
+			CHECK(it.u.mark.label_len == 7 && !memcmp(it.u.mark.label, "between", 7));
+			continue;
+		}
+		CHECK_U64(it.u.ev.thread, w->thread);
+		CHECK_U64(it.u.ev.time, w->time);
+		CHECK_U64(it.u.ev.size, w->size);
+		CHECK_U64(it.u.ev.stack, w->stack);
+		CHECK_U64(it.u.ev.addr, w->addr);
+		CHECK_U64(it.u.ev.old, w->old);
+		CHECK_U64(it.u.ev.unknown_addr, w->unknown);
+		CHECK_U64(it.u.ev.hint, w->hint);
 	}
 	CHECK(rc == 0);
+	CHECK(records == 1);
+	CHECK_U64(n, sizeof want / sizeof want[0]);
 	CHECK_U64(hp_reader_version(r), 3);
-	CHECK(marks == 1 && allocs == 2 && hints == 1 && frees == 1);
 	hp_reader_free(r);
 	tb_release(&b);
 
+	/* Corrupt version 3 events: each must be refused with its error. */
+	static const struct {
+		uint8_t ev[8];
+		size_t len;
+		enum hp_read_error err;
+	} bad[] = {
+	    {{1 << 2 | HP_EV3_ALLOC}, 1, HP_READ_ERR_KIND}, /* kind 1 never defined */
+	    {{0 << 2 | HP_EV3_FREE}, 1, HP_READ_ERR_SLOT},  /* nothing allocated yet */
+	    {{(0 << 3 | HP_EV3_TICK) << 2 | HP_EV3_EXT}, 1, HP_READ_ERR_EXT_OP},	/* tick 0 */
+	    {{(7 << 2 | HP_EV3_EXT)}, 1, HP_READ_ERR_EXT_OP},				/* sub 7 */
+	    {{(1 << 3 | HP_EV3_FREE_OTHER) << 2 | HP_EV3_EXT, 0}, 2, HP_READ_ERR_SLOT}, /* seq 0 */
+	    {{0 << 2 | HP_EV3_ALLOC, 16}, 2, HP_READ_ERR_TRUNCATED}, /* no stack */
+	    {{0 << 2 | HP_EV3_ALLOC, 16, 9}, 3, HP_READ_ERR_STACK},  /* stack 9 unknown */
+	    {{(2 << 3 | HP_EV3_MARK) << 2 | HP_EV3_EXT, 'a'},
+	     2,
+	     HP_READ_ERR_TRUNCATED}, /* 2 bytes? */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		tb_init(&b);
+		tb_header(&b, &(struct tb_header_args){.version = 3});
+		tb_stack(&b, 1, 1, ip);
+		tb_thread(&b, 0, 1, 0);
+		tb_buf_u(&b.raw, HP_REC_EVENTS);
+		tb_buf_u(&b.raw, 0);
+		tb_buf_str(&b.raw, bad[i].ev, bad[i].len);
+		tb_frame(&b);
+		enum hp_read_error err;
+		int trunc;
+		CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
+		CHECK_U64(err, bad[i].err);
+		tb_release(&b);
+	}
+
 	enum hp_read_error err;
 	int trunc;
-	/* Version 2 has neither. */
-	trace_v3(&b, 2, 1, NULL);
+	/* Version 2 has no MARK. */
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 2});
+	tb3_mark(&b, 1, "x");
+	tb_frame(&b);
 	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
 	CHECK(err == HP_READ_ERR_TAG);
-	tb_release(&b);
-	memset(&e, 0, sizeof e);
-	evu(&e, HP_OP_EXT), evu(&e, HP_EXT_ALLOC_HINT), evu(&e, 48), evu(&e, 1), evu(&e, 9);
-	trace_v3(&b, 2, 0, &e);
-	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
-	CHECK(err == HP_READ_ERR_EXT_OP);
-	tb_release(&b);
-	/* The rings' FREE_HINT_ABS never reaches a trace. */
-	memset(&e, 0, sizeof e);
-	evu(&e, HP_OP_EXT), evu(&e, HP_EXT_FREE_HINT_ABS), evu(&e, 0x1000);
-	trace_v3(&b, 3, 0, &e);
-	CHECK(drain(b.out.data, b.out.len, &err, &trunc, NULL) == -1);
-	CHECK(err == HP_READ_ERR_EXT_OP);
 	tb_release(&b);
 	/* A label over 64 KiB is refused like any string. */
 	tb_init(&b);

@@ -244,8 +244,50 @@ static void test_timeline(void)
 	tb_release(&b);
 }
 
+/* Version 3: thread 1 frees blocks thread 0 allocated in the same time unit, and its
+ * EVENTS record comes first (a later round wrote thread 0's): the releases wait for
+ * their allocations, so nothing is left live and every free counts. */
+static void test_v3_release_before_alloc(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 3, .time_shift = 20});
+	tb_module(&b, 1, "/bin/prog", NULL, 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000}, s2[] = {0x402000};
+	tb_stack(&b, 1, 1, s1);
+	tb_stack(&b, 2, 1, s2);
+	tb_thread(&b, 0, 100, 0);
+	tb_thread(&b, 1, 101, 0);
+	/* Thread 0's events, buffered and written after thread 1's. */
+	uint64_t x = tb3_alloc(&b, 0, 5, 1000, 1);
+	uint64_t y = tb3_alloc(&b, 0, 5, 3000, 1);
+	tb3_free(&b, 1, 5, x);
+	uint64_t z = tb3_realloc(&b, 1, 5, y, 0, 500, 2);
+	tb3_free(&b, 1, 6, z);
+	struct tb_thread t0 = b.thr[0];
+	b.thr[0].ev.len = 0;
+	tb_flush_events(&b); /* thread 1 only */
+	tb_round(&b, 5);
+	b.thr[0] = t0;
+	tb_flush_events(&b);
+	tb_round(&b, 7);
+	tb_end(&b, 8, 5, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->allocations, 3);
+	CHECK_U64(p->frees, 3);
+	CHECK_U64(p->leaked_bytes, 0);
+	CHECK_U64(p->leaked_allocations, 0);
+	CHECK_U64(p->allocated_bytes, 4500);
+	CHECK_U64(p->peak_heap_bytes, 4000);
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
 int main(void)
 {
+	test_v3_release_before_alloc();
 	test_two_threads();
 	test_ties_and_tolerance();
 	test_modules();

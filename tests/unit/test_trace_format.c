@@ -15,7 +15,7 @@ static void round_trip(uint64_t v)
 	/* Every proper prefix is a truncated varint. */
 	for (const uint8_t *cut = buf; cut < end; cut++) {
 		p = buf;
-		CHECK(hp_get_varint(&p, cut, &out) == -1);
+		CHECK(hp_get_varint(&p, cut, &out) == HP_VARINT_TRUNCATED);
 	}
 }
 
@@ -47,9 +47,9 @@ int main(void)
 	longv[10] = 0;
 	const uint8_t *p = longv;
 	uint64_t out;
-	CHECK(hp_get_varint(&p, longv + sizeof longv, &out) == -1);
+	CHECK(hp_get_varint(&p, longv + sizeof longv, &out) == HP_VARINT_TOO_LONG);
 	uint8_t over[10] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02};
 	p = over;
-	CHECK(hp_get_varint(&p, over + sizeof over, &out) == -1);
+	CHECK(hp_get_varint(&p, over + sizeof over, &out) == HP_VARINT_TOO_LONG);
 	return check_done();
 }

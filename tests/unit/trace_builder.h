@@ -27,6 +27,7 @@
 
 #include <zstd.h>
 
+#include <heapprof/trace_codec.h>
 #include <heapprof/trace_format.h>
 
 struct tb_buf {
@@ -74,11 +75,17 @@ static inline void tb_buf_str(struct tb_buf *b, const void *s, size_t n)
 
 #define TB_MAX_THREADS 64
 
+#define TB_MAX_KINDS 256
+
 struct tb_thread {
 	struct tb_buf ev;
-	uint64_t prev_time, prev_addr;	      /* v2: prev_addr is prev_slot */
+	uint64_t prev_time, prev_addr; /* v2: prev_addr is prev_slot; v3: prev_time the tick */
 	uint64_t free_list[HP_FREE_LIST_MAX]; /* v2: oldest first */
 	unsigned free_len;
+	uint64_t seq;			  /* v3: allocations so far */
+	uint64_t kind_size[TB_MAX_KINDS]; /* v3: kind k + 1 */
+	uint64_t kind_stack[TB_MAX_KINDS];
+	unsigned nkinds;
 };
 
 struct tb {
@@ -384,20 +391,7 @@ static inline void tb2_alloc_slot(struct tb *b, unsigned th, uint64_t time, uint
 	t->prev_addr = slot;
 }
 
-/* v3 ALLOC_HINT: a heapprof_alloc_hint block in a named slot. */
-static inline void tb3_alloc_hint(struct tb *b, unsigned th, uint64_t time, uint64_t size,
-				  uint64_t stack, uint64_t slot)
-{
-	struct tb_thread *t = &b->thr[th];
-	tb_ev_head(t, time, HP_OP_EXT);
-	tb_buf_u(&t->ev, HP_EXT_ALLOC_HINT);
-	tb_buf_u(&t->ev, size);
-	tb_buf_u(&t->ev, stack);
-	tb_buf_u(&t->ev, slot);
-	t->prev_addr = slot;
-}
-
-/* v3 MARK. */
+/* A MARK record (a mark from outside the threads: `heapprof mark`, a signal handler). */
 static inline void tb3_mark(struct tb *b, uint64_t t, const char *label)
 {
 	tb_buf_u(&b->raw, HP_REC_MARK);
@@ -448,6 +442,124 @@ static inline void tb2_realloc_unknown(struct tb *b, unsigned th, uint64_t time,
 	tb_buf_u(&t->ev, stack);
 	tb_buf_u(&t->ev, slot);
 	t->prev_addr = slot;
+}
+
+/* ---- version 3 (trace_codec.h): the recorder's own encoder functions ----
+ * Blocks are named by key (tb3_key: thread, seq); each returns the new block's key. */
+
+static inline uint64_t tb3_key(unsigned th, uint64_t seq)
+{
+	return hp_ev3_key(th, seq);
+}
+
+/* A TICK when time moved; then room for one event. */
+static inline uint8_t *tb3_begin(struct tb_thread *t, uint64_t time)
+{
+	tb_buf_reserve(&t->ev, HP_EV3_MAX_BYTES + HP_VARINT_MAX_BYTES + HP_MARK_LABEL_MAX + 8);
+	uint8_t *p = t->ev.data + t->ev.len;
+	if (time > t->prev_time) {
+		p = hp_ev3_put_tick(p, time - t->prev_time);
+		t->prev_time = time;
+	}
+	return p;
+}
+
+static inline void tb3_end(struct tb_thread *t, uint8_t *p)
+{
+	t->ev.len = (size_t)(p - t->ev.data);
+}
+
+/* The kind of (size, stack): its number, or 0 after numbering a new one. */
+static inline uint32_t tb3_kind(struct tb_thread *t, uint64_t size, uint64_t stack)
+{
+	for (unsigned k = 0; k < t->nkinds; k++)
+		if (t->kind_size[k] == size && t->kind_stack[k] == stack)
+			return k + 1;
+	if (t->nkinds == TB_MAX_KINDS)
+		abort();
+	t->kind_size[t->nkinds] = size;
+	t->kind_stack[t->nkinds++] = stack;
+	return 0;
+}
+
+static inline uint64_t tb3_alloc(struct tb *b, unsigned th, uint64_t time, uint64_t size,
+				 uint64_t stack)
+{
+	struct tb_thread *t = &b->thr[th];
+	uint8_t *p = tb3_begin(t, time);
+	tb3_end(t, hp_ev3_put_alloc(p, tb3_kind(t, size, stack), size, (uint32_t)stack));
+	return tb3_key(th, ++t->seq);
+}
+
+static inline uint64_t tb3_alloc_hint(struct tb *b, unsigned th, uint64_t time, uint64_t size,
+				      uint64_t stack)
+{
+	struct tb_thread *t = &b->thr[th];
+	uint8_t *p = tb3_begin(t, time);
+	tb3_end(t, hp_ev3_put_alloc_hint(p, tb3_kind(t, size, stack), size, (uint32_t)stack));
+	return tb3_key(th, ++t->seq);
+}
+
+/* The release of block key by thread th: its own (a delta), another's, or (key 0) an
+ * address the trace never saw. */
+static inline uint8_t *tb3_release(struct tb_thread *t, unsigned th, uint8_t *p, int realloc,
+				   uint64_t key, uint64_t addr, uint32_t kind, uint64_t size,
+				   uint64_t stack)
+{
+	if (!key)
+		return realloc ? hp_ev3_put_realloc_unknown(p, addr, kind, size, (uint32_t)stack)
+			       : hp_ev3_put_free_unknown(p, addr);
+	uint64_t kt = hp_ev3_key_thread(key), seq = hp_ev3_key_seq(key);
+	if (kt == th)
+		return realloc ? hp_ev3_put_realloc(p, t->seq - seq, kind, size, (uint32_t)stack)
+			       : hp_ev3_put_free(p, t->seq - seq);
+	return realloc ? hp_ev3_put_realloc_other(p, kt, seq, kind, size, (uint32_t)stack)
+		       : hp_ev3_put_free_other(p, kt, seq);
+}
+
+static inline void tb3_free(struct tb *b, unsigned th, uint64_t time, uint64_t key)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb3_end(t, tb3_release(t, th, tb3_begin(t, time), 0, key, 0, 0, 0, 0));
+}
+
+static inline void tb3_free_unknown(struct tb *b, unsigned th, uint64_t time, uint64_t addr)
+{
+	struct tb_thread *t = &b->thr[th];
+	tb3_end(t, tb3_release(t, th, tb3_begin(t, time), 0, 0, addr, 0, 0, 0));
+}
+
+/* old_key 0: old_addr is a block the trace never saw. */
+static inline uint64_t tb3_realloc(struct tb *b, unsigned th, uint64_t time, uint64_t old_key,
+				   uint64_t old_addr, uint64_t size, uint64_t stack)
+{
+	struct tb_thread *t = &b->thr[th];
+	uint8_t *p = tb3_begin(t, time);
+	uint32_t kind = tb3_kind(t, size, stack);
+	tb3_end(t, tb3_release(t, th, p, 1, old_key, old_addr, kind, size, stack));
+	return tb3_key(th, ++t->seq);
+}
+
+/* heapprof_mark on thread th: a MARK among its events. */
+static inline void tb3_mark_event(struct tb *b, unsigned th, uint64_t time, const char *label)
+{
+	struct tb_thread *t = &b->thr[th];
+	uint8_t *p = tb3_begin(t, time);
+	tb3_end(t, hp_ev3_put_mark(p, label, strlen(label)));
+}
+
+/* v3 LEAK_BLOCKS: keys in the given order as svarint deltas, each with its class. */
+static inline void tb3_leak_blocks(struct tb *b, unsigned n, const uint64_t *keys,
+				   const unsigned *cls)
+{
+	tb_buf_u(&b->raw, HP_REC_LEAK_BLOCKS);
+	tb_buf_u(&b->raw, n);
+	uint64_t prev = 0;
+	for (unsigned i = 0; i < n; i++) {
+		tb_buf_s(&b->raw, (int64_t)(keys[i] - prev));
+		tb_buf_u(&b->raw, cls[i]);
+		prev = keys[i];
+	}
 }
 
 /* LEAK_SCAN: time, flags, then (bytes, blocks) of definite, indirect, possible,
