@@ -6,6 +6,8 @@
  * so reaching a new peak costs O(1) instead of a pass over every site. */
 #include "replay.h"
 
+#include "blocks.h"
+
 #include <heapprof/trace_codec.h>
 
 #include <errno.h>
@@ -39,19 +41,6 @@ struct thread {
 	uint64_t last_size; /* (size, site) of the thread's latest allocation: heaptrack's */
 	uint32_t last_site; /* temporary test; NO_SITE after any free */
 	int known;
-};
-
-/* Live block; addr 0 marks an empty slot (a block at 0 lives in zero_block). */
-struct block {
-	uint64_t addr, size, time;
-	uint32_t site, thread;
-};
-
-struct live {
-	struct block *slot;
-	size_t mask, count;
-	struct block zero;
-	int has_zero;
 };
 
 struct site {
@@ -98,12 +87,12 @@ struct hp_replay {
 	size_t nthr;
 	uint32_t *heapv; /* merge heap of thread indices */
 
-	struct live live;
+	struct hp_blocks live;
 	/* Version 3 names blocks by keys never reused, so a release of another thread's
 	 * block that the merge meets before the block's allocation (the writer put that in
 	 * a later round) waits here for it; capped, as only a corrupt trace keeps them. */
 	int keys_unique;
-	struct live pending;
+	struct hp_blocks pending;
 	uint64_t heap, peak, peak_time, peak_epoch, max_time;
 	uint64_t applied_time; /* of the last event applied */
 	uint64_t hint_heap;
@@ -156,16 +145,13 @@ struct hp_replay *hp_replay_new(void)
 	struct hp_replay *rp = calloc(1, sizeof *rp);
 	if (!rp)
 		return NULL;
-	rp->live.mask = 1023;
-	rp->live.slot = calloc(rp->live.mask + 1, sizeof *rp->live.slot);
-	rp->pending.mask = 63;
-	rp->pending.slot = calloc(rp->pending.mask + 1, sizeof *rp->pending.slot);
+	int live_err = hp_blocks_init(&rp->live, 0) | hp_blocks_init(&rp->pending, 0);
 	rp->site_hash_mask = 1023;
 	rp->site_hash = malloc((rp->site_hash_mask + 1) * sizeof *rp->site_hash);
 	rp->tl = calloc(TL_BUCKETS + 1, sizeof *rp->tl);
 	rp->sites_cap = 1024;
 	rp->sites = calloc(rp->sites_cap, sizeof *rp->sites);
-	if (!rp->live.slot || !rp->pending.slot || !rp->site_hash || !rp->tl || !rp->sites) {
+	if (live_err || !rp->site_hash || !rp->tl || !rp->sites) {
 		hp_replay_free(rp);
 		errno = ENOMEM;
 		return NULL;
@@ -186,8 +172,8 @@ void hp_replay_free(struct hp_replay *rp)
 		free(rp->thr[i].q.v);
 	free(rp->thr);
 	free(rp->heapv);
-	free(rp->live.slot);
-	free(rp->pending.slot);
+	hp_blocks_release(&rp->live);
+	hp_blocks_release(&rp->pending);
 	free(rp->sites);
 	free(rp->id_site);
 	free(rp->site_hash);
@@ -217,88 +203,6 @@ void hp_replay_free(struct hp_replay *rp)
 }
 
 /* ---- live set ---- */
-
-static inline size_t live_hash(const struct live *l, uint64_t addr)
-{
-	return (size_t)(((addr >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & l->mask;
-}
-
-static int live_grow(struct live *l)
-{
-	size_t ncap = (l->mask + 1) * 2;
-	struct block *ns = calloc(ncap, sizeof *ns);
-	if (!ns)
-		return -ENOMEM;
-	struct block *old = l->slot;
-	size_t ocap = l->mask + 1;
-	l->slot = ns;
-	l->mask = ncap - 1;
-	for (size_t i = 0; i < ocap; i++) {
-		if (!old[i].addr)
-			continue;
-		size_t j = live_hash(l, old[i].addr);
-		while (ns[j].addr)
-			j = (j + 1) & l->mask;
-		ns[j] = old[i];
-	}
-	free(old);
-	return 0;
-}
-
-/* Returns the block of addr, or NULL. */
-static inline struct block *live_find(struct live *l, uint64_t addr)
-{
-	if (!addr)
-		return l->has_zero ? &l->zero : NULL;
-	for (size_t i = live_hash(l, addr);; i = (i + 1) & l->mask) {
-		if (l->slot[i].addr == addr)
-			return &l->slot[i];
-		if (!l->slot[i].addr)
-			return NULL;
-	}
-}
-
-/* Removes a block found by live_find (backward-shift deletion: no tombstones). */
-static void live_remove(struct live *l, struct block *b)
-{
-	l->count--;
-	if (b == &l->zero) {
-		l->has_zero = 0;
-		return;
-	}
-	size_t i = (size_t)(b - l->slot), j = i;
-	for (;;) {
-		j = (j + 1) & l->mask;
-		if (!l->slot[j].addr)
-			break;
-		size_t k = live_hash(l, l->slot[j].addr);
-		/* Move slot j into the hole at i unless its home k lies cyclically in (i, j]. */
-		if ((j > i && (k <= i || k > j)) || (j < i && (k <= i && k > j))) {
-			l->slot[i] = l->slot[j];
-			i = j;
-		}
-	}
-	l->slot[i].addr = 0;
-}
-
-/* Inserts a block whose address is not live. */
-static int live_insert(struct live *l, const struct block *b)
-{
-	if (!b->addr) {
-		l->zero = *b;
-		l->has_zero = 1;
-		l->count++;
-		return 0;
-	}
-	if ((l->count + 1) * 10 > (l->mask + 1) * 7 && live_grow(l))
-		return -ENOMEM;
-	size_t i = live_hash(l, b->addr);
-	while (l->slot[i].addr)
-		i = (i + 1) & l->mask;
-	l->slot[i] = *b;
-	l->count++;
-	return 0;
-}
 
 /* ---- timeline ---- */
 
@@ -385,7 +289,7 @@ static inline struct weight weigh(const struct hp_replay *rp, uint64_t size)
 	return (struct weight){size, 1};
 }
 
-static inline void release_block(struct hp_replay *rp, struct block *b, struct weight w)
+static inline void release_block(struct hp_replay *rp, struct hp_block_rec *b, struct weight w)
 {
 	struct site *s = &rp->sites[b->site];
 	site_touch(rp, s);
@@ -395,21 +299,21 @@ static inline void release_block(struct hp_replay *rp, struct block *b, struct w
 		rp->hint_heap -= w.bytes;
 	else
 		rp->heap -= w.bytes;
-	live_remove(&rp->live, b);
+	hp_blocks_remove(&rp->live, b);
 }
 
 #define PENDING_MAX (1u << 20)
 
 static void do_free(struct hp_replay *rp, uint32_t tidx, struct thread *th, uint64_t addr)
 {
-	struct block *b = live_find(&rp->live, addr);
+	struct hp_block_rec *b = hp_blocks_find(&rp->live, addr);
 	if (!b) {
 		/* Allocated before recording, or in the parent before fork; or, in version 3,
 		 * another thread's block whose allocation the merge has not reached. */
 		if (rp->keys_unique && addr && hp_ev3_key_thread(addr) != tidx &&
 		    rp->pending.count < PENDING_MAX) {
-			struct block wait = {.addr = addr, .thread = tidx};
-			if (live_insert(&rp->pending, &wait))
+			struct hp_block_rec wait = {.key = addr, .thread = tidx};
+			if (hp_blocks_insert(&rp->pending, &wait))
 				rp->oom = 1;
 		}
 		return;
@@ -433,11 +337,11 @@ static void do_free(struct hp_replay *rp, uint32_t tidx, struct thread *th, uint
  * thread that made it. */
 static __attribute__((noinline)) void settle_pending(struct hp_replay *rp, uint64_t key)
 {
-	struct block *w = live_find(&rp->pending, key);
+	struct hp_block_rec *w = hp_blocks_find(&rp->pending, key);
 	if (!w)
 		return;
 	uint32_t tidx = w->thread;
-	live_remove(&rp->pending, w);
+	hp_blocks_remove(&rp->pending, w);
 	do_free(rp, tidx, &rp->thr[tidx], key);
 }
 
@@ -476,7 +380,7 @@ static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	uint32_t site = hint_site(rp, e->stack);
 	if (site == NO_SITE)
 		return -ENOMEM;
-	struct block *old = live_find(&rp->live, e->addr);
+	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
 	if (old)
 		release_block(rp, old, weigh(rp, old->size));
 	struct site *s = &rp->sites[site];
@@ -491,8 +395,8 @@ static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	rp->prof.hint_allocated_bytes += e->size;
 	if (rp->hint_heap > rp->prof.hint_peak_bytes)
 		rp->prof.hint_peak_bytes = rp->hint_heap;
-	struct block b = {e->addr, e->size, e->time, site, tidx};
-	int rc = live_insert(&rp->live, &b);
+	struct hp_block_rec b = {e->addr, e->size, e->time, site, tidx};
+	int rc = hp_blocks_insert(&rp->live, &b);
 	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
 		settle_pending(rp, e->addr);
 	return rc;
@@ -556,9 +460,10 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	uint32_t site = 0;
 	if (e->stack < rp->id_site_cap)
 		site = rp->id_site[e->stack];
-	struct block *old = live_find(&rp->live, e->addr);
+	/* A missed free (a slot or address given again); version 3 keys never are. */
+	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
 	if (old)
-		release_block(rp, old, weigh(rp, old->size)); /* a missed free: not counted */
+		release_block(rp, old, weigh(rp, old->size));
 	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
@@ -576,8 +481,8 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	}
 	th->last_site = site;
 	th->last_size = e->size;
-	struct block b = {e->addr, e->size, e->time, site, tidx};
-	int rc = live_insert(&rp->live, &b);
+	struct hp_block_rec b = {e->addr, e->size, e->time, site, tidx};
+	int rc = hp_blocks_insert(&rp->live, &b);
 	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
 		settle_pending(rp, e->addr);
 	return rc;
@@ -922,6 +827,7 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	p->command = rp->command;
 	p->has_header = 1;
 	rp->keys_unique = h->version >= 3;
+	rp->live.windows_on = rp->keys_unique; /* dense (thread, seq) keys */
 	/* A flag without a mean cannot be scaled: its figures stay the sampled ones. */
 	if (h->sample_bytes)
 		rp->sample_mean = p->sample_mean = h->sample_bytes;
@@ -1155,18 +1061,26 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	return p;
 }
 
+struct foreach_ctx {
+	const struct hp_replay *rp;
+	void (*fn)(void *ctx, uint64_t addr, uint64_t size, const struct hp_site *site);
+	void *ctx;
+};
+
+static void foreach_one(void *arg, const struct hp_block_rec *b)
+{
+	const struct foreach_ctx *c = arg;
+	if (!c->rp->sites[b->site].hint)
+		c->fn(c->ctx, b->key, b->size, &c->rp->out_sites[c->rp->site_out[b->site]]);
+}
+
 void hp_replay_foreach_live(const struct hp_replay *rp,
 			    void (*fn)(void *ctx, uint64_t addr, uint64_t size,
 				       const struct hp_site *site),
 			    void *ctx)
 {
-	const struct live *l = &rp->live;
 	if (!rp->site_out)
 		return;
-	if (l->has_zero && !rp->sites[l->zero.site].hint)
-		fn(ctx, 0, l->zero.size, &rp->out_sites[rp->site_out[l->zero.site]]);
-	for (size_t i = 0; i <= l->mask; i++)
-		if (l->slot[i].addr && !rp->sites[l->slot[i].site].hint)
-			fn(ctx, l->slot[i].addr, l->slot[i].size,
-			   &rp->out_sites[rp->site_out[l->slot[i].site]]);
+	struct foreach_ctx c = {rp, fn, ctx};
+	hp_blocks_foreach(&rp->live, foreach_one, &c);
 }
