@@ -16,6 +16,8 @@
 #define _GNU_SOURCE /* asprintf, strsep */
 #include "symbolize.h"
 
+#include "symtab.h"
+
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwelf.h>
@@ -66,6 +68,7 @@ struct file {
 	struct cu_range *cus; /* sorted by lo; built only when .debug_aranges fail */
 	size_t ncus;
 	int cus_built;
+	struct hp_symtab syms; /* for the frames DWARF does not name */
 };
 
 struct module_slot {
@@ -608,12 +611,9 @@ static int lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr, struct
 	Dwarf_Addr bias = 0;
 	Dwarf_Die *cu = cu_at(f, addr, &mem, &bias);
 	int n = cu ? dwarf_frames(s, cu, addr - bias, out, max) : 0;
-	GElf_Off off;
-	GElf_Sym sym;
-
 	if (n > 0 && out[n - 1].function)
 		return n;
-	const char *elfname = dwfl_module_addrinfo(f->mod, addr, &off, &sym, NULL, NULL, NULL);
+	const char *elfname = hp_symtab_lookup(&f->syms, f->mod, addr);
 	if (n > 0) {
 		/* The outermost DWARF function had no name: the symbol table's is the same code. */
 		out[n - 1].function = intern_symbol(s, elfname);
@@ -798,6 +798,7 @@ void hp_symbolizer_free(struct hp_symbolizer *s)
 		if (f->dwfl)
 			dwfl_end(f->dwfl);
 		free(f->cache);
+		hp_symtab_release(&f->syms);
 		free(f->cus);
 		free(f->path);
 		free(f->build_id);
