@@ -148,6 +148,13 @@ static void erase(struct shard *s, size_t i)
 	s->used--;
 }
 
+void hp_liveset_prefetch(uint64_t addr)
+{
+	uint64_t h = hash(addr);
+	const struct shard *s = shard_of(h);
+	__builtin_prefetch(&s->e[home(s, h)], 1);
+}
+
 int hp_liveset_remove(uint64_t addr, struct hp_block *out)
 {
 	uint64_t h = hash(addr);

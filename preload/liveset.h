@@ -38,6 +38,10 @@ int hp_liveset_init(void);
  * was not live; -ENOMEM when the table cannot grow (the block is not added). */
 int hp_liveset_insert(uint64_t addr, uint64_t size, uint64_t key, struct hp_block *stale);
 
+/* Starts loading the cache line addr's entry is in: a free's lookup is a cache miss
+ * that the real free's own (the block's header) can overlap. A hint, never a fault. */
+void hp_liveset_prefetch(uint64_t addr);
+
 /* Takes addr's block out: 1 and *out filled, or 0 when addr is not live. A block of an
  * earlier epoch (allocated in the parent before a fork) is taken out too and reported
  * with out->key = HP_LIVESET_INHERITED. */

@@ -24,6 +24,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -485,6 +486,28 @@ static uint64_t heads_sum(void)
 #define ROUND_PERIOD_NS 10000000u
 #define TICK_NS 1000000u
 
+/* HEAPPROF_VERBOSE=1: the writer thread's CPU time per event, which bench/ reads (the
+ * serial work per event of the writing side). */
+static void say_cpu(void)
+{
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return;
+	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	uint64_t ev = hp_rec_events();
+	char a[24], b[24], c[24];
+	*hp_os_utoa(a, ns / 1000) = 0;
+	*hp_os_utoa(b, ev) = 0;
+	*hp_os_utoa(c, ev ? ns * 100 / ev : 0) = 0; /* hundredths of a ns */
+	char line[128] = "writer thread: ";
+	strcat(line, a);
+	strcat(line, " us CPU for ");
+	strcat(line, b);
+	strcat(line, " events, ns/event x100 = ");
+	strcat(line, c);
+	hp_os_say(line, NULL, NULL);
+}
+
 static void *writer_main(void *arg)
 {
 	static int cxx_missing = 1;
@@ -517,6 +540,8 @@ static void *writer_main(void *arg)
 		if (!busy_rings())
 			hp_os_futex_wait(&hp_rec_wake_word, seen, active ? TICK_NS : RSS_PERIOD_NS);
 	}
+	if (hp_options.verbose)
+		say_cpu();
 	return NULL;
 }
 
