@@ -21,7 +21,9 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 TOOLS = ("native", "heapprof", "heaptrack")
-WORKLOADS = ("churn", "sqlite3", "python", "exceptions", "many_threads")
+WORKLOADS = ("churn", "churn_deep", "sqlite3", "python", "exceptions", "redis", "many_threads")
+# Opt-in (--only): a redis trace of the size a ten-minute loaded server writes.
+EXTRA_WORKLOADS = ("redis_long",)
 MiB = 1024 * 1024
 
 
@@ -94,6 +96,8 @@ def build_workloads(out):
         ([cc, "-O2", "-Wall", "-Wextra", "-o", "measure", os.path.join(BENCH, "measure.c")]),
         ([cc, "-O2", "-g", "-Wall", "-Wextra", "-pthread", "-o", "churn",
           os.path.join(wl, "churn.c")]),
+        ([cc, "-O2", "-g", "-Wall", "-Wextra", "-pthread", "-o", "churn_deep",
+          os.path.join(wl, "churn_deep.c")]),
         ([cc, "-O2", "-g", "-Wall", "-Wextra", "-pthread", "-o", "many_threads",
           os.path.join(wl, "many_threads.c")]),
         ([cxx, "-O2", "-g", "-Wall", "-Wextra", "-pthread", "-o", "exceptions",
@@ -156,8 +160,9 @@ class Runner:
             for old in glob.glob(os.path.join(self.traces, tag + ".*.zst")):
                 os.unlink(old)
             pattern = os.path.join(self.traces, tag + ".%p.zst")
-            r = self.measure_cmd(["env", "LD_PRELOAD=" + self.lib, "HEAPPROF_OUTPUT=" + pattern]
-                                 + argv, stdin, tag=tag)
+            r = self.measure_cmd(["env", "LD_PRELOAD=" + self.lib, "HEAPPROF_OUTPUT=" + pattern,
+                                  "HEAPPROF_VERBOSE=1"] + argv, stdin, tag=tag)
+            r["writer_ns"] = writer_ns_per_event(os.path.join(self.out, "logs", tag + ".stderr"))
             files = sorted(glob.glob(os.path.join(self.traces, tag + ".*.zst")),
                            key=os.path.getmtime)
             return r, files[-1] if files else None
@@ -175,6 +180,18 @@ class Runner:
                               "DUMP_HEAPTRACK_OUTPUT=" + fifo] + argv, stdin, side=side, tag=tag)
         os.unlink(fifo)
         return r, trace
+
+
+def writer_ns_per_event(log):
+    """The writer thread's CPU per event, from HEAPPROF_VERBOSE's line at exit."""
+    try:
+        with open(log, errors="replace") as f:
+            for line in f:
+                if "writer thread:" in line and "x100 = " in line:
+                    return int(line.rsplit("x100 = ", 1)[1]) / 100.0
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def median(xs):
@@ -245,13 +262,112 @@ def bench_workload(runner, wl, argv, stdin, tools, runs):
         if t != "native":
             row[t]["trace"] = median(sizes[t])
             row[t]["raw"] = zstd_raw_bytes(trace[t]) if t in trace else None
+        if t == "heapprof":
+            row[t]["writer_ns"] = median([r.get("writer_ns") for r in good])
     if "heaptrack" in trace:
         a, f = heaptrack_events(trace["heaptrack"])
         row["heaptrack"]["events"] = a + f
     if "heapprof" in trace:
         a, f = heapprof_events(runner, trace["heapprof"])
         row["heapprof"]["events"] = None if a is None else a + f
-    # Analyzers on this workload's last traces, alternated.
+    analyze_traces(runner, wl, trace, row, runs)
+    return row
+
+
+def free_port():
+    import socket
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def redis_run(runner, tool, tag, requests):
+    """One redis-server under a tool, driven by redis-benchmark, stopped by SHUTDOWN
+    (a clean exit: the trace gets its trailer). Returns (result, trace)."""
+    port = free_port()
+    server = ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+              "--bind", "127.0.0.1"]
+    for old in glob.glob(os.path.join(runner.traces, tag + ".*zst")):
+        os.unlink(old)
+    env = dict(runner.env)
+    if tool == "heapprof":
+        env.update({"LD_PRELOAD": runner.lib, "HEAPPROF_VERBOSE": "1",
+                    "HEAPPROF_OUTPUT": os.path.join(runner.traces, tag + ".%p.zst")})
+        argv = server
+    elif tool == "heaptrack":
+        argv = ["heaptrack", "-o", os.path.join(runner.traces, tag + ".ht")] + server
+    else:
+        argv = server
+    log = os.path.join(runner.out, "logs", tag + ".stderr")
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    t0 = time.monotonic()
+    with open(log, "w") as err:
+        srv = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=err,
+                               start_new_session=True)
+        for _ in range(200):
+            if subprocess.run(["redis-cli", "-p", str(port), "ping"], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL).stdout.strip() == b"PONG":
+                break
+            time.sleep(0.05)
+        load = subprocess.run(["redis-benchmark", "-p", str(port), "-n", str(requests), "-c", "50",
+                               "-d", "256", "-t", "set,get,lpush,lpop,sadd,hset", "--csv"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                              timeout=runner.args.timeout)
+        subprocess.run(["redis-cli", "-p", str(port), "shutdown", "nosave"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            srv.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(srv.pid, signal.SIGKILL)
+            srv.wait()
+    wall = time.monotonic() - t0
+    rps = []
+    for line in load.stdout.splitlines()[1:]:
+        cells = [c.strip('"') for c in line.split(",")]
+        try:
+            rps.append(float(cells[1]))
+        except (IndexError, ValueError):
+            pass
+    files = sorted(glob.glob(os.path.join(runner.traces, tag + ".*zst")), key=os.path.getmtime)
+    r = {"wall": wall, "rps": statistics.mean(rps) if rps else None,
+         "writer_ns": writer_ns_per_event(log) if tool == "heapprof" else None}
+    return r, files[-1] if files else None
+
+
+def bench_redis(runner, tools, runs, requests, name="redis"):
+    note("%s: redis-server under redis-benchmark -n %d -c 50 -d 256 "
+         "-t set,get,lpush,lpop,sadd,hset" % (name, requests))
+    res = {t: [] for t in tools}
+    trace = {}
+    for i in range(runs):
+        for t in tools:
+            r, tr = redis_run(runner, t, "%s.%s.%d" % (name, t, i), requests)
+            res[t].append(r)
+            if tr:
+                trace[t] = tr
+    row = {"tools": tools, "runs": runs}
+    for t in tools:
+        rs = [r for r in res[t] if r["rps"]]
+        row[t] = {"ok": len(rs), "wall": median([r["wall"] for r in rs]),
+                  "rps": median([r["rps"] for r in rs]), "cpu": None, "rss": None,
+                  "tree_rss": None}
+        if t != "native" and t in trace:
+            row[t]["trace"] = os.path.getsize(trace[t])
+            row[t]["raw"] = zstd_raw_bytes(trace[t])
+        if t == "heapprof":
+            row[t]["writer_ns"] = median([r["writer_ns"] for r in rs])
+    if "heaptrack" in trace:
+        a, f = heaptrack_events(trace["heaptrack"])
+        row["heaptrack"]["events"] = a + f
+    if "heapprof" in trace:
+        a, f = heapprof_events(runner, trace["heapprof"])
+        row["heapprof"]["events"] = None if a is None else a + f
+    analyze_traces(runner, name, trace, row, runs)
+    return row
+
+
+def analyze_traces(runner, wl, trace, row, runs):
+    """heapprof-analyze and heaptrack_print on the workload's last traces, alternated."""
     ana = {"heapprof": [], "heaptrack": []}
     for i in range(runs):
         if "heapprof" in trace:
@@ -266,8 +382,8 @@ def bench_workload(runner, wl, argv, stdin, tools, runs):
         good = [r for r in rs if r and not r["timed_out"] and r["status"] == 0]
         if t in row and good:
             row[t]["ana_wall"] = median([r["wall_s"] for r in good])
+            row[t]["ana_cpu"] = median([r["cpu_s"] for r in good])
             row[t]["ana_rss"] = median([r["prog_maxrss_kb"] * 1024 for r in good])
-    return row
 
 
 def bench_many_threads(runner, tools, runs, ops):
@@ -345,6 +461,7 @@ def workload_table(wl, row):
             cells.append(fmt(ratio(vals[a], vals[b]), "x") if with_ratio else "")
         L.append("| " + " | ".join(cells) + " |")
 
+    line("requests/s (redis-benchmark, mean of its tests)", "rps", "")
     line("wall time (s)", "wall", "s")
     line("CPU time, user+sys, whole tree (s)", "cpu", "s")
     line("program peak RSS (MiB)", "rss", "MiB")
@@ -354,7 +471,9 @@ def workload_table(wl, row):
     line("trace size, raw", "raw", "size")
     line("bytes/event, compressed", None, "B/ev", fn=lambda t: per_event(row, t, "trace"))
     line("bytes/event, raw", None, "B/ev", fn=lambda t: per_event(row, t, "raw"))
+    line("writer thread CPU per event (ns)", "writer_ns", "", with_ratio=False)
     line("analyzer wall (s)", "ana_wall", "s")
+    line("analyzer CPU (s)", "ana_cpu", "s")
     line("analyzer peak RSS (MiB)", "ana_rss", "MiB")
     okcells = ["%d/%d" % (row[t]["ok"], row["runs"]) for t in tools]
     L.append("| runs ok | " + " | ".join(okcells) + " |" + " |" * len(pairs))
@@ -376,33 +495,36 @@ def targets(rows, mt):
         mark = "–" if ok is None else ("✓" if ok else "✗")
         T.append((name, measured, mark))
 
-    c = rows.get("churn")
-    if c and "heapprof" in c:
+    for wl in ("churn", "churn_deep"):
+        c = rows.get(wl)
+        if not c or "heapprof" not in c:
+            continue
         hp, nat, ht = c["heapprof"], c.get("native", {}), c.get("heaptrack", {})
         r = ratio(hp["wall"], ht.get("wall"))
-        add("churn: heapprof wall ≤ 0.2x heaptrack", with_cpu(r, c, "heaptrack"),
+        add("%s: heapprof wall ≤ 0.2x heaptrack" % wl, with_cpu(r, c, "heaptrack"),
             None if r is None else r <= 0.2)
         r = ratio(hp["wall"], nat.get("wall"))
-        add("churn: heapprof wall ≤ 3x native", with_cpu(r, c, "native"),
+        add("%s: heapprof wall ≤ 3x native" % wl, with_cpu(r, c, "native"),
             None if r is None else r <= 3)
-        b = per_event(c, "heapprof", "trace")
-        add("churn: trace ≤ 3 bytes/event compressed", fmt(b, "B/ev"), None if b is None else b <= 3)
-        b = per_event(c, "heapprof", "raw")
-        add("churn: trace ≤ 4 bytes/event raw (format goal)", fmt(b, "B/ev"),
-            None if b is None else b <= 4)
         if hp.get("rss") and nat.get("rss"):
             d = hp["rss"] - nat["rss"]
-            add("churn: recorder memory ≤ native peak RSS + 32 MiB", "+%.1f MiB" % (d / MiB),
+            add("%s: recorder memory ≤ native peak RSS + 32 MiB" % wl, "+%.1f MiB" % (d / MiB),
                 d <= 32 * MiB)
-        else:
-            add("churn: recorder memory ≤ native peak RSS + 32 MiB", "–", None)
+    # The trace and the analyzer against heaptrack, on every workload.
+    for wl, w in rows.items():
+        hp, ht = w.get("heapprof", {}), w.get("heaptrack", {})
+        if hp.get("trace") and ht.get("trace"):
+            r = ratio(hp["trace"], ht["trace"])
+            add("%s: compressed trace ≤ heaptrack's" % wl,
+                "%s vs %s (%s)" % (fmt(hp["trace"], "size"), fmt(ht["trace"], "size"),
+                                   fmt(r, "x")), r <= 1)
         r = ratio(ht.get("ana_wall"), hp.get("ana_wall"))
-        add("churn: analyzer ≥ 2x faster than heaptrack_print", fmt(r, "x") + " faster" if r else "–",
-            None if r is None else r >= 2)
-        if hp.get("ana_rss") and ht.get("ana_rss"):
-            add("churn: analyzer peak RSS ≤ heaptrack_print's",
-                "%.1f vs %.1f MiB" % (hp["ana_rss"] / MiB, ht["ana_rss"] / MiB),
-                hp["ana_rss"] <= ht["ana_rss"])
+        if r is not None:
+            mem = ""
+            if hp.get("ana_rss") and ht.get("ana_rss"):
+                mem = ", %.1f vs %.1f MiB" % (hp["ana_rss"] / MiB, ht["ana_rss"] / MiB)
+            add("%s: analyzer ≥ 3x faster than heaptrack_print" % wl,
+                fmt(r, "x") + " faster" + mem, r >= 3)
     for wl in ("sqlite3", "exceptions"):
         w = rows.get(wl)
         if w and "heapprof" in w and "native" in w:
@@ -481,7 +603,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="small inputs, 2 runs (pipeline check)")
     ap.add_argument("--runs", type=int, help="runs per tool (default 5, --quick 2)")
     ap.add_argument("--tools", default=",".join(TOOLS), help="comma list of %s" % ",".join(TOOLS))
-    ap.add_argument("--only", default=",".join(WORKLOADS), help="comma list of %s" % ",".join(WORKLOADS))
+    ap.add_argument("--only", default=",".join(WORKLOADS),
+                    help="comma list of %s" % ",".join(WORKLOADS + EXTRA_WORKLOADS))
     ap.add_argument("--out", default=os.path.join(BENCH, "out"), help="work dir (traces, logs)")
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"),
                     help="Markdown file to write ('-' for none)")
@@ -496,7 +619,7 @@ def main():
         if t not in TOOLS:
             die("unknown tool '%s'" % t, 2)
     for w in wls:
-        if w not in WORKLOADS:
+        if w not in WORKLOADS + EXTRA_WORKLOADS:
             die("unknown workload '%s'" % w, 2)
     if "native" not in tools:
         tools.insert(0, "native")
@@ -517,12 +640,20 @@ def main():
         "python": (["/usr/bin/python3", os.path.join(wldir, "json_roundtrip.py"), "1" if q else "2"],
                    None),
         "exceptions": ([os.path.join(bindir, "exceptions"), "30000" if q else "150000"], None),
+        "churn_deep": ([os.path.join(bindir, "churn_deep"), "2", "200000" if q else "1000000"],
+                       None),
     }
     t0 = time.time()
     rows, mt = {}, None
     for w in wls:
         if w == "many_threads":
             mt = bench_many_threads(runner, tools, runs, 100000 if q else 1000000)
+        elif w in ("redis", "redis_long"):
+            n = (20000 if q else 200000) * (10 if w == "redis_long" else 1)
+            rows[w] = bench_redis(runner, tools, 1 if w == "redis_long" else runs, n, w)
+            if not args.keep_traces:
+                for f in glob.glob(os.path.join(runner.traces, w + "*")):
+                    os.unlink(f)
         else:
             argv, stdin = specs[w]
             rows[w] = bench_workload(runner, w, argv, stdin, tools, runs)
