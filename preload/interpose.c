@@ -324,9 +324,9 @@ static HP_COLD void *dlopen_deepbind(const char *file, int flags, const void *ca
 	    FN(_ZdaPvSt11align_val_tRKSt9nothrow_t),
 #undef FN
 	};
-	if (atomic_load(&hp_rec_state) == HP_STATE_OFF)
+	if (atomic_load(&hp_state) == HP_STATE_OFF)
 		return REAL(dlopen)(file, flags);
-	hp_rec_hide();
+	hp_guard_hide();
 	void *h = NULL;
 	if (file && !strchr(file, '/')) {
 		/* Loaded already (by name or soname): the loader would return it, whoever asks. */
@@ -341,7 +341,7 @@ static HP_COLD void *dlopen_deepbind(const char *file, int flags, const void *ca
 		if (h)
 			hp_deepbind_patch(h, before, fns, sizeof(fns) / sizeof(fns[0]));
 	}
-	hp_rec_unhide();
+	hp_guard_unhide();
 	hp_lifecycle_modules_changed();
 	return h;
 }
@@ -535,7 +535,7 @@ EXPORT int dup3(int oldfd, int newfd, int flags)
 EXPORT int pthread_setname_np(pthread_t th, const char *name)
 {
 	int r = REAL(pthread_setname_np) ? hp_real.pthread_setname_np(th, name) : ENOSYS;
-	if (r == 0 && atomic_load(&hp_rec_state) >= HP_STATE_RECORDING)
+	if (r == 0 && atomic_load(&hp_state) >= HP_STATE_RECORDING)
 		hp_rec_thread_name(th, name);
 	return r;
 }

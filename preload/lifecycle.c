@@ -27,12 +27,11 @@
 #include "writer.h"
 
 static pid_t recording_pid;
-static atomic_int failed_once;
 static __thread int fork_locked;
 
 static int state(void)
 {
-	return atomic_load_explicit(&hp_rec_state, memory_order_relaxed);
+	return atomic_load_explicit(&hp_state, memory_order_relaxed);
 }
 
 /* Recording, and this is the process that records (not a vfork child). */
@@ -52,24 +51,7 @@ int hp_lifecycle_owner(void)
  * would: readable up to its last frame. */
 static int owner_free(void)
 {
-	return owner() && !hp_rec_busy();
-}
-
-void hp_lifecycle_fail(const char *what, int err)
-{
-	atomic_store(&hp_rec_state, HP_STATE_OFF);
-	if (atomic_exchange(&failed_once, 1))
-		return;
-	char msg[PATH_MAX + 128];
-	size_t n = strnlen(what, PATH_MAX + 32);
-	memcpy(msg, what, n);
-	const char *reason = hp_os_strerror(err);
-	size_t rl = strnlen(reason, 64);
-	memcpy(msg + n, ": ", 2);
-	memcpy(msg + n + 2, reason, rl);
-	msg[n + 2 + rl] = '\0';
-	hp_os_say(msg, "; not recording", NULL);
-	hp_writer_error(msg);
+	return owner() && !hp_guard_busy();
 }
 
 /* Registered from our constructor, which ld.so runs before __libc_start_main
@@ -79,19 +61,19 @@ static void on_exit_handler(int status, void *arg)
 {
 	if (!owner())
 		return;
-	hp_rec_hide();
+	hp_guard_hide();
 	unsigned what = HP_SYNC_EXIT;
 	if (state() == HP_STATE_LATE)
 		what |= HP_SYNC_END;
 	hp_writer_sync(what, status, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 static void fork_prepare(void)
 {
 	if (state() < HP_STATE_RECORDING)
 		return;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_writer_lock();
 	hp_modmap_lock();
 	hp_stacktab_lock();
@@ -112,7 +94,7 @@ static void fork_parent(void)
 	hp_stacktab_unlock();
 	hp_modmap_unlock();
 	hp_writer_unlock();
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 /* The child records into its own, self-contained file: the parent's buffered events
@@ -131,8 +113,8 @@ static void fork_child(void)
 	hp_clock_rebase();
 	hp_rec_fork_child();
 	if (state() == HP_STATE_RECORDING && hp_writer_fork_child())
-		atomic_store(&hp_rec_state, HP_STATE_OFF);
-	hp_rec_unhide();
+		atomic_store(&hp_state, HP_STATE_OFF);
+	hp_guard_unhide();
 }
 
 /* The first interposed call, on whatever thread makes it and inside whatever libc
@@ -143,7 +125,7 @@ void hp_lifecycle_init(void)
 {
 	hp_real_init();
 	if (getauxval(AT_SECURE)) {
-		atomic_store(&hp_rec_state, HP_STATE_OFF);
+		atomic_store(&hp_state, HP_STATE_OFF);
 		return;
 	}
 	hp_options_init();
@@ -159,11 +141,11 @@ void hp_lifecycle_init(void)
 	if (!err)
 		err = hp_liveset_init();
 	if (err) {
-		hp_lifecycle_fail("cannot initialize", -err);
+		hp_state_fail("cannot initialize", -err);
 		return;
 	}
 	int expected = HP_STATE_INITIALIZING;
-	atomic_compare_exchange_strong(&hp_rec_state, &expected, HP_STATE_RECORDING);
+	atomic_compare_exchange_strong(&hp_state, &expected, HP_STATE_RECORDING);
 }
 
 /* The constructor's part, on the main thread inside the loader's initialization, where
@@ -176,7 +158,7 @@ static void lifecycle_start(void)
 	if (started || !owner())
 		return;
 	started = 1;
-	hp_rec_hide();
+	hp_guard_hide();
 	if (!hp_writer_open()) {
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 		on_exit(on_exit_handler, NULL);
@@ -185,7 +167,7 @@ static void lifecycle_start(void)
 		else
 			hp_rec_writer_started();
 	}
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 void hp_lifecycle_exec(const char *path)
@@ -193,9 +175,9 @@ void hp_lifecycle_exec(const char *path)
 	if (!owner_free())
 		return;
 	int saved = errno;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_writer_sync(HP_SYNC_EXEC | HP_SYNC_END, 0, path);
-	hp_rec_unhide();
+	hp_guard_unhide();
 	errno = saved;
 }
 
@@ -203,10 +185,10 @@ void hp_lifecycle_exit(int status)
 {
 	if (!owner_free())
 		return;
-	hp_rec_hide();
-	atomic_store(&hp_rec_state, HP_STATE_OFF);
+	hp_guard_hide();
+	atomic_store(&hp_state, HP_STATE_OFF);
 	hp_writer_sync(HP_SYNC_EXIT | HP_SYNC_END | HP_SYNC_FINAL, status, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 void hp_lifecycle_forked(pid_t child)
@@ -214,9 +196,9 @@ void hp_lifecycle_forked(pid_t child)
 	if (!owner_free())
 		return;
 	int saved = errno;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_writer_sync(HP_SYNC_FORK, child, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 	errno = saved;
 }
 
@@ -237,9 +219,9 @@ void hp_lifecycle_setxid_end(int token)
 	if (!token)
 		return;
 	int saved = errno;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_writer_resume();
-	hp_rec_unhide();
+	hp_guard_unhide();
 	errno = saved;
 }
 
@@ -255,9 +237,9 @@ void hp_lifecycle_modules_changed(void)
 	if (!owner())
 		return;
 	int saved = errno;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_modmap_refresh();
-	hp_rec_unhide();
+	hp_guard_unhide();
 	errno = saved;
 }
 
@@ -276,10 +258,10 @@ __attribute__((destructor)) static void heapprof_dtor(void)
 {
 	if (!owner())
 		return;
-	hp_rec_hide();
-	atomic_store(&hp_rec_state, HP_STATE_LATE);
+	hp_guard_hide();
+	atomic_store(&hp_state, HP_STATE_LATE);
 	hp_writer_sync(HP_SYNC_END | HP_SYNC_FINAL, 0, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 unsigned heapprof_version_number(void)
@@ -291,9 +273,9 @@ int heapprof_flush(void)
 {
 	if (!owner())
 		return -ENODEV;
-	hp_rec_hide();
+	hp_guard_hide();
 	int err = hp_writer_sync(HP_SYNC_FLUSH, 0, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 	return err;
 }
 

@@ -12,10 +12,6 @@
  * writer thread. */
 void hp_lifecycle_init(void);
 
-/* Stops recording for good and says "heapprof: <what>: <strerror(err)>; not recording"
- * once on stderr. Every call keeps forwarding to the real allocator. Thread-safe. */
-void hp_lifecycle_fail(const char *what, int err);
-
 /* Hooks called by interpose.c; each is a no-op when not recording, and in a vfork
  * child (which shares the parent's memory and must leave its trace alone). errno is
  * preserved. */

@@ -45,17 +45,14 @@ struct released {
 	struct hp_block blk;
 };
 
+/* The recorder's own per-thread state; the re-entry guard is state.h's. */
 struct hp_tls {
-	int busy;	/* inside the profiler: allocator calls are forwarded only */
-	int quiet;	/* ... and are ours (not counted as lost) */
-	int real_quiet; /* quiet during the real call (0 for a leaf, see enter_leaf) */
 	struct hp_tbuf *buf;
 	struct released realloc; /* the block a realloc in progress releases */
 };
 
 static __thread struct hp_tls tls;
 
-_Atomic int hp_rec_state;
 _Atomic uint64_t hp_rec_tick;
 uint32_t hp_rec_wake_word;
 
@@ -138,7 +135,7 @@ static void tbuf_start(struct hp_tbuf *b, uint32_t index)
 /* The calling thread's first event: claim a recycled buffer or map a new one. */
 static HP_COLD struct hp_tbuf *claim(void)
 {
-	tls.quiet++;
+	hp_guard.quiet++;
 	struct hp_tbuf *b;
 	pthread_mutex_lock(&registry_lock);
 	for (b = hp_rec_threads(); b; b = b->next) {
@@ -161,9 +158,9 @@ static HP_COLD struct hp_tbuf *claim(void)
 		tls.buf = b;
 		pthread_setspecific(thread_key, b);
 	} else {
-		hp_lifecycle_fail("cannot map a thread buffer", ENOMEM);
+		hp_state_fail("cannot map a thread buffer", ENOMEM);
 	}
-	tls.quiet--;
+	hp_guard.quiet--;
 	return b;
 }
 
@@ -200,7 +197,7 @@ static HP_COLD int wait_room(struct hp_tbuf *b, uint64_t head, size_t n)
 		b->tail_cache = atomic_load_explicit(&b->tail, memory_order_acquire);
 		if (b->size - (head - b->tail_cache) >= n)
 			return 0;
-		if (atomic_load_explicit(&hp_rec_state, memory_order_relaxed) < HP_STATE_RECORDING)
+		if (atomic_load_explicit(&hp_state, memory_order_relaxed) < HP_STATE_RECORDING)
 			return -1;
 	}
 	return -1;
@@ -313,7 +310,7 @@ static inline void emit(struct hp_tbuf *b, enum kind k, const struct released *r
 		int nomem = 0;
 		kind = hp_kinds_find(&b->kinds, size, stack, &nomem);
 		if (HP_UNLIKELY(nomem)) {
-			hp_lifecycle_fail("cannot grow a thread's kind table", ENOMEM);
+			hp_state_fail("cannot grow a thread's kind table", ENOMEM);
 			return;
 		}
 	}
@@ -342,7 +339,7 @@ static inline void emit(struct hp_tbuf *b, enum kind k, const struct released *r
 		stale.found = 1;
 		emit(b, K_FREE, &stale, addr, 0, 0);
 	} else if (HP_UNLIKELY(rc < 0)) {
-		hp_lifecycle_fail("cannot grow the live set", ENOMEM);
+		hp_state_fail("cannot grow the live set", ENOMEM);
 	}
 }
 
@@ -390,40 +387,40 @@ static HP_COLD void record_fallback(enum kind k, const struct released *r, uintp
 
 static HP_COLD void late_event(void)
 {
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_writer_sync(HP_SYNC_END | HP_SYNC_LIGHT, 0, NULL);
-	hp_rec_unhide();
+	hp_guard_unhide();
 }
 
 static HP_COLD int first_call(void)
 {
 	int expected = HP_STATE_UNINIT;
-	if (!atomic_compare_exchange_strong(&hp_rec_state, &expected, HP_STATE_INITIALIZING))
+	if (!atomic_compare_exchange_strong(&hp_state, &expected, HP_STATE_INITIALIZING))
 		return 0;
-	hp_rec_hide();
+	hp_guard_hide();
 	hp_lifecycle_init();
-	hp_rec_unhide();
-	if (atomic_load(&hp_rec_state) < HP_STATE_RECORDING)
+	hp_guard_unhide();
+	if (atomic_load(&hp_state) < HP_STATE_RECORDING)
 		return 0;
-	tls.busy = 1; /* the call that started us is recorded like any other */
-	tls.quiet = 1;
-	tls.real_quiet = 1;
+	hp_guard.busy = 1; /* the call that started us is recorded like any other */
+	hp_guard.quiet = 1;
+	hp_guard.real_quiet = 1;
 	return 1;
 }
 
 static inline int enter(int real_quiet)
 {
-	int s = atomic_load_explicit(&hp_rec_state, memory_order_relaxed);
+	int s = atomic_load_explicit(&hp_state, memory_order_relaxed);
 	if (HP_UNLIKELY(s < HP_STATE_RECORDING))
 		return s == HP_STATE_UNINIT ? first_call() : 0;
-	if (HP_UNLIKELY(tls.busy)) {
-		if (!tls.quiet)
+	if (HP_UNLIKELY(hp_guard.busy)) {
+		if (!hp_guard.quiet)
 			atomic_fetch_add_explicit(&lost, 1, memory_order_relaxed);
 		return 0;
 	}
-	tls.busy = 1;
-	tls.quiet = real_quiet;
-	tls.real_quiet = real_quiet;
+	hp_guard.busy = 1;
+	hp_guard.quiet = real_quiet;
+	hp_guard.real_quiet = real_quiet;
 	return 1;
 }
 
@@ -439,16 +436,16 @@ int hp_rec_enter_leaf(void)
 
 void hp_rec_leave(void)
 {
-	tls.busy = 0;
-	tls.quiet = 0;
+	hp_guard.busy = 0;
+	hp_guard.quiet = 0;
 }
 
 static inline void done(int saved_errno)
 {
 	errno = saved_errno;
-	tls.busy = 0;
-	tls.quiet = 0;
-	if (HP_UNLIKELY(atomic_load_explicit(&hp_rec_state, memory_order_relaxed) == HP_STATE_LATE))
+	hp_guard.busy = 0;
+	hp_guard.quiet = 0;
+	if (HP_UNLIKELY(atomic_load_explicit(&hp_state, memory_order_relaxed) == HP_STATE_LATE))
 		late_event();
 }
 
@@ -460,7 +457,7 @@ void hp_rec_alloc(void *p, size_t size)
 		return;
 	}
 	int saved = errno;
-	tls.quiet = 0;
+	hp_guard.quiet = 0;
 	record(K_ALLOC, NULL, (uintptr_t)p, size);
 	done(saved);
 }
@@ -482,13 +479,13 @@ void hp_rec_free(void *p)
 	if (!hp_sampler_drop(p))
 		return; /* not sampled: busy stays set for the real free, as below */
 	int saved = errno;
-	tls.quiet = 0;
+	hp_guard.quiet = 0;
 	struct released r;
 	take(&r, p, 0);
 	record(K_FREE, &r, 0, 0);
 	errno = saved;
-	tls.quiet = tls.real_quiet;
-	if (HP_UNLIKELY(atomic_load_explicit(&hp_rec_state, memory_order_relaxed) == HP_STATE_LATE))
+	hp_guard.quiet = hp_guard.real_quiet;
+	if (HP_UNLIKELY(atomic_load_explicit(&hp_state, memory_order_relaxed) == HP_STATE_LATE))
 		late_event();
 }
 
@@ -534,7 +531,7 @@ void hp_rec_realloc(void *old, void *p, size_t size)
 		return;
 	}
 	int saved = errno;
-	tls.quiet = 0;
+	hp_guard.quiet = 0;
 	if (!old && p)
 		record(K_ALLOC, NULL, (uintptr_t)p, size);
 	else if (old && p)
@@ -547,7 +544,7 @@ void hp_rec_realloc(void *old, void *p, size_t size)
 void hp_rec_hint(const void *p, size_t size, int release)
 {
 	int saved = errno;
-	tls.quiet = 0;
+	hp_guard.quiet = 0;
 	if (release) {
 		struct released r;
 		take(&r, p, HP_HINT_TAG);
@@ -579,24 +576,12 @@ int hp_rec_mark(const char *label, size_t len)
 	return 0;
 }
 
-void hp_rec_hide(void)
-{
-	tls.busy++;
-	tls.quiet++;
-}
-
-void hp_rec_unhide(void)
-{
-	tls.busy--;
-	tls.quiet--;
-}
-
 void hp_rec_thread_name(pthread_t th, const char *name)
 {
 	if (!tls.buf && pthread_equal(th, pthread_self())) {
-		hp_rec_hide();
+		hp_guard_hide();
 		claim();
-		hp_rec_unhide();
+		hp_guard_unhide();
 	}
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next) {
 		if (b == fallback ||
@@ -613,11 +598,6 @@ void hp_rec_thread_name(pthread_t th, const char *name)
 void hp_rec_writer_started(void)
 {
 	atomic_store_explicit(&drained, 1, memory_order_release);
-}
-
-int hp_rec_busy(void)
-{
-	return tls.busy != 0;
 }
 
 uint64_t hp_rec_events(void)

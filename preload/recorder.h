@@ -21,16 +21,7 @@
 #include <heapprof/trace_format.h>
 
 #include "kinds.h"
-
-enum hp_rec_state {
-	HP_STATE_UNINIT,       /* nothing done yet: the first call initializes */
-	HP_STATE_INITIALIZING, /* one thread is initializing; the others forward */
-	HP_STATE_OFF,	       /* not recording (disabled, failed, setuid) */
-	HP_STATE_RECORDING,
-	HP_STATE_LATE, /* after the final END: each event is flushed with another END */
-};
-
-extern _Atomic int hp_rec_state;
+#include "state.h"
 
 /* The trace's time in units (about a millisecond: clock.h), kept by the writer thread so
  * that an event costs a load, not a clock read. A thread writes a TICK when it sees it
@@ -115,11 +106,6 @@ void hp_rec_hint(const void *p, size_t size, int release);
  * written (the caller queues it for the writer). */
 int hp_rec_mark(const char *label, size_t len);
 
-/* Hides the calling thread's allocations until hp_rec_unhide (nests). For profiler
- * work done on application threads (flush, exec, init) and the writer thread. */
-void hp_rec_hide(void);
-void hp_rec_unhide(void);
-
 /* Thread registry for the writer: first buffer of the list (acquire). */
 struct hp_tbuf *hp_rec_threads(void);
 
@@ -131,10 +117,6 @@ void hp_rec_thread_name(pthread_t th, const char *name);
 
 /* A writer thread runs from now on: a thread whose ring is full waits for it. */
 void hp_rec_writer_started(void);
-
-/* 1 when the calling thread is inside the profiler or a real allocator call (a signal
- * handler interrupted it there): lifecycle hooks must then not take profiler locks. */
-int hp_rec_busy(void);
 
 /* Events recorded and lost so far. */
 uint64_t hp_rec_events(void);

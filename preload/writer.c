@@ -35,7 +35,6 @@
 #include "fdguard.h"
 #include "elfsym.h"
 #include "leakscan.h"
-#include "lifecycle.h"
 #include "modmap.h"
 #include "options.h"
 #include "os.h"
@@ -107,7 +106,7 @@ static void fail(const char *verb, int err)
 	n += pl;
 	what[n++] = '\'';
 	what[n] = '\0';
-	hp_lifecycle_fail(what, err);
+	hp_state_fail(what, err);
 }
 
 void hp_writer_abandon(void)
@@ -511,7 +510,7 @@ static void say_cpu(void)
 static void *writer_main(void *arg)
 {
 	static int cxx_missing = 1;
-	hp_rec_hide(); /* for good: the writer's allocations are the profiler's */
+	hp_guard_hide(); /* for good: the writer's allocations are the profiler's */
 	prctl(PR_SET_NAME, "heapprof", 0, 0, 0);
 	uint64_t last_round = 0, last_heads = 0;
 	for (;;) {
@@ -553,7 +552,7 @@ static int create_file(void)
 	if (err) {
 		memcpy(w.path, hp_options.output, strnlen(hp_options.output, 64));
 		w.path[strnlen(hp_options.output, 64)] = '\0';
-		hp_lifecycle_fail("output path too long", ENAMETOOLONG);
+		hp_state_fail("output path too long", ENAMETOOLONG);
 		return err;
 	}
 	memcpy(w.path, tmpl_path, strlen(tmpl_path) + 1);
@@ -611,12 +610,13 @@ static int open_trace(void)
 
 int hp_writer_open(void)
 {
+	hp_state_set_fail_hook(hp_writer_error);
 	w.stage = hp_os_map(STAGE_CAP);
 	w.zcap = ZSTD_compressBound(STAGE_CAP);
 	w.zbuf = hp_os_map(w.zcap);
 	w.cctx = ZSTD_createCCtx();
 	if (!w.stage || !w.zbuf || !w.cctx) {
-		hp_lifecycle_fail("cannot set up the writer", ENOMEM);
+		hp_state_fail("cannot set up the writer", ENOMEM);
 		return -ENOMEM;
 	}
 	ZSTD_CCtx_setParameter(w.cctx, ZSTD_c_compressionLevel, hp_options.zstd_level);
@@ -642,7 +642,7 @@ int hp_writer_start(void)
 	int err = pthread_create(&w.thread, NULL, writer_main, NULL);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
-		hp_lifecycle_fail("cannot start the writer thread", err);
+		hp_state_fail("cannot start the writer thread", err);
 		return -err;
 	}
 	w.thread_running = 1; /* joinable: hp_writer_suspend waits for it */
@@ -685,7 +685,7 @@ void hp_writer_resume(void)
 		/* Under the lock: a final END written meanwhile (exit on another thread) set
 		 * the state to LATE or OFF, and no thread comes back after it. */
 		pthread_mutex_lock(&w.lock);
-		if (!w.failed && atomic_load(&hp_rec_state) == HP_STATE_RECORDING)
+		if (!w.failed && atomic_load(&hp_state) == HP_STATE_RECORDING)
 			abandon = hp_writer_start() != 0;
 		pthread_mutex_unlock(&w.lock);
 	}

@@ -25,7 +25,7 @@ int hp_writer_start(void);
 
 /* Runs a writer round on the calling thread and writes a frame, adding the records
  * named by what (enum hp_sync). Returns 0 or a negative errno. Thread-safe; the caller
- * must have hidden its allocations (hp_rec_hide). */
+ * must have hidden its allocations (hp_guard_hide). */
 int hp_writer_sync(unsigned what, int64_t arg, const char *path);
 
 /* Path of the trace file. */
