@@ -79,6 +79,9 @@ static void thread_gone(void *arg)
 	}
 }
 
+/* Buffers mapped so far: the next one's reg. */
+static _Atomic uint32_t next_reg;
+
 static struct hp_tbuf *tbuf_new(void)
 {
 	struct hp_tbuf *b = hp_os_map(sizeof(*b));
@@ -91,6 +94,7 @@ static struct hp_tbuf *tbuf_new(void)
 	}
 	b->size = HP_RING_SIZE;
 	b->leak_slot = HP_LEAKSCAN_NO_SLOT;
+	b->reg = atomic_fetch_add(&next_reg, 1);
 	return b;
 }
 
@@ -166,8 +170,6 @@ static HP_COLD struct hp_tbuf *claim(void)
 
 void hp_rec_recycle(struct hp_tbuf *b)
 {
-	b->snapped = 0;
-	b->name_written = 0;
 	atomic_store_explicit(&b->state, HP_TBUF_FREE, memory_order_release);
 }
 
@@ -638,9 +640,6 @@ void hp_rec_fork_child(void)
 	hp_leakscan_fork_child(have_self ? self->leak_slot : HP_LEAKSCAN_NO_SLOT);
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next) {
 		atomic_store_explicit(&b->events, 0, memory_order_relaxed);
-		b->announced = 0;
-		b->snapped = 0;
-		b->name_written = 0;
 		if (b == self && have_self) {
 			tbuf_start(b, 0);
 			b->create_time = 0;

@@ -47,18 +47,14 @@ struct hp_tbuf {
 	_Atomic uint64_t events;
 	uint8_t *ring;
 	uint64_t size; /* power of 2 */
+	int leak_slot; /* hp_leakscan_thread_register() slot, or negative */
 	char pad1[64];
-	/* writer side */
+	/* the consumer's: what the writer copied out (its own state lives in writer.c) */
 	_Atomic uint64_t tail;
-	uint64_t snap_head;
-	int snapped;
-	uint32_t announced; /* index + 1 the writer wrote a THREAD record for */
-	unsigned name_written;
-	uint64_t drain_to; /* ring position a full drain must reach */
-	int leak_slot;	   /* hp_leakscan_thread_register() slot, or negative */
 	char pad2[64];
 	/* registry, written when the buffer is claimed */
 	struct hp_tbuf *next;
+	uint32_t reg; /* the buffer's number, dense, never reused: the writer's side table */
 	_Atomic int state;
 	uint32_t index;
 	pid_t tid;

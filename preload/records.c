@@ -146,22 +146,21 @@ void hp_records_thread(struct hp_tbuf *b)
 }
 
 /* The name the thread set (pthread_setname_np / PR_SET_NAME) since the last round. */
-void hp_records_thread_rename(struct hp_tbuf *b, unsigned seq)
+void hp_records_thread_rename(const struct hp_tbuf *b)
 {
 	char name[16];
 	memcpy(name, b->name, sizeof(name));
 	name[15] = '\0';
 	thread_name(b, name, strlen(name));
-	b->name_written = seq;
 }
 
 /* Copies ring b's events up to the snapshot, as the producer encoded them, into one
  * EVENTS record and releases their ring space: no per-event work here. Returns 1 when
  * some were written. */
-int hp_records_events(struct hp_tbuf *b)
+int hp_records_events(struct hp_tbuf *b, uint64_t upto)
 {
 	uint64_t tail = atomic_load_explicit(&b->tail, memory_order_relaxed);
-	size_t n = (size_t)(b->snap_head - tail);
+	size_t n = (size_t)(upto - tail);
 	if (!n)
 		return 0;
 	uint8_t *p = hp_out_reserve(3 * HP_VARINT_MAX_BYTES + n);
@@ -172,7 +171,7 @@ int hp_records_events(struct hp_tbuf *b)
 	memcpy(p, b->ring + off, first);
 	memcpy(p + first, b->ring, n - first);
 	hp_out_commit(p + n);
-	atomic_store_explicit(&b->tail, b->snap_head, memory_order_release);
+	atomic_store_explicit(&b->tail, upto, memory_order_release);
 	return 1;
 }
 

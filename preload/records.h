@@ -21,11 +21,11 @@ void hp_records_stack(const struct hp_stack *s);
 
 /* THREAD for ring b (and THREAD_NAME from /proc), THREAD_NAME for a rename. */
 void hp_records_thread(struct hp_tbuf *b);
-void hp_records_thread_rename(struct hp_tbuf *b, unsigned seq);
+void hp_records_thread_rename(const struct hp_tbuf *b);
 
-/* ring b's events up to its snapshot as one EVENTS record, as the producer encoded
- * them, and their ring space released; 1 when there were any. */
-int hp_records_events(struct hp_tbuf *b);
+/* ring b's events up to ring position upto as one EVENTS record, as the producer
+ * encoded them, and their ring space released; 1 when there were any. */
+int hp_records_events(struct hp_tbuf *b, uint64_t upto);
 
 /* A record of one to three varints: tag, a, then b (signed when signed_b) and c. */
 void hp_records_small(unsigned tag, uint64_t a, int64_t b, int signed_b, uint64_t c, int n);

@@ -44,8 +44,12 @@
 #define RSS_PERIOD_NS 10000000u
 #define SYNC_PERIOD_NS 1000000000u
 
+struct wring;
+
 static struct {
 	pthread_mutex_t lock;
+	struct wring *rings; /* by hp_tbuf.reg */
+	size_t nrings;
 	int thread_running;
 	_Atomic int stop;
 	uint32_t stacks_written;
@@ -81,6 +85,37 @@ void hp_writer_abandon(void)
 	pthread_mutex_unlock(&w.lock);
 }
 
+/* The writer's state of each thread buffer, by the buffer's reg. */
+struct wring {
+	uint64_t snap_head; /* the head this round reads up to */
+	uint64_t drain_to;  /* ring position a full drain must reach */
+	int snapped;	    /* in this round: 1 live, 2 dead (its last events) */
+	uint32_t announced; /* index + 1 of the THREAD record written */
+	unsigned name_written;
+};
+
+/* b's entry (the table grows to hold it), or NULL when it cannot grow: writing fails. */
+static struct wring *wring_of(const struct hp_tbuf *b)
+{
+	if (b->reg < w.nrings)
+		return &w.rings[b->reg];
+	size_t n = w.nrings ? w.nrings : 64;
+	while (n <= b->reg)
+		n *= 2;
+	struct wring *v = hp_os_map(n * sizeof *v);
+	if (!v) {
+		hp_state_fail("cannot track the thread buffers", ENOMEM);
+		return NULL;
+	}
+	if (w.rings) {
+		memcpy(v, w.rings, w.nrings * sizeof *v);
+		hp_os_unmap(w.rings, w.nrings * sizeof *v);
+	}
+	w.rings = v;
+	w.nrings = n;
+	return &w.rings[b->reg];
+}
+
 /* The trace's time, which producers read from hp_rec_tick. */
 static uint64_t tick_now(void)
 {
@@ -101,11 +136,14 @@ static int round_locked(void)
 	uint64_t start = tick_now();
 	struct hp_tbuf *list = hp_rec_threads();
 	for (struct hp_tbuf *b = list; b; b = b->next) {
+		struct wring *r = wring_of(b);
+		if (!r)
+			return 0;
 		int st = atomic_load_explicit(&b->state, memory_order_acquire);
-		b->snapped =
+		r->snapped =
 		    st == HP_TBUF_LIVE || st == HP_TBUF_DEAD ? 1 + (st == HP_TBUF_DEAD) : 0;
-		if (b->snapped)
-			b->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
+		if (r->snapped)
+			r->snap_head = atomic_load_explicit(&b->head, memory_order_acquire);
 	}
 	uint32_t published = hp_stacktab_published();
 	if (!w.light && hp_modmap_changed()) {
@@ -119,20 +157,25 @@ static int round_locked(void)
 
 	int drained = 0, pending = 0;
 	for (struct hp_tbuf *b = list; b; b = b->next) {
-		if (!b->snapped)
+		struct wring *r = &w.rings[b->reg];
+		if (!r->snapped)
 			continue;
-		if (b->announced != b->index + 1) {
+		if (r->announced != b->index + 1) {
 			hp_records_thread(b);
-			b->announced = b->index + 1;
+			r->announced = b->index + 1; /* a recycled buffer has a new index */
+			r->name_written = 0;
 		}
 		unsigned seq = atomic_load_explicit(&b->name_seq, memory_order_acquire);
-		if (seq != b->name_written)
-			hp_records_thread_rename(b, seq);
-		drained |= hp_records_events(b);
-		pending |= b->snap_head < b->drain_to;
-		if (b->snapped == 2 &&
-		    b->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
+		if (seq != r->name_written) {
+			hp_records_thread_rename(b);
+			r->name_written = seq;
+		}
+		drained |= hp_records_events(b, r->snap_head);
+		pending |= r->snap_head < r->drain_to;
+		if (r->snapped == 2 &&
+		    r->snap_head == atomic_load_explicit(&b->head, memory_order_acquire)) {
 			hp_records_small(HP_REC_THREAD_EXIT, b->index, (int64_t)start, 0, 0, 2);
+			r->snapped = 0;
 			hp_rec_recycle(b);
 		}
 	}
@@ -147,11 +190,13 @@ static int round_locked(void)
 static void drain_locked(void)
 {
 	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
-		b->drain_to = atomic_load_explicit(&b->head, memory_order_acquire);
+		if (wring_of(b))
+			w.rings[b->reg].drain_to =
+			    atomic_load_explicit(&b->head, memory_order_acquire);
 	while (round_locked())
 		;
-	for (struct hp_tbuf *b = hp_rec_threads(); b; b = b->next)
-		b->drain_to = 0;
+	for (size_t i = 0; i < w.nrings; i++)
+		w.rings[i].drain_to = 0;
 }
 
 enum { ERR_NONE, ERR_WRITING, ERR_READY, ERR_DONE };
@@ -546,6 +591,8 @@ int hp_writer_fork_child(void)
 	hp_writer_suspend_fork_child();
 	hp_out_fork_child();
 	hp_records_fork_child();
+	if (w.rings) /* the child's trace announces its threads anew */
+		memset(w.rings, 0, w.nrings * sizeof *w.rings);
 	hp_control_fork_child();
 	w.thread_running = 0;
 	if (hp_out_failed())
