@@ -9,6 +9,9 @@
  *   HEAPPROF_MAX_FRAMES  stack depth recorded, 1..1024, default 64.
  *   HEAPPROF_FLUSH_MS    longest time buffered data waits before a zstd frame is
  *                        written, 1..60000 ms, default 100.
+ *   HEAPPROF_WRITERS     threads compressing frames, 1..8, default 1: the writer thread
+ *                        compresses itself; with N > 1, N threads compress frames in
+ *                        parallel while it stages the next (traceout.c).
  *   HEAPPROF_ZSTD_LEVEL  zstd level, 1..19, default 1 (level 3 costs about twice the
  *                        writer CPU for a few percent smaller traces; see the report).
  *   HEAPPROF_CLOCK       "tsc" or "monotonic"; default: tsc when the kernel clocksource
@@ -87,6 +90,7 @@ void hp_options_init(void)
 	hp_options.max_frames =
 	    hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1, HP_MAX_FRAMES_PER_STACK, 64);
 	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
+	hp_options.writers = hp_options_parse_uint(getenv("HEAPPROF_WRITERS"), 1, 8, 1);
 	hp_options.zstd_level = (int)hp_options_parse_uint(getenv("HEAPPROF_ZSTD_LEVEL"), 1, 19, 1);
 	s = getenv("HEAPPROF_CLOCK");
 	if (s && strcmp(s, "tsc") == 0)

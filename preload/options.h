@@ -24,6 +24,7 @@ struct hp_options {
 	const char *announce;	 /* HEAPPROF_ANNOUNCE: say the trace's name at its END, relative
 				  * to this directory; NULL: say nothing */
 	int control;		 /* HEAPPROF_CONTROL: the control FIFO (control.h) */
+	unsigned writers;	 /* HEAPPROF_WRITERS: threads compressing frames, 1..8 */
 	const char *runtime_dir; /* $XDG_RUNTIME_DIR when absolute, else NULL */
 };
 
