@@ -129,8 +129,9 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 	const struct hp_profile *p = in->prof;
 	fputs("{\n  \"schema_version\": 1,\n  \"trace\": {\"file\": ", o);
 	jstr0(o, in->file);
-	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s, \"warnings\": [",
-		p->header.version, in->complete ? "true" : "false");
+	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s,%s \"warnings\": [",
+		p->header.version, in->complete ? "true" : "false",
+		in->running ? " \"running\": true," : "");
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		if (i)
 			fputs(", ", o);

@@ -292,8 +292,9 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 		putc('\n', o);
 	}
 	fprintf(o, "  trace        %s\n",
-		in->complete ? "complete"
-			     : "incomplete (no trailer: the process did not exit cleanly)");
+		in->complete  ? "complete"
+		: in->running ? "incomplete (no trailer yet: the process is still running)"
+			      : "incomplete (no trailer: the process did not exit cleanly)");
 	if (p->sample_mean)
 		fprintf(o, "  sampled      estimates (mean %s between samples)\n",
 			hp_human_bytes(a, p->sample_mean));
