@@ -137,7 +137,11 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 			fputs(", ", o);
 		jstr0(o, in->warnings[i]);
 	}
-	fprintf(o, "], \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
+	fputs("]", o);
+	if (p->header.flags & HP_HDR_ATTACHED) /* only then: pinned outputs stay as they are */
+		fprintf(o, ", \"attached\": true, \"attached_at_realtime_s\": %.3f",
+			(double)p->header.start_realtime_ns / 1e9);
+	fprintf(o, ", \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
 		(p->header.flags & HP_HDR_SAMPLED) || p->header.sample_bytes ? "true" : "false",
 		p->header.sample_bytes);
 
