@@ -43,6 +43,20 @@ class Fail(Exception):
     pass
 
 
+class Skip(Exception):
+    pass
+
+
+def ptrace_allowed():
+    """Whether we may ptrace a process that is not our descendant (heapprof -p runs gdb
+    on the server, its sibling): root, or Yama's ptrace_scope 0 (or no Yama)."""
+    try:
+        scope = int(open("/proc/sys/kernel/yama/ptrace_scope").read())
+    except (OSError, ValueError):
+        scope = 0
+    return os.geteuid() == 0 and scope < 3 or scope == 0
+
+
 def check(ok, what, expected=None, got=None, detail=None):
     if not ok:
         msg = what
@@ -55,7 +69,9 @@ def check(ok, what, expected=None, got=None, detail=None):
 
 
 def tool(name):
-    path = shutil.which(name) or (name if os.access(name, os.X_OK) else None)
+    # nginx is in /usr/sbin, which a user's PATH may lack.
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin") or \
+        (name if os.access(name, os.X_OK) else None)
     if not path:
         raise Fail(f"required tool '{name}' is not installed (tools/check installs it)")
     return os.path.abspath(path)  # not realpath: redis-server is a link that argv[0] picks
@@ -708,6 +724,9 @@ def case_nginx():
 def case_redis_attach():
     """heapprof -p on a redis under redis-benchmark load: redis answers every request
     before, during and after the attach, and the trace holds what it did in between."""
+    if not ptrace_allowed():
+        raise Skip("heapprof -p needs ptrace: run as root, or with "
+                   "/proc/sys/kernel/yama/ptrace_scope 0")
     s = Redis()
     r = Run(s, "attach")
     r.start()
@@ -808,6 +827,9 @@ def main():
     t0 = time.monotonic()
     try:
         CASES[A.case]()
+    except Skip as ex:
+        print(f"SKIP {A.case}: {ex}")
+        return 77
     except Fail as ex:
         failures.append(str(ex))
     took = time.monotonic() - t0

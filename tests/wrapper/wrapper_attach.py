@@ -264,6 +264,14 @@ def main():
     if not shutil.which("gdb"):
         print("FAIL: gdb is not installed (tools/check installs it)")
         return 1
+    try:
+        scope = int(open("/proc/sys/kernel/yama/ptrace_scope").read())
+    except (OSError, ValueError):
+        scope = 0
+    if not (os.geteuid() == 0 and scope < 3 or scope == 0):
+        print(f"SKIP: heapprof -p needs ptrace of a sibling process: run as root, or with "
+              f"/proc/sys/kernel/yama/ptrace_scope 0 (it is {scope})")
+        return 77
     case_attach_detach()
     case_api()
     case_refusals()
