@@ -15,6 +15,7 @@
 
 #include "checks.h"
 #include "dump.h"
+#include "follow.h"
 #include "leaks.h"
 #include "reader.h"
 #include "replay.h"
@@ -28,7 +29,8 @@
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
 
 struct options {
-	int json, lsan, dump, symbols, quiet;
+	int json, lsan, dump, symbols, quiet, follow;
+	double interval;
 	int progress; /* -1 never, 0 on a terminal for large traces, 1 always */
 	unsigned top;
 	int top_set;
@@ -51,6 +53,10 @@ static void usage(FILE *o)
 	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
+	      "  --follow            a live view of a trace being written: heap, RSS, rates and\n"
+	      "                      the top sites, redrawn every --interval seconds (default\n"
+	      "                      1; on a pipe one line each) until the process ends or\n"
+	      "                      Ctrl-C; one TRACE only\n"
 	      "  -o, --output FILE   write the report to FILE instead of stdout\n"
 	      "  --no-symbols        do not symbolize: frames show module and address\n"
 	      "  --progress          show reading progress on stderr (default: only when stderr\n"
@@ -125,6 +131,8 @@ static int decode_error(struct hp_reader *r, const char *path)
 
 static const char truncated_msg[] =
     "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
+static const char running_msg[] =
+    "no trailer yet: the process is still running; reporting what was recorded so far";
 
 /* The reader loop's share of the leak check: the recorder's records at exit. Returns 0
  * or a negative errno. */
@@ -263,10 +271,11 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 	char lost[96], err[600];
 	size_t nw = 0;
 	int truncated = hp_reader_truncated(r);
+	int running = truncated && hp_follow_writing(p->header.pid, path);
 	if (truncated) {
-		warnings[nw++] = truncated_msg;
+		warnings[nw++] = running ? running_msg : truncated_msg;
 		if (!opt->quiet)
-			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, truncated_msg);
+			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, warnings[nw - 1]);
 	}
 	if (p->end_lost) {
 		snprintf(lost, sizeof lost, "%" PRIu64 " events could not be recorded",
@@ -305,6 +314,7 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 		    .prof = p,
 		    .res = res,
 		    .complete = !truncated,
+		    .running = running,
 		    .warnings = warnings,
 		    .nwarnings = nw,
 		    .top = opt->top_set ? opt->top : (opt->json ? 0 : 5),
@@ -374,12 +384,16 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_NO_SYMBOLS,
 		OPT_VERSION,
 		OPT_PROGRESS,
-		OPT_NO_PROGRESS
+		OPT_NO_PROGRESS,
+		OPT_FOLLOW,
+		OPT_INTERVAL
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"dump", no_argument, NULL, OPT_DUMP},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -415,6 +429,20 @@ static int run(struct options *opt, int argc, char **argv)
 		case OPT_DUMP:
 			opt->dump = 1;
 			break;
+		case OPT_FOLLOW:
+			opt->follow = 1;
+			break;
+		case OPT_INTERVAL: {
+			char *end;
+			opt->interval = strtod(optarg, &end);
+			if (*end || !(opt->interval >= 0.01 && opt->interval <= 3600)) {
+				fprintf(stderr,
+					PROG ": invalid --interval '%s': seconds, 0.01 to 3600\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'o':
 			opt->output = optarg;
 			break;
@@ -453,6 +481,20 @@ static int run(struct options *opt, int argc, char **argv)
 		fprintf(stderr, PROG ": no trace given\n");
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+
+	if (opt->follow) {
+		if (nfiles != 1 || opt->dump || opt->json || opt->lsan) {
+			fprintf(stderr, PROG ": --follow takes one trace and the text view only\n");
+			return EXIT_USAGE;
+		}
+		return hp_follow(argv[optind], &(struct hp_follow_options){
+						   .out = stdout,
+						   .top = opt->top_set ? opt->top : 5,
+						   .interval_s = opt->interval,
+						   .symbols = opt->symbols,
+						   .quiet = opt->quiet,
+					       });
 	}
 
 	FILE *out = stdout;

@@ -95,6 +95,10 @@ struct hp_replay {
 	struct hp_blocks pending;
 	uint64_t heap, peak, peak_time, peak_epoch, max_time;
 	uint64_t applied_time; /* of the last event applied */
+	uint64_t last_rss;
+	struct hp_profile view; /* hp_replay_peek() */
+	struct hp_site *view_sites;
+	size_t view_sites_cap;
 	uint64_t hint_heap;
 
 	struct mark *marks;
@@ -199,6 +203,7 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->out_marks);
 	free(rp->id_hint_site);
 	free(rp->out_hint_sites);
+	free(rp->view_sites);
 	free(rp);
 }
 
@@ -882,6 +887,7 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 		b->has_rss = 1;
 		if (it->u.rss.bytes > rp->prof.peak_rss_bytes)
 			rp->prof.peak_rss_bytes = it->u.rss.bytes;
+		rp->last_rss = it->u.rss.bytes;
 		seen_time(rp, it->u.rss.time);
 		break;
 	}
@@ -936,6 +942,79 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 	return rc;
 }
 
+/* The header's rate, or better the one measured between the first and last CLOCK_SYNC. */
+static double seconds_per_unit(const struct hp_replay *rp)
+{
+	const struct hp_profile *p = &rp->prof;
+	if (rp->nsync >= 2 && rp->sync_mono1 > rp->sync_mono0 + 1000000 &&
+	    rp->sync_ticks1 > rp->sync_ticks0) {
+		double tps = (double)(rp->sync_ticks1 - rp->sync_ticks0) * 1e9 /
+			     (double)(rp->sync_mono1 - rp->sync_mono0);
+		unsigned shift = p->header.time_shift < 63 ? (unsigned)p->header.time_shift : 63;
+		return (double)((uint64_t)1 << shift) / tps;
+	}
+	return p->seconds_per_unit;
+}
+
+const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
+{
+	struct hp_profile *v = &rp->view;
+	if (rp->oom) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (rp->nsites > rp->view_sites_cap) {
+		struct hp_site *vs = realloc(rp->view_sites, rp->sites_cap * sizeof *vs);
+		if (!vs) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		rp->view_sites = vs;
+		rp->view_sites_cap = rp->sites_cap;
+	}
+	*v = rp->prof;
+	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	double spu = seconds_per_unit(rp);
+	v->seconds_per_unit = spu;
+	v->allocations = (v->allocations + half) >> cs;
+	v->frees = (v->frees + half) >> cs;
+	v->temporary = (v->temporary + half) >> cs;
+	v->peak_heap_bytes = rp->peak;
+	v->peak_time_s = (double)rp->peak_time * spu;
+	v->duration_s = (double)rp->max_time * spu;
+	v->heap_bytes = rp->heap;
+	v->rss_bytes = rp->last_rss;
+	v->hint_live_bytes = rp->hint_heap;
+	for (size_t i = 0; i < rp->nsites; i++) {
+		const struct site *s = &rp->sites[i];
+		rp->view_sites[i] = (struct hp_site){
+		    .allocations = (s->allocations + half) >> cs,
+		    .allocated_bytes = s->allocated_bytes,
+		    .peak_bytes = s->hint		      ? s->max_live
+				  : s->epoch < rp->peak_epoch ? s->live_bytes
+							      : s->at_peak,
+		    .leaked_bytes = s->live_bytes,
+		    .leaked_allocations = (s->live_blocks + half) >> cs,
+		    .temporary = (s->temporary + half) >> cs,
+		    .nframes = s->nframes,
+		    .frames = rp->frames ? rp->frames + s->first_frame : NULL,
+		    .hint = s->hint,
+		};
+	}
+	v->sites = rp->view_sites;
+	v->nsites = rp->nsites;
+	v->modules = rp->mods;
+	v->nmodules = rp->nmods;
+	v->timeline = NULL;
+	v->ntimeline = 0;
+	v->marks = NULL;
+	v->nmarks = rp->nmarks;
+	v->exec_path = rp->exec_path;
+	v->error = rp->error;
+	return v;
+}
+
 const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 {
 	struct hp_profile *p = &rp->prof;
@@ -943,14 +1022,10 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (rp->nsync >= 2 && rp->sync_mono1 > rp->sync_mono0 + 1000000 &&
-	    rp->sync_ticks1 > rp->sync_ticks0) {
-		double tps = (double)(rp->sync_ticks1 - rp->sync_ticks0) * 1e9 /
-			     (double)(rp->sync_mono1 - rp->sync_mono0);
-		unsigned shift = p->header.time_shift < 63 ? (unsigned)p->header.time_shift : 63;
-		p->seconds_per_unit = (double)((uint64_t)1 << shift) / tps;
-	}
+	p->seconds_per_unit = seconds_per_unit(rp);
 	double spu = p->seconds_per_unit;
+	p->heap_bytes = rp->heap;
+	p->rss_bytes = rp->last_rss;
 	p->peak_heap_bytes = rp->peak;
 	p->peak_time_s = (double)rp->peak_time * spu;
 	p->duration_s = (double)rp->max_time * spu;

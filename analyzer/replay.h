@@ -71,6 +71,8 @@ struct hp_profile {
 
 	uint64_t allocations, frees, allocated_bytes;
 	uint64_t peak_heap_bytes, peak_rss_bytes;
+	uint64_t heap_bytes, rss_bytes; /* at the end (hp_replay_peek: now): the live heap after
+					 * the last event applied, the last RSS sample */
 	uint64_t leaked_bytes, leaked_allocations, temporary;
 	uint64_t threads;
 	/* Non-zero when the trace is sampled (HP_HDR_SAMPLED, sample_bytes = this mean):
@@ -109,6 +111,14 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it);
  * errno set on allocation failure. The profile is owned by the replay and valid until
  * hp_replay_free(). Call once. */
 const struct hp_profile *hp_replay_finish(struct hp_replay *rp);
+
+/* A view of a replay in progress (heapprof-analyze --follow), which goes on afterwards:
+ * the figures of the events applied so far (those below the last ROUND watermark).
+ * `sites` holds every site seen, each at the same index from one peek to the next, hint
+ * sites included (site.hint); a site's leaked_bytes and leaked_allocations are what is
+ * live now. No timeline and no marks (nmarks counts them). Valid until the next call
+ * of any hp_replay_* function; NULL with errno set on allocation failure. */
+const struct hp_profile *hp_replay_peek(struct hp_replay *rp);
 
 /* After hp_replay_finish(): calls fn once per block live at the end of the trace (the
  * leaks), in no particular order, with the site (an element of hp_profile.sites) that

@@ -19,6 +19,7 @@ struct hp_report_input {
 	const struct hp_profile *prof;
 	struct hp_resolver *res;
 	int complete; /* the trace ends with END */
+	int running;  /* it does not, and its process is still writing it */
 	const char *const *warnings;
 	size_t nwarnings;
 	unsigned top;		      /* sites per section (text) or in all (json); 0 = all */

@@ -120,6 +120,14 @@ void hp_options_init(void)
 	hp_options.runtime_dir = s && *s == '/' ? keep(s, runtime_dir, sizeof runtime_dir) : NULL;
 }
 
+void hp_options_attach(const char *output)
+{
+	static char attach_output[PATH_MAX];
+	hp_options.output = keep(output, attach_output, sizeof attach_output);
+	hp_options.leak_scan = 0;
+	hp_options.attached = 1;
+}
+
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)
 {
 	if (n >= cap - *len)

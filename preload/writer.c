@@ -26,6 +26,7 @@
 
 #include <heapprof/trace_format.h>
 
+#include "attach.h"
 #include "clock.h"
 #include "control.h"
 #include "elfsym.h"
@@ -358,6 +359,7 @@ static void *writer_main(void *arg)
 		/* dlsym takes the loader's lock: never while holding ours. */
 		if (changed && cxx_missing)
 			cxx_missing = hp_real_resolve_late();
+		hp_attach_poll(); /* heapprof -p: patch objects loaded since, or detach */
 		if (!busy_rings())
 			hp_os_futex_wait(&hp_rec_wake_word, seen, active ? TICK_NS : RSS_PERIOD_NS);
 	}
