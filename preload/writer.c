@@ -340,6 +340,9 @@ static void *writer_main(void *arg)
 		uint32_t seen = __atomic_load_n(&hp_rec_wake_word, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&w.lock);
 		if (atomic_load(&w.stop) || hp_out_failed()) {
+			/* With the writer go its compressors (set*id, detach, the final END):
+			 * a later frame, if any, is compressed by the thread that cuts it. */
+			hp_out_stop_compressors();
 			pthread_mutex_unlock(&w.lock);
 			break;
 		}
@@ -446,7 +449,6 @@ void hp_writer_suspend(void)
 			wake_writer();
 			pthread_join(w.thread, NULL);
 		}
-		hp_out_stop_compressors(); /* no profiler thread across set*id */
 	}
 	pthread_mutex_unlock(&suspend_lock);
 	/* Drained here meanwhile: a producer waiting for room (backpressure) gets it. */
