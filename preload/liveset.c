@@ -84,7 +84,7 @@ static size_t slot_of(const struct shard *s, uint64_t addr)
 static int grow(struct shard *s)
 {
 	size_t n = s->e ? (s->mask + 1) * 2 : INITIAL_ENTRIES;
-	struct entry *e = hp_os_map(n * sizeof *e);
+	struct entry *e = hp_os_map_populated(n * sizeof *e);
 	if (!e)
 		return -ENOMEM;
 	struct entry *old = s->e;

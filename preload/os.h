@@ -17,6 +17,10 @@
 
 /* Anonymous zeroed private memory; NULL on failure (errno set). Thread-safe. */
 void *hp_os_map(size_t size);
+/* The same with every page in place: for a table that is probed (read) before it is
+ * written, where each page would otherwise map the zero page, then fault again on the
+ * first write and flush the TLB of every CPU running the program's threads. */
+void *hp_os_map_populated(size_t size);
 void hp_os_unmap(void *p, size_t size);
 
 /* open(2), read(2), pread(2), write(2) and close(2) without cancellation points: a
