@@ -1,5 +1,5 @@
-/* The default report: header, summary, top sites per measure, heap and RSS charts.
- * Laid out for 100 columns; one blank line between sections. */
+/* The default report (--format text): header, summary, top sites per measure, heap and
+ * RSS charts. Laid out for 100 columns; one blank line between sections. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "dump.h"
+#include "model.h"
+#include "output.h"
 #include "report_leaks.h"
 
 #define CHART_ROWS 8
@@ -95,7 +97,7 @@ static int cmp_keyed(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void print_frame(FILE *o, const struct hp_resolved_frame *f)
+static void print_frame(FILE *o, const struct hp_frame *f)
 {
 	char loc[64];
 	fputs("        at ", o);
@@ -111,7 +113,7 @@ static void print_frame(FILE *o, const struct hp_resolved_frame *f)
 			fprintf(o, ":%u", f->line);
 		putc(')', o);
 	} else {
-		const char *m = f->module ? hp_basename(f->module) : "?";
+		const char *m = f->module_path ? hp_basename(f->module_path) : "?";
 		snprintf(loc, sizeof loc, "+0x%" PRIx64 ")", f->address);
 		fputs(" (", o);
 		hp_dump_string(o, m, strlen(m));
@@ -122,41 +124,46 @@ static void print_frame(FILE *o, const struct hp_resolved_frame *f)
 	putc('\n', o);
 }
 
-static void print_site(FILE *o, struct hp_resolver *res, const struct hp_site *s, size_t rank)
+static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s, size_t rank,
+		      struct hp_stack *st)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	fprintf(o, "  #%-3zu peak %-10s calls %-12s allocated %-10s leaked %-10s temporary %s\n",
 		rank, hp_human_bytes(a, s->peak_bytes), count(b, s->allocations),
 		hp_human_bytes(c, s->allocated_bytes), hp_human_bytes(d, s->leaked_bytes),
 		count(e, s->temporary));
-	const struct hp_resolved_frame *f;
-	size_t n = hp_resolve_site(res, s, &f);
-	if (!n)
+	if (hp_model_stack(m, s, 0, st))
+		return -1;
+	if (!st->n)
 		fputs("        (no stack)\n", o);
-	for (size_t i = 0; i < n; i++)
-		print_frame(o, &f[i]);
+	for (size_t i = 0; i < st->n; i++)
+		print_frame(o, &st->v[i]);
+	return 0;
 }
 
-static void section(FILE *o, const struct hp_report_input *in, enum measure m, struct keyed *keys)
+static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum measure m,
+		   struct keyed *keys, struct hp_stack *st)
 {
-	const struct hp_profile *p = in->prof;
+	const struct hp_profile *p = model->prof;
 	size_t n = 0;
 	for (size_t i = 0; i < p->nsites; i++) {
 		uint64_t k = measure(&p->sites[i], m);
 		if (k)
 			keys[n++] = (struct keyed){k, p->sites[i].allocated_bytes, i};
 	}
-	size_t top = in->top ? in->top : n;
+	size_t top = top_n ? top_n : n;
 	if (top > n)
 		top = n;
 	fprintf(o, "\ntop %zu site%s by %s\n", top, top == 1 ? "" : "s", section_title[m]);
 	if (!n) {
 		fputs("  (none)\n", o);
-		return;
+		return 0;
 	}
 	qsort(keys, n, sizeof *keys, cmp_keyed);
 	for (size_t i = 0; i < top; i++)
-		print_site(o, in->res, &p->sites[keys[i].index], i + 1);
+		if (print_site(o, model, &p->sites[keys[i].index], i + 1, st))
+			return -1;
+	return 0;
 }
 
 /* One chart of CHART_ROWS x CHART_COLS; value(i) for i < n timeline points. */
@@ -219,7 +226,7 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 }
 
 /* heapprof_alloc_hint blocks: their own totals and sites, apart from the heap's. */
-static int hints(FILE *o, const struct hp_report_input *in)
+static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_stack *st)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32], c[32], d[32], e[32];
@@ -238,11 +245,12 @@ static int hints(FILE *o, const struct hp_report_input *in)
 		k[i] = (struct keyed){p->hint_sites[i].allocations,
 				      p->hint_sites[i].allocated_bytes, i};
 	qsort(k, p->nhint_sites, sizeof *k, cmp_keyed);
-	size_t top = in->top && in->top < p->nhint_sites ? in->top : p->nhint_sites;
-	for (size_t i = 0; i < top; i++)
-		print_site(o, in->res, &p->hint_sites[k[i].index], i + 1);
+	size_t top = top_n && top_n < p->nhint_sites ? top_n : p->nhint_sites;
+	int rc = 0;
+	for (size_t i = 0; i < top && !rc; i++)
+		rc = print_site(o, in, &p->hint_sites[k[i].index], i + 1, st);
 	free(k);
-	return 0;
+	return rc;
 }
 
 /* The marks under the heap chart: their numbers at their columns, then the list. */
@@ -268,7 +276,8 @@ static void marks(FILE *o, const struct hp_profile *p)
 	}
 }
 
-int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
+static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigned leaks_flags,
+		       int unicode)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32];
@@ -329,14 +338,14 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 
 	/* The reachability scan's classes and lost sites; the still reachable sites only
 	 * under --leaks. Without a scan, "leaked" above and its section say it all. */
-	if (in->leaks && in->leaks->have_scan) {
+	if (in->leaks.have_scan) {
 		/* Buffered to drop the printer's closing blank line: sections start with one. */
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *m = open_memstream(&buf, &len);
 		if (!m)
 			return -1;
-		hp_leaks_print_text(m, in->leaks, in->leaks_flags | HP_LEAKS_PRINT_NO_REACHABLE);
+		hp_leaks_print_text(m, &in->leaks, leaks_flags | HP_LEAKS_PRINT_NO_REACHABLE);
 		if (fclose(m)) {
 			free(buf);
 			return -1;
@@ -349,12 +358,15 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	}
 
 	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
-	if (!keys)
-		return -1;
-	for (int m = 0; m < NMEASURES; m++)
-		section(o, in, (enum measure)m, keys);
+	struct hp_stack st = {0};
+	int rc = keys ? 0 : -1;
+	for (int m = 0; m < NMEASURES && !rc; m++)
+		rc = section(o, in, top, (enum measure)m, keys, &st);
 	free(keys);
-	if (hints(o, in))
+	if (!rc)
+		rc = hints(o, in, top, &st);
+	hp_stack_release(&st);
+	if (rc)
 		return -1;
 
 	chart(o, "heap over time", p, 0, unicode);
@@ -362,3 +374,12 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	chart(o, "RSS over time", p, 1, unicode);
 	return ferror(o) ? -1 : 0;
 }
+
+static int write_text(const struct hp_model *m, const struct hp_output_options *o)
+{
+	if (o->index)
+		putc('\n', o->out);
+	return report_text(o->out, m, o->top, o->leaks_flags, o->unicode);
+}
+
+const struct hp_output hp_output_text = {.name = "text", .default_top = 5, .write = write_text};

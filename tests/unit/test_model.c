@@ -1,0 +1,288 @@
+/* analyzer/model.c and output.c: one trace loaded into the model (replay, leak join,
+ * suppressions, warnings, completeness, pprof ids, site keys across two layouts), the
+ * errors heapprof-analyze prints, and the table of output formats. */
+#define _GNU_SOURCE /* open_memstream */
+#include "check.h"
+#include "trace_builder.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "model.h"
+#include "output.h"
+
+static const uint64_t seg[][3] = {{0x0, 0x10000, 5}};
+
+struct said {
+	char text[8][600];
+	int n, progress_done, progress_calls;
+};
+
+static void on_warn(void *ctx, const char *msg)
+{
+	struct said *s = ctx;
+	if (s->n < 8)
+		snprintf(s->text[s->n++], sizeof s->text[0], "%s", msg);
+}
+
+static void on_progress(void *ctx, uint64_t off, uint64_t size, int done)
+{
+	struct said *s = ctx;
+	(void)off;
+	(void)size;
+	s->progress_calls++;
+	s->progress_done += done;
+}
+
+/* v2 trace of one process at load bias `bias`: make (stack 1) leaks 100 bytes in slot 5
+ * (definitely lost), keep (stack 2) 40 bytes in slot 7 (still reachable), and a block
+ * freed. `end`: with its trailer; `lost`: END's lost count; `supp`: a SUPPRESSIONS
+ * record. */
+static void build(struct tb *b, uint64_t bias, int end, uint64_t lost, const char *supp,
+		  const char *error)
+{
+	tb_init(b);
+	tb_header(b, &(struct tb_header_args){.version = 2, .pid = 42, .exe = "/bin/prog"});
+	tb_module(b, 1, "/bin/prog", "", 0, bias, 1, seg);
+	uint64_t s1[] = {bias + 0x1100, bias + 0x2000}, s2[] = {bias + 0x1200, bias + 0x2000},
+		 s3[] = {bias + 0x1300};
+	tb_stack(b, 1, 2, s1);
+	tb_stack(b, 3, 1, s3); /* a stack no event uses: its location is not reported */
+	tb_stack(b, 2, 2, s2);
+	tb_thread(b, 0, 42, 0);
+	tb2_alloc_slot(b, 0, 1000, 100, 1, 5);
+	tb2_alloc_slot(b, 0, 2000, 40, 2, 7);
+	tb2_alloc_slot(b, 0, 3000, 8, 2, 9);
+	tb2_free(b, 0, 4000, 9);
+	tb_flush_events(b);
+	tb_frame(b);
+	if (supp) {
+		tb_buf_u(&b->raw, HP_REC_SUPPRESSIONS);
+		tb_buf_u(&b->raw, 5000);
+		tb_buf_str(&b->raw, supp, strlen(supp));
+	}
+	if (error)
+		tb_error(b, 5500, error);
+	static const uint64_t bytes[4] = {100, 0, 0, 40}, blocks[4] = {1, 0, 0, 1};
+	tb_leak_scan(b, 6000, 0, bytes, blocks, 2);
+	static const uint64_t slots[2] = {5, 7};
+	static const unsigned cls[2] = {HP_LEAK_DEFINITE, HP_LEAK_REACHABLE};
+	tb2_leak_blocks(b, 2, slots, cls);
+	tb_frame(b);
+	if (end) {
+		tb_exit(b, 7000, 0);
+		tb_end(b, 7000, 4, lost);
+		tb_frame(b);
+	}
+}
+
+static int load(struct hp_model *m, struct tb *b, const struct hp_analysis_options *o)
+{
+	struct hp_reader *r = hp_reader_open_mem(b->out.data, b->out.len, "t.zst");
+	int rc = hp_model_load_reader(m, r, "t.zst", o);
+	hp_reader_free(r);
+	return rc;
+}
+
+static const struct hp_site *site_with(const struct hp_model *m, uint64_t address)
+{
+	const struct hp_profile *p = m->prof;
+	for (size_t i = 0; i < p->nsites; i++)
+		if (p->sites[i].nlocations &&
+		    p->locations[p->sites[i].locations[0]].address == address)
+			return &p->sites[i];
+	return NULL;
+}
+
+static char *render(const struct hp_model *m, const char *format)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	const struct hp_output *out = hp_output_find(format);
+	struct hp_output_options o = {
+	    .out = f, .top = 5, .ntraces = 1, .leak_kinds = 1u << HP_LEAK_DEFINITE};
+	CHECK(out && out->write && out->write(m, &o) == 0);
+	fclose(f);
+	return text;
+}
+
+static void test_complete(void)
+{
+	struct tb b;
+	struct said said = {0};
+	struct hp_suppressions base;
+	hp_suppress_init(&base);
+	build(&b, 0x400000, 1, 0, NULL, NULL);
+	struct hp_model m;
+	const struct hp_analysis_options o = {.no_symbols = 1,
+					      .suppressions = &base,
+					      .warn = on_warn,
+					      .progress = on_progress,
+					      .ctx = &said};
+	CHECK_I64(load(&m, &b, &o), 0);
+	CHECK(m.complete);
+	CHECK_U64(m.nwarnings, 0);
+	CHECK_I64(said.n, 0);
+	CHECK_I64(said.progress_done, 1);
+	CHECK_STR(m.file, "t.zst");
+	const struct hp_profile *p = m.prof;
+	CHECK_U64(p->header.pid, 42);
+	CHECK_U64(p->allocations, 3);
+	CHECK_U64(p->peak_heap_bytes, 148);
+	CHECK_U64(p->leaked_bytes, 140);
+	CHECK_U64(p->nsites, 2);
+	/* Locations of reported stacks only, in order of first appearance: pprof ids 1..3. */
+	CHECK_U64(p->nlocations, 3);
+	CHECK_U64(p->locations[0].address, 0x1100);
+	CHECK_U64(p->locations[1].address, 0x2000);
+	CHECK_U64(p->locations[2].address, 0x1200);
+	CHECK_U64(p->locations[1].ip, 0x402000);
+	CHECK_U64(m.nframes, 3); /* one frame each without symbols */
+	for (size_t i = 0; i < p->nlocations; i++) {
+		CHECK_U64(p->locations[i].nframes, 1);
+		CHECK_U64(m.frames[p->locations[i].first_frame].location, i);
+	}
+	/* The mapping of module 0: pprof id 1. */
+	CHECK_U64(p->nmodules, 1);
+	CHECK_STR(p->modules[0].path, "/bin/prog");
+	CHECK_U64(p->modules[0].start, 0x400000);
+	CHECK_U64(p->modules[0].limit, 0x410000);
+
+	/* The leak join: the scan's classes, each block's size and stack from the replay. */
+	CHECK(m.leaks.have_scan && m.leaks.finished);
+	CHECK_U64(m.leaks.bytes[HP_LEAK_DEFINITE], 100);
+	CHECK_U64(m.leaks.bytes[HP_LEAK_REACHABLE], 40);
+	CHECK_U64(m.leaks.nsites, 2);
+
+	/* Stacks through the model: frames of module and address, keyed. */
+	const struct hp_site *make = site_with(&m, 0x1100), *keep = site_with(&m, 0x1200);
+	CHECK(make && keep);
+	struct hp_stack st = {0};
+	if (make && keep) {
+		CHECK_I64(hp_model_stack(&m, make, 0, &st), 0);
+		CHECK_U64(st.n, 2);
+		CHECK_STR(st.v[0].module_path, "/bin/prog");
+		CHECK_U64(st.v[1].address, 0x2000);
+		CHECK_U64(make->key, hp_stack_key(st.v, st.n));
+		CHECK(make->key != keep->key);
+		CHECK_U64(make->series[p->series.nbuckets - 1].live_bytes, 100);
+	}
+	char *t = render(&m, "lsan");
+	CHECK(strstr(t, "Direct leak of 100 byte(s) in 1 object(s)") != NULL);
+	CHECK(strstr(t, "40 byte") == NULL);
+	free(t);
+	t = render(&m, "text");
+	CHECK(strstr(t, "heapprof report: t.zst\n") == t);
+	CHECK(strstr(t, "definitely lost: 100 B in 1 block") != NULL);
+	free(t);
+
+	/* The same program loaded elsewhere: other ips, the same sites by key. */
+	struct tb b2;
+	build(&b2, 0x7f0000000000, 1, 0, NULL, NULL);
+	struct hp_model m2;
+	CHECK_I64(load(&m2, &b2, &o), 0);
+	const struct hp_site *make2 = site_with(&m2, 0x1100);
+	CHECK(make2 && m2.prof->locations[0].ip != p->locations[0].ip);
+	if (make && make2)
+		CHECK_U64(make2->key, make->key);
+	hp_model_release(&m2);
+	tb_release(&b2);
+
+	hp_stack_release(&st);
+	hp_model_release(&m);
+	CHECK(m.prof == NULL && m.replay == NULL);
+	hp_suppress_release(&base);
+	tb_release(&b);
+}
+
+static void test_warnings(void)
+{
+	struct tb b;
+	struct said said = {0};
+	struct hp_model m;
+	const struct hp_analysis_options o = {.no_symbols = 1, .warn = on_warn, .ctx = &said};
+
+	build(&b, 0x400000, 0, 0, "not a rule\n", "writer: disk full");
+	CHECK_I64(load(&m, &b, &o), 0);
+	CHECK(!m.complete);
+	CHECK_U64(m.nwarnings, 2);
+	CHECK_STR(m.warnings[0], hp_model_truncated_warning);
+	CHECK_STR(m.warnings[1], "the recorder stopped: writer: disk full");
+	CHECK_I64(said.n, 3);
+	CHECK_STR(said.text[0], "'t.zst' has no trailer: the process did not exit cleanly "
+				"(killed?); reporting what was recorded");
+	CHECK_STR(said.text[1], "'t.zst': the recorder stopped: writer: disk full");
+	CHECK(strncmp(said.text[2], "'t.zst': the program's suppressions were ignored: ", 50) == 0);
+	hp_model_release(&m);
+	tb_release(&b);
+
+	said.n = 0;
+	build(&b, 0x400000, 1, 3, NULL, NULL);
+	CHECK_I64(load(&m, &b, &o), 0);
+	CHECK(m.complete);
+	CHECK_U64(m.nwarnings, 1);
+	CHECK_STR(m.warnings[0], "3 events could not be recorded");
+	CHECK_STR(said.text[0], "'t.zst': 3 events could not be recorded");
+	hp_model_release(&m);
+	tb_release(&b);
+}
+
+static void test_errors(void)
+{
+	struct hp_model m;
+	const struct hp_analysis_options o = {.no_symbols = 1};
+	CHECK_I64(hp_model_load(&m, "/nonexistent/t.zst", &o), -ENOENT);
+	CHECK_STR(m.error, "cannot open '/nonexistent/t.zst': No such file or directory");
+	hp_model_release(&m);
+
+	static const char junk[] = "this is not zstd";
+	struct hp_reader *r = hp_reader_open_mem(junk, sizeof junk, "j.zst");
+	CHECK_I64(hp_model_load_reader(&m, r, "j.zst", &o), -EINVAL);
+	CHECK(strncmp(m.error, "'j.zst' is not a heapprof trace: ", 33) == 0);
+	hp_model_release(&m);
+	hp_reader_free(r);
+
+	/* From a file, as the command line loads it. */
+	struct tb b;
+	char path[] = "/tmp/test_model.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	close(fd);
+	build(&b, 0x400000, 1, 0, NULL, NULL);
+	CHECK(tb_write_file(&b, path) == 0);
+	CHECK_I64(hp_model_load(&m, path, &o), 0);
+	CHECK_STR(m.file, path);
+	CHECK_U64(m.prof->allocations, 3);
+	hp_model_release(&m);
+	unlink(path);
+	tb_release(&b);
+}
+
+static void test_table(void)
+{
+	char names[64];
+	CHECK_STR(hp_output_names(names, sizeof names, ", ", " or "), "text, json or lsan");
+	CHECK_STR(hp_output_names(names, sizeof names, "|", "|"), "text|json|lsan");
+	CHECK_STR(hp_output_names(names, 8, ", ", " or "), "text, j"); /* cut, terminated */
+	const struct hp_output *dump = hp_output_find("dump"), *leaks = hp_output_find("leaks");
+	CHECK(dump && dump->write_records && !dump->write && (dump->flags & HP_OUTPUT_HIDDEN));
+	CHECK(leaks && leaks->write && (leaks->flags & HP_OUTPUT_HIDDEN));
+	CHECK(hp_output_find("xml") == NULL);
+	CHECK_U64(hp_output_find("text")->default_top, 5);
+	CHECK_U64(hp_output_find("json")->default_top, 0);
+	size_t n = 0;
+	while (hp_output_get(n))
+		n++;
+	CHECK_U64(n, 5);
+}
+
+int main(void)
+{
+	test_complete();
+	test_warnings();
+	test_errors();
+	test_table();
+	return check_done();
+}
