@@ -151,6 +151,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	    .warn = warn,
 	    .progress = progress,
 	    .ctx = opt,
+	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
 	};
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {

@@ -91,11 +91,34 @@ static int leak_item(struct hp_leaks *lk, const struct hp_item *it)
 	}
 }
 
+/* hp_model_stack() when symbolizing on demand: every frame, then trimmed. */
+static int lazy_stack(const struct hp_model *m, const struct hp_site *s, unsigned flags,
+		      struct hp_stack *st)
+{
+	for (uint32_t i = 0; i < s->nlocations; i++) {
+		const struct hp_frame *f;
+		uint32_t n;
+		if (hp_resolve_location(m->resolver, m->prof->locations, s->locations[i], &f, &n) ||
+		    hp_stack_reserve(st, st->n + n))
+			return -ENOMEM;
+		memcpy(st->v + st->n, f, n * sizeof *f);
+		st->n += n;
+	}
+	if (!(flags & HP_STACK_UNTRIMMED) && st->n) {
+		size_t lo, kept = hp_resolve_trim(st->v, st->n, &lo);
+		memmove(st->v, st->v + lo, kept * sizeof *st->v);
+		st->n = kept;
+	}
+	return 0;
+}
+
 int hp_model_stack(const struct hp_model *m, const struct hp_site *s, unsigned flags,
 		   struct hp_stack *st)
 {
 	size_t lo = 0, hi = s->nframes, k = 0;
 	st->n = 0;
+	if (m->lazy)
+		return lazy_stack(m, s, flags, st);
 	if (!(flags & HP_STACK_UNTRIMMED)) {
 		lo = s->trim_lo;
 		hi = s->trim_hi;
@@ -143,9 +166,13 @@ static void add_live(void *ctx, uint64_t addr, uint64_t size, const struct hp_si
 int hp_model_resolve(struct hp_model *m, struct hp_profile *p, const struct hp_analysis_options *o)
 {
 	m->prof = p;
-	m->resolver = hp_resolver_new(p->modules, p->nmodules, !o->no_symbols, o->warn, o->ctx);
+	m->resolver = hp_resolver_new(p->modules, p->nmodules, p->nlocations, !o->no_symbols,
+				      o->warn, o->ctx);
 	if (!m->resolver)
 		return errno ? -errno : -ENOMEM;
+	m->lazy = o->lazy_symbols;
+	if (m->lazy)
+		return 0;
 	if (hp_resolve_locations(m->resolver, p->locations, p->nlocations))
 		return -ENOMEM;
 	m->frames = hp_resolver_frames(m->resolver, &m->nframes);

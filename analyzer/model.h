@@ -18,7 +18,7 @@
  *   complete  the trace ends with its trailer
  * A loaded model must stay where it was loaded: its leak report points back to it. Not
  * thread-safe to load; a loaded model may be read from several threads, each with its
- * own struct hp_stack. */
+ * own struct hp_stack, unless it symbolizes lazily (hp_analysis_options.lazy_symbols). */
 #ifndef HP_MODEL_H
 #define HP_MODEL_H
 
@@ -55,6 +55,12 @@ struct hp_analysis_options {
 	/* Buckets of the per-site series (series.h); 0: HP_SERIES_BUCKETS. Memory grows
 	 * with it: 24 bytes per bucket and site. */
 	unsigned series_buckets;
+	/* Symbolize only the stacks hp_model_stack() is asked for, when it is asked (the
+	 * reports that print a few sites: text, --leaks, lsan; JSON too, whose stacks are
+	 * all it prints of frames). Then hp_location's frames, m->frames and the sites'
+	 * nframes, trim_lo, trim_hi and key are left 0, and the model is not thread-safe
+	 * to read. Output formats say so with HP_OUTPUT_LAZY_SYMBOLS. */
+	int lazy_symbols;
 };
 
 #define HP_MODEL_MAX_WARNINGS 3
@@ -75,6 +81,7 @@ struct hp_model {
 	/* Private to model.c. */
 	struct hp_replay *replay;
 	struct hp_resolver *resolver;
+	int lazy;
 	char warning_text[HP_MODEL_MAX_WARNINGS][600];
 };
 
@@ -112,7 +119,8 @@ enum hp_model_stack_flags {
 };
 
 /* A site's stack, innermost first, in st->v[0..st->n): the frames reports print, or
- * every frame with HP_STACK_UNTRIMMED. Copies out of m->frames. Returns 0 or -ENOMEM. */
+ * every frame with HP_STACK_UNTRIMMED. Copies out of m->frames (symbolizing them first
+ * with lazy_symbols). Returns 0 or -ENOMEM. */
 int hp_model_stack(const struct hp_model *m, const struct hp_site *s, unsigned flags,
 		   struct hp_stack *st);
 

@@ -34,6 +34,9 @@ struct hp_output_options {
 
 enum hp_output_flags {
 	HP_OUTPUT_HIDDEN = 1 << 0, /* not a --format value: selected by an option of its own */
+	/* Reads frames through hp_model_stack() only, no site keys nor location frames:
+	 * the model may symbolize only what it prints (hp_analysis_options.lazy_symbols). */
+	HP_OUTPUT_LAZY_SYMBOLS = 1 << 1,
 };
 
 struct hp_output {

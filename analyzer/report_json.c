@@ -280,5 +280,8 @@ static int write_json(const struct hp_model *m, const struct hp_output_options *
 	return rc;
 }
 
-const struct hp_output hp_output_json = {
-    .name = "json", .begin = begin_json, .end = end_json, .write = write_json};
+const struct hp_output hp_output_json = {.name = "json",
+					 .flags = HP_OUTPUT_LAZY_SYMBOLS,
+					 .begin = begin_json,
+					 .end = end_json,
+					 .write = write_json};

@@ -312,6 +312,7 @@ static int write_leaks(const struct hp_model *m, const struct hp_output_options 
 	return 0;
 }
 
-const struct hp_output hp_output_lsan = {.name = "lsan", .write = write_lsan};
+const struct hp_output hp_output_lsan = {
+    .name = "lsan", .flags = HP_OUTPUT_LAZY_SYMBOLS, .write = write_lsan};
 const struct hp_output hp_output_leaks = {
-    .name = "leaks", .flags = HP_OUTPUT_HIDDEN, .write = write_leaks};
+    .name = "leaks", .flags = HP_OUTPUT_HIDDEN | HP_OUTPUT_LAZY_SYMBOLS, .write = write_leaks};

@@ -382,4 +382,5 @@ static int write_text(const struct hp_model *m, const struct hp_output_options *
 	return report_text(o->out, m, o->top, o->leaks_flags, o->unicode);
 }
 
-const struct hp_output hp_output_text = {.name = "text", .default_top = 5, .write = write_text};
+const struct hp_output hp_output_text = {
+    .name = "text", .flags = HP_OUTPUT_LAZY_SYMBOLS, .default_top = 5, .write = write_text};

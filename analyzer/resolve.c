@@ -25,22 +25,34 @@ struct hp_resolver {
 	size_t pool_len, pool_cap, cls_cap, keys_cap;
 	uint32_t *idx; /* a site's expanded stack, pool indices */
 	size_t idx_cap;
+	uint32_t *loc_first, *loc_count; /* per location: its frames in the pool; UINT32_MAX */
+	size_t nlocations;		 /* first: not symbolized yet */
 };
 
 struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t nmodules,
-				    int use_symbols, void (*warn)(void *ctx, const char *msg),
-				    void *ctx)
+				    size_t nlocations, int use_symbols,
+				    void (*warn)(void *ctx, const char *msg), void *ctx)
 {
 	struct hp_resolver *rs = calloc(1, sizeof *rs);
 	if (!rs)
 		return NULL;
 	rs->modules = modules;
 	rs->nmodules = nmodules;
+	rs->nlocations = nlocations;
+	rs->loc_first = malloc((nlocations ? nlocations : 1) * sizeof *rs->loc_first);
+	rs->loc_count = malloc((nlocations ? nlocations : 1) * sizeof *rs->loc_count);
+	if (!rs->loc_first || !rs->loc_count) {
+		hp_resolver_free(rs);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(rs->loc_first, 0xff, nlocations * sizeof *rs->loc_first);
 	if (use_symbols) {
 		rs->sym = hp_symbolizer_new(warn, ctx);
 		if (!rs->sym) {
-			free(rs);
-			errno = ENOMEM;
+			int err = errno;
+			hp_resolver_free(rs);
+			errno = err ? err : ENOMEM;
 			return NULL;
 		}
 		for (size_t i = 0; i < nmodules; i++) {
@@ -63,6 +75,8 @@ void hp_resolver_free(struct hp_resolver *rs)
 	free(rs->cls);
 	free(rs->keys);
 	free(rs->idx);
+	free(rs->loc_first);
+	free(rs->loc_count);
 	free(rs);
 }
 
@@ -171,44 +185,62 @@ size_t hp_resolve_trim(const struct hp_frame *f, size_t n, size_t *lo)
 	return trim_range(n, frame_cls, f, lo);
 }
 
+/* Symbolizes location i into the pool, on its first use. Returns 0 or -ENOMEM. */
+static int symbolize(struct hp_resolver *rs, const struct hp_location *locs, size_t i)
+{
+	if (rs->loc_first[i] != UINT32_MAX)
+		return 0;
+	struct hp_frame sf[MAX_SYM_FRAMES];
+	const struct hp_location *l = &locs[i];
+	const struct hp_module_info *m =
+	    l->module >= 0 && (size_t)l->module < rs->nmodules ? &rs->modules[l->module] : NULL;
+	int k = 0;
+	if (rs->sym && m)
+		k = hp_symbolize(rs->sym, m->id, l->address, 1, sf, MAX_SYM_FRAMES);
+	if (k <= 0) {
+		k = 1;
+		memset(sf, 0, sizeof sf[0]);
+	}
+	size_t need = rs->pool_len + (size_t)k;
+	if (need >= UINT32_MAX ||
+	    hp_array_reserve((void **)&rs->pool, &rs->pool_cap, need, sizeof *rs->pool, 1024) ||
+	    hp_array_reserve((void **)&rs->cls, &rs->cls_cap, need, sizeof *rs->cls, 1024) ||
+	    hp_array_reserve((void **)&rs->keys, &rs->keys_cap, need, sizeof *rs->keys, 1024))
+		return -ENOMEM;
+	rs->loc_first[i] = (uint32_t)rs->pool_len;
+	rs->loc_count[i] = (uint32_t)k;
+	for (int j = 0; j < k; j++) {
+		struct hp_frame *o = &rs->pool[rs->pool_len];
+		*o = sf[j];
+		o->ip = l->ip;
+		o->address = l->address;
+		o->module = m ? l->module : -1;
+		o->location = (uint32_t)i;
+		o->module_path = m ? m->path : NULL;
+		rs->cls[rs->pool_len] = (uint8_t)classify(o);
+		rs->keys[rs->pool_len] = hp_frame_key(o);
+		rs->pool_len++;
+	}
+	return 0;
+}
+
+int hp_resolve_location(struct hp_resolver *rs, const struct hp_location *locs, size_t i,
+			const struct hp_frame **frames, uint32_t *n)
+{
+	if (i >= rs->nlocations || symbolize(rs, locs, i))
+		return -ENOMEM;
+	*frames = rs->pool + rs->loc_first[i];
+	*n = rs->loc_count[i];
+	return 0;
+}
+
 int hp_resolve_locations(struct hp_resolver *rs, struct hp_location *locs, size_t n)
 {
-	struct hp_frame sf[MAX_SYM_FRAMES];
-	for (size_t i = 0; i < n; i++) {
-		struct hp_location *l = &locs[i];
-		const struct hp_module_info *m = l->module >= 0 && (size_t)l->module < rs->nmodules
-						     ? &rs->modules[l->module]
-						     : NULL;
-		int k = 0;
-		if (rs->sym && m)
-			k = hp_symbolize(rs->sym, m->id, l->address, 1, sf, MAX_SYM_FRAMES);
-		if (k <= 0) {
-			k = 1;
-			memset(sf, 0, sizeof sf[0]);
-		}
-		size_t need = rs->pool_len + (size_t)k;
-		if (need > UINT32_MAX ||
-		    hp_array_reserve((void **)&rs->pool, &rs->pool_cap, need, sizeof *rs->pool,
-				     1024) ||
-		    hp_array_reserve((void **)&rs->cls, &rs->cls_cap, need, sizeof *rs->cls,
-				     1024) ||
-		    hp_array_reserve((void **)&rs->keys, &rs->keys_cap, need, sizeof *rs->keys,
-				     1024))
+	for (size_t i = 0; i < n && i < rs->nlocations; i++) {
+		if (symbolize(rs, locs, i))
 			return -ENOMEM;
-		l->first_frame = (uint32_t)rs->pool_len;
-		l->nframes = (uint32_t)k;
-		for (int j = 0; j < k; j++) {
-			struct hp_frame *o = &rs->pool[rs->pool_len];
-			*o = sf[j];
-			o->ip = l->ip;
-			o->address = l->address;
-			o->module = m ? l->module : -1;
-			o->location = (uint32_t)i;
-			o->module_path = m ? m->path : NULL;
-			rs->cls[rs->pool_len] = (uint8_t)classify(o);
-			rs->keys[rs->pool_len] = hp_frame_key(o);
-			rs->pool_len++;
-		}
+		locs[i].first_frame = rs->loc_first[i];
+		locs[i].nframes = rs->loc_count[i];
 	}
 	return 0;
 }

@@ -18,19 +18,25 @@ extern "C" {
 
 struct hp_resolver;
 
-/* Returns a resolver for a profile's modules, or NULL with errno set. With use_symbols 0
- * nothing is symbolized (frames carry module and address only). `warn` as for
- * hp_symbolizer_new(). The modules must outlive the resolver. */
+/* Returns a resolver for a profile's modules and its `nlocations` locations, or NULL
+ * with errno set. With use_symbols 0 nothing is symbolized (frames carry module and
+ * address only). `warn` as for hp_symbolizer_new(). The modules must outlive the
+ * resolver. */
 struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t nmodules,
-				    int use_symbols, void (*warn)(void *ctx, const char *msg),
-				    void *ctx);
+				    size_t nlocations, int use_symbols,
+				    void (*warn)(void *ctx, const char *msg), void *ctx);
 
-/* Symbolizes locs[0..n) into the resolver's pool: sets each location's first_frame and
- * nframes (at least 1: a frame of module and address when nothing is known). Returns 0
- * or -ENOMEM. Call once. */
+/* The frames of location i (at least 1: a frame of module and address when nothing is
+ * known), symbolized on first use only: *frames is valid until the next call. Returns 0
+ * or -ENOMEM. */
+int hp_resolve_location(struct hp_resolver *rs, const struct hp_location *locs, size_t i,
+			const struct hp_frame **frames, uint32_t *n);
+
+/* Symbolizes every one of locs[0..n) and sets its first_frame and nframes (indices into
+ * hp_resolver_frames()). Returns 0 or -ENOMEM. */
 int hp_resolve_locations(struct hp_resolver *rs, struct hp_location *locs, size_t n);
 
-/* The pool: every location's frames; valid until hp_resolver_free(). */
+/* The pool: every symbolized location's frames; valid until the next symbolization. */
 const struct hp_frame *hp_resolver_frames(const struct hp_resolver *rs, size_t *n);
 
 /* After hp_resolve_locations(): sets the site's nframes, trim_lo, trim_hi and key

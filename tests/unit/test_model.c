@@ -190,6 +190,32 @@ static void test_complete(void)
 	hp_model_release(&m2);
 	tb_release(&b2);
 
+	/* Symbols on demand (the command line's reports): the same stacks, no keys. */
+	struct hp_model lz;
+	struct hp_analysis_options lo = o;
+	lo.lazy_symbols = 1;
+	struct hp_stack st2 = {0};
+	CHECK_I64(load(&lz, &b, &lo), 0);
+	CHECK(lz.frames == NULL && lz.nframes == 0);
+	for (size_t i = 0; i < p->nsites; i++) {
+		const struct hp_site *e = &p->sites[i], *l = &lz.prof->sites[i];
+		CHECK_U64(l->key, 0);
+		for (unsigned flags = 0; flags <= HP_STACK_UNTRIMMED; flags++) {
+			CHECK_I64(hp_model_stack(&m, e, flags, &st), 0);
+			CHECK_I64(hp_model_stack(&lz, l, flags, &st2), 0);
+			CHECK(hp_stack_equal(st.v, st.n, st2.v, st2.n));
+			CHECK(st.n == st2.n && (!st.n || st.v[0].ip == st2.v[0].ip));
+		}
+	}
+	CHECK_U64(lz.leaks.bytes[HP_LEAK_DEFINITE], 100);
+	t = render(&lz, "text");
+	char *te = render(&m, "text");
+	CHECK_STR(t, te);
+	free(t);
+	free(te);
+	hp_stack_release(&st2);
+	hp_model_release(&lz);
+
 	hp_stack_release(&st);
 	hp_model_release(&m);
 	CHECK(m.prof == NULL && m.replay == NULL);
