@@ -56,8 +56,9 @@ static void hp_fuzz_check_model(const struct hp_model *m, int lazy)
 	for (size_t i = 0; i < p->nlocations && !lazy; i++)
 		HP_FUZZ_CHECK(p->locations[i].nframes >= 1 &&
 			      p->locations[i].first_frame + p->locations[i].nframes <= m->nframes);
-	for (size_t i = 0; i < p->nsites; i++) {
-		const struct hp_site *s = &p->sites[i];
+	for (size_t i = 0; i < p->nsites + p->nhint_sites; i++) {
+		const struct hp_site *s =
+		    i < p->nsites ? &p->sites[i] : &p->hint_sites[i - p->nsites];
 		if (!lazy) {
 			HP_FUZZ_CHECK(s->trim_lo <= s->trim_hi && s->trim_hi <= s->nframes);
 			HP_FUZZ_CHECK(s->nframes >= s->nlocations);
@@ -68,6 +69,7 @@ static void hp_fuzz_check_model(const struct hp_model *m, int lazy)
 		}
 		if (hp_model_stack(m, s, HP_STACK_UNTRIMMED, &st) == 0)
 			HP_FUZZ_CHECK(st.n >= s->nlocations);
+		HP_FUZZ_CHECK(!s->hint || !s->series);
 		if (p->sample_mean || !s->series)
 			continue;
 		uint64_t calls = 0, bytes = 0;

@@ -286,6 +286,67 @@ static void test_errors(void)
 	tb_release(&b);
 }
 
+/* Pool objects (heapprof_alloc_hint) and marks: hint sites keep their own stacks, even
+ * when no allocation of the malloc family has them, and no series. */
+static void test_hints(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 3, .pid = 9, .exe = "/bin/pool"});
+	tb_module(&b, 1, "/bin/pool", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401100, 0x402000}, s2[] = {0x401300}, s3[] = {0x401400, 0x402000};
+	tb_stack(&b, 1, 2, s1);
+	tb_stack(&b, 2, 1, s2); /* unused */
+	tb_stack(&b, 3, 2, s3); /* hints only */
+	tb_stack(&b, 4, 2, s3); /* the same frames under another id */
+	tb_thread(&b, 0, 9, 0);
+	tb3_alloc(&b, 0, 1000, 4096, 1);
+	uint64_t pooled = tb3_alloc_hint(&b, 0, 2000, 64, 3);
+	tb3_alloc_hint(&b, 0, 2100, 32, 4);
+	tb3_free(&b, 0, 2200, pooled);
+	tb_flush_events(&b);
+	tb3_mark(&b, 2150, "after the pool");
+	tb_exit(&b, 3000, 0);
+	tb_end(&b, 3000, 4, 0);
+	tb_frame(&b);
+	for (int lazy = 0; lazy < 2; lazy++) {
+		struct hp_model m;
+		const struct hp_analysis_options o = {.no_symbols = 1, .lazy_symbols = lazy};
+		CHECK_I64(load(&m, &b, &o), 0);
+		const struct hp_profile *p = m.prof;
+		CHECK_U64(p->nsites, 1);
+		CHECK_U64(p->nhint_sites, 2);
+		CHECK_U64(p->hint_allocations, 2);
+		CHECK_U64(p->hint_live_bytes, 32);
+		CHECK_U64(p->peak_heap_bytes, 4096);
+		CHECK_U64(p->nmarks, 1);
+		CHECK_U64(p->nlocations, 3); /* 0x1100, 0x2000, 0x1400; 0x1300 dropped */
+		struct hp_stack st = {0};
+		for (size_t i = 0; i < p->nhint_sites; i++) {
+			const struct hp_site *h = &p->hint_sites[i];
+			CHECK(h->hint && h->series == NULL);
+			CHECK_U64(h->nlocations, 2);
+			CHECK_U64(p->locations[h->locations[0]].address, 0x1400);
+			CHECK_U64(p->locations[h->locations[1]].address, 0x2000);
+			CHECK_I64(hp_model_stack(&m, h, 0, &st), 0);
+			CHECK_U64(st.n, 2);
+			CHECK_U64(st.v[0].address, 0x1400);
+			if (!lazy)
+				CHECK_U64(h->key, hp_stack_key(st.v, st.n));
+		}
+		if (!lazy)
+			CHECK_U64(p->hint_sites[0].key, p->hint_sites[1].key);
+		CHECK_U64(p->sites[0].series[p->series.nbuckets - 1].live_bytes, 4096);
+		char *j = render(&m, "json");
+		CHECK(strstr(j, "\"hints\": {\"allocations\": 2") != NULL);
+		CHECK(strstr(j, "\"label\": \"after the pool\"") != NULL);
+		free(j);
+		hp_stack_release(&st);
+		hp_model_release(&m);
+	}
+	tb_release(&b);
+}
+
 static void test_table(void)
 {
 	char names[64];
@@ -309,6 +370,7 @@ int main(void)
 	test_complete();
 	test_warnings();
 	test_errors();
+	test_hints();
 	test_table();
 	return check_done();
 }
