@@ -121,7 +121,7 @@ struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key)
 /* A thread that allocated a window's worth gets one: most of its blocks are then
  * found there. */
 static __attribute__((noinline)) struct hp_blocks_window *window_new(struct hp_blocks *m,
-								      uint64_t t)
+								     uint64_t t)
 {
 	if (t >= m->nwin) {
 		size_t n = m->nwin ? m->nwin : 16;

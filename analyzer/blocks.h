@@ -32,7 +32,7 @@ struct hp_blocks {
 	size_t mask, count;	   /* count: every live block, windows included */
 	struct hp_block_rec zero;
 	int has_zero;
-	int windows_on; /* keys are (thread, seq): windows may be used */
+	int windows_on;		       /* keys are (thread, seq): windows may be used */
 	struct hp_blocks_window **win; /* by thread; NULL until the thread is busy */
 	size_t nwin;
 };

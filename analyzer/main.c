@@ -1,6 +1,7 @@
 /* heapprof-analyze: the command line. Parses the options, loads each trace into the
  * analysis model (model.h) and writes it in the chosen output format (output.h), or
- * prints its records (--dump); then evaluates the checks (checks.h). */
+ * prints its records (--dump); then evaluates the checks (checks.h). With --follow it
+ * shows a live view of one trace being written instead (follow.h). */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
 #include <getopt.h>
@@ -14,6 +15,7 @@
 #include <heapprof/version.h>
 
 #include "checks.h"
+#include "follow.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
@@ -26,8 +28,9 @@ enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
 
 struct options {
 	const struct hp_output *format; /* --format; text by default */
-	int dump, no_symbols, quiet;
-	int progress; /* -1 never, 0 on a terminal for large traces, 1 always */
+	int dump, no_symbols, quiet, follow;
+	double interval; /* --interval */
+	int progress;	 /* -1 never, 0 on a terminal for large traces, 1 always */
 	unsigned top;
 	int top_set;
 	const char *output;
@@ -56,6 +59,10 @@ static void usage(FILE *o)
 	fputs("  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
+	      "  --follow            a live view of a trace being written: heap, RSS, rates and\n"
+	      "                      the top sites, redrawn every --interval seconds (default\n"
+	      "                      1; on a pipe one line each) until the process ends or\n"
+	      "                      Ctrl-C; one TRACE only\n"
 	      "  -o, --output FILE   write the report to FILE instead of stdout\n"
 	      "  --no-symbols        do not symbolize: frames show module and address\n"
 	      "  --progress          show reading progress on stderr (default: only when stderr\n"
@@ -196,12 +203,16 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_NO_SYMBOLS,
 		OPT_VERSION,
 		OPT_PROGRESS,
-		OPT_NO_PROGRESS
+		OPT_NO_PROGRESS,
+		OPT_FOLLOW,
+		OPT_INTERVAL
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
 	    {"top", required_argument, NULL, OPT_TOP},
 	    {"dump", no_argument, NULL, OPT_DUMP},
+	    {"follow", no_argument, NULL, OPT_FOLLOW},
+	    {"interval", required_argument, NULL, OPT_INTERVAL},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -237,6 +248,20 @@ static int run(struct options *opt, int argc, char **argv)
 		case OPT_DUMP:
 			opt->dump = 1;
 			break;
+		case OPT_FOLLOW:
+			opt->follow = 1;
+			break;
+		case OPT_INTERVAL: {
+			char *end;
+			opt->interval = strtod(optarg, &end);
+			if (*end || !(opt->interval >= 0.01 && opt->interval <= 3600)) {
+				fprintf(stderr,
+					PROG ": invalid --interval '%s': seconds, 0.01 to 3600\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		}
 		case 'o':
 			opt->output = optarg;
 			break;
@@ -275,6 +300,20 @@ static int run(struct options *opt, int argc, char **argv)
 		fprintf(stderr, PROG ": no trace given\n");
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+
+	if (opt->follow) {
+		if (nfiles != 1 || opt->dump || opt->format != hp_output_find("text")) {
+			fprintf(stderr, PROG ": --follow takes one trace and the text view only\n");
+			return EXIT_USAGE;
+		}
+		return hp_follow(argv[optind], &(struct hp_follow_options){
+						   .out = stdout,
+						   .top = opt->top_set ? opt->top : 5,
+						   .interval_s = opt->interval,
+						   .no_symbols = opt->no_symbols,
+						   .quiet = opt->quiet,
+					       });
 	}
 
 	FILE *out = stdout;

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "proc.h"
 #include "replay.h"
 #include "resolve.h"
 
 const char hp_model_truncated_warning[] =
     "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
+const char hp_model_running_warning[] =
+    "no trailer yet: the process is still running; reporting what was recorded so far";
 
 static void warn(const struct hp_analysis_options *o, const char *fmt, const char *file,
 		 const char *msg)
@@ -190,8 +193,9 @@ static void trace_warnings(struct hp_model *m, const struct hp_analysis_options 
 {
 	const struct hp_profile *p = m->prof;
 	if (!m->complete) {
-		m->warnings[m->nwarnings++] = hp_model_truncated_warning;
-		warn(o, "'%s' has %s", m->file, hp_model_truncated_warning);
+		const char *w = m->running ? hp_model_running_warning : hp_model_truncated_warning;
+		m->warnings[m->nwarnings++] = w;
+		warn(o, "'%s' has %s", m->file, w);
 	}
 	if (p->end_lost) {
 		char *w = m->warning_text[m->nwarnings];
@@ -208,8 +212,9 @@ static void trace_warnings(struct hp_model *m, const struct hp_analysis_options 
 	}
 }
 
-int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *file,
-			 const struct hp_analysis_options *o)
+/* Zeroes the model and starts its replay and leak report. Returns 0 or a negative errno
+ * with m->error set. */
+static int start(struct hp_model *m, const char *file, const struct hp_analysis_options *o)
 {
 	memset(m, 0, sizeof *m);
 	m->file = file;
@@ -217,20 +222,37 @@ int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *fi
 	m->replay = hp_replay_new(o->series_buckets);
 	if (!m->replay)
 		return fail(m, errno ? errno : ENOMEM, "analyze");
+	return 0;
+}
 
+/* Feeds the model every item r gives now. Returns what the reading ended with: 0 at the
+ * end of the input (or, in follow mode, for want of a whole frame), -1 on a decode
+ * error, -2 out of memory. */
+static int read_items(struct hp_model *m, struct hp_reader *r, const struct hp_analysis_options *o)
+{
 	struct hp_item it;
 	int n;
 	uint32_t tick = 0;
 	while ((n = hp_reader_next(r, &it)) > 0) {
 		if (o->item)
 			o->item(o->ctx, r, &it);
-		if (hp_replay_item(m->replay, &it) || leak_item(&m->leaks, &it)) {
-			n = -2;
-			break;
-		}
+		if (hp_replay_item(m->replay, &it) || leak_item(&m->leaks, &it))
+			return -2;
 		if (o->progress && !(++tick & 0xffff))
 			o->progress(o->ctx, hp_reader_offset(r), hp_reader_size(r), 0);
 	}
+	return n;
+}
+
+/* hp_model_load_reader(); `path` names a file that may still be being written, else
+ * NULL. */
+static int load(struct hp_model *m, struct hp_reader *r, const char *file, const char *path,
+		const struct hp_analysis_options *o)
+{
+	int rc = start(m, file, o);
+	if (rc)
+		return rc;
+	int n = read_items(m, r, o);
 	if (o->progress)
 		o->progress(o->ctx, hp_reader_offset(r), hp_reader_size(r), 1);
 	if (n == -1)
@@ -240,9 +262,10 @@ int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *fi
 		return fail(m, ENOMEM, "analyze");
 	m->prof = p;
 	m->complete = !hp_reader_truncated(r);
+	m->running = !m->complete && path && hp_proc_writing_path(p->header.pid, path);
 	trace_warnings(m, o);
 
-	int rc = hp_model_resolve(m, p, o);
+	rc = hp_model_resolve(m, p, o);
 	if (rc)
 		return fail(m, -rc, "analyze");
 	struct live_ctx lc = {.lk = &m->leaks, .prof = p};
@@ -256,19 +279,72 @@ int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *fi
 	return 0;
 }
 
+int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *file,
+			 const struct hp_analysis_options *o)
+{
+	return load(m, r, file, NULL, o);
+}
+
+/* The model of a trace that cannot be opened. */
+static int open_failed(struct hp_model *m, const char *path, const struct hp_analysis_options *o)
+{
+	int err = errno ? errno : EIO;
+	memset(m, 0, sizeof *m);
+	m->file = path;
+	hp_leaks_init(&m->leaks, o->suppressions);
+	return fail(m, err, "open");
+}
+
 int hp_model_load(struct hp_model *m, const char *path, const struct hp_analysis_options *o)
 {
 	struct hp_reader *r = hp_reader_open(path);
-	if (!r) {
-		int err = errno ? errno : EIO;
-		memset(m, 0, sizeof *m);
-		m->file = path;
-		hp_leaks_init(&m->leaks, o->suppressions);
-		return fail(m, err, "open");
-	}
-	int rc = hp_model_load_reader(m, r, path, o);
+	if (!r)
+		return open_failed(m, path, o);
+	int rc = load(m, r, path, path, o);
 	hp_reader_free(r);
 	return rc;
+}
+
+int hp_model_follow(struct hp_model *m, const char *path, const struct hp_analysis_options *o)
+{
+	struct hp_reader *r = hp_reader_open(path);
+	if (!r)
+		return open_failed(m, path, o);
+	int rc = start(m, path, o);
+	m->reader = r;
+	m->opts = o;
+	if (rc)
+		return rc;
+	hp_reader_follow(r, 1);
+	m->lazy = 1;
+	m->resolver = hp_resolver_new(NULL, 0, 0, !o->no_symbols, o->warn, o->ctx);
+	if (!m->resolver)
+		return fail(m, errno ? errno : ENOMEM, "analyze");
+	return 0;
+}
+
+int hp_model_follow_read(struct hp_model *m)
+{
+	int n = read_items(m, m->reader, m->opts);
+	if (n == -1)
+		return decode_error(m, m->reader);
+	if (n == -2)
+		return fail(m, ENOMEM, "analyze");
+	return hp_reader_waiting(m->reader) ? 0 : 1;
+}
+
+void hp_model_follow_stop(struct hp_model *m)
+{
+	hp_reader_follow(m->reader, 0);
+}
+
+int hp_model_peek(struct hp_model *m)
+{
+	const struct hp_profile *p = hp_replay_peek(m->replay);
+	if (!p || hp_resolver_grow(m->resolver, p->modules, p->nmodules, p->nlocations))
+		return fail(m, ENOMEM, "analyze");
+	m->prof = p;
+	return 0;
 }
 
 void hp_model_release(struct hp_model *m)
@@ -276,5 +352,6 @@ void hp_model_release(struct hp_model *m)
 	hp_leaks_release(&m->leaks);
 	hp_resolver_free(m->resolver);
 	hp_replay_free(m->replay);
+	hp_reader_free(m->reader);
 	memset(m, 0, sizeof *m);
 }

@@ -15,7 +15,8 @@
  *   leaks     the finished leak report (leaks.h): the scan joined with the live set,
  *             suppressions applied
  *   warnings  the trace's own warnings (cut short, lost events, recorder error)
- *   complete  the trace ends with its trailer
+ *   complete  the trace ends with its trailer; running: it does not, and its process
+ *             is still writing it
  * A loaded model must stay where it was loaded: its leak report points back to it. Not
  * thread-safe to load; a loaded model may be read from several threads, each with its
  * own struct hp_stack, unless it symbolizes lazily (hp_analysis_options.lazy_symbols). */
@@ -69,6 +70,7 @@ struct hp_model {
 	const char *file; /* the trace's name as given, borrowed */
 	const struct hp_profile *prof;
 	int complete; /* the trace ends with END */
+	int running;  /* it does not, and its process is still writing it (hp_model_load) */
 	const char *warnings[HP_MODEL_MAX_WARNINGS];
 	size_t nwarnings;
 	const struct hp_frame *frames; /* hp_location.first_frame indexes this */
@@ -81,26 +83,32 @@ struct hp_model {
 	/* Private to model.c. */
 	struct hp_replay *replay;
 	struct hp_resolver *resolver;
+	struct hp_reader *reader; /* hp_model_follow()'s, read with its options */
+	const struct hp_analysis_options *opts;
 	int lazy;
 	char warning_text[HP_MODEL_MAX_WARNINGS][600];
 };
 
-/* The warning of a trace cut short, as the reports show it. */
+/* The warning of a trace cut short, as the reports show it; of one whose process is
+ * still writing it (hp_model.running). */
 extern const char hp_model_truncated_warning[];
+extern const char hp_model_running_warning[];
 
 /* The message of a reader's decode error as m->error gives it, into buf; returns buf
  * (for outputs that read records without a model: --dump). */
 const char *hp_model_read_error(const struct hp_reader *r, const char *file, char *buf,
 				size_t size);
 
-/* Reads, replays, symbolizes and joins the leak scan of the trace at `path`. Returns 0,
- * or a negative errno with m->error set: -ENOENT etc. when it cannot be opened, -EIO
- * when reading failed, -EINVAL when it is not a heapprof trace or is corrupt, -ENOMEM.
- * Call hp_model_release() in every case. */
+/* Reads, replays, symbolizes and joins the leak scan of the trace at `path`; a trace
+ * without its trailer is `running` when its process still holds the file open.
+ * Returns 0, or a negative errno with m->error set: -ENOENT etc. when it cannot be
+ * opened, -EIO when reading failed, -EINVAL when it is not a heapprof trace or is
+ * corrupt, -ENOMEM. Call hp_model_release() in every case. */
 int hp_model_load(struct hp_model *m, const char *path, const struct hp_analysis_options *o);
 
 /* As hp_model_load(), from an open reader (hp_reader_open_mem() for tests and fuzzing),
- * which stays the caller's; `file` names the trace in messages and reports. */
+ * which stays the caller's; `file` names the trace in messages and reports and is never
+ * opened (m->running stays 0). */
 int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *file,
 			 const struct hp_analysis_options *o);
 
@@ -110,6 +118,31 @@ int hp_model_load_reader(struct hp_model *m, struct hp_reader *r, const char *fi
  * zeroed (or released) before; its leaks stay as they are (zeroed: no leak scan).
  * Returns 0 or -ENOMEM (or the errno of a symbolizer that cannot start). */
 int hp_model_resolve(struct hp_model *m, struct hp_profile *p, const struct hp_analysis_options *o);
+
+/* A model of a trace still being written (heapprof-analyze --follow), read as the file
+ * grows and never from the start again: opens `path` in follow mode (reader.h) and
+ * reads nothing yet. Then hp_model_follow_read() as often as the file may have grown,
+ * and hp_model_peek() for the figures so far. Such a model always symbolizes lazily;
+ * it has no leak report, no warnings and complete 0. `o` must stay valid as long as
+ * the model. Returns 0, or a negative errno with m->error set as hp_model_load();
+ * call hp_model_release() in every case. */
+int hp_model_follow(struct hp_model *m, const char *path, const struct hp_analysis_options *o);
+
+/* Feeds the model every item the file holds now (o->item sees each). Returns 0 when
+ * the file holds no whole frame more yet (even after the trailer: the file is the
+ * writer's until it is gone), 1 at its end once follow mode is off, or a negative errno
+ * with m->error set (a decode error, -ENOMEM). */
+int hp_model_follow_read(struct hp_model *m);
+
+/* Ends follow mode, once the writer is gone: the next hp_model_follow_read() reads to
+ * the end of the file, a frame cut short included. */
+void hp_model_follow_stop(struct hp_model *m);
+
+/* Points m->prof at the figures of the events read so far (hp_replay_peek(): every site
+ * seen, at the same index from one peek to the next; what is live now in leaked_*; no
+ * series, timeline nor marks), whose stacks hp_model_stack() gives. Valid until the
+ * next hp_model_follow_read(). Returns 0 or -ENOMEM (m->error set). */
+int hp_model_peek(struct hp_model *m);
 
 /* Frees what the model holds and zeroes it. */
 void hp_model_release(struct hp_model *m);

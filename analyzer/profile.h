@@ -94,6 +94,10 @@ struct hp_profile {
 	struct hp_header header; /* exe, cmdline: NUL-terminated copies */
 	const char *command;	 /* cmdline with NULs turned into spaces */
 	int has_header;
+	/* heapprof -p (HP_HDR_ATTACHED): recording began at attached_realtime_ns
+	 * (CLOCK_REALTIME), in a running process; blocks allocated before are not counted. */
+	int attached;
+	uint64_t attached_realtime_ns;
 	int has_exit;
 	int64_t exit_status;
 	const char *exec_path; /* NULL unless the image exec'd */
@@ -103,6 +107,8 @@ struct hp_profile {
 
 	uint64_t allocations, frees, allocated_bytes;
 	uint64_t peak_heap_bytes, peak_rss_bytes;
+	uint64_t heap_bytes, rss_bytes; /* at the end (hp_replay_peek: now): the live heap after
+					 * the last event applied, the last RSS sample */
 	uint64_t leaked_bytes, leaked_allocations, temporary;
 	uint64_t threads;
 	/* Non-zero when the trace is sampled (HP_HDR_SAMPLED, sample_bytes = this mean):

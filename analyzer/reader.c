@@ -17,10 +17,13 @@
 #include <unistd.h>
 
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "array.h"
 
 #define INPUT_CHUNK (1u << 20)
+/* Follow mode holds a whole compressed frame: at most the bound of the largest content. */
+#define INPUT_MAX (HP_MAX_FRAME_CONTENT + (HP_MAX_FRAME_CONTENT >> 7) + (1u << 16))
 #define FRAME_MIN_CAP (256u << 10)
 /* Ids are dense; a file may write them slightly out of order, never far ahead. Capping
  * an id at twice the count seen plus a slack keeps tables linear in the file's content. */
@@ -109,6 +112,7 @@ struct hp_reader {
 	uint64_t nthreads, nstacks, max_stack, nmodules;
 
 	int started, have_header, last_was_end, truncated;
+	int follow, waiting; /* hp_reader_follow() */
 	uint64_t version;
 
 	enum hp_read_error err;
@@ -141,6 +145,18 @@ enum hp_read_error hp_reader_error(const struct hp_reader *r)
 int hp_reader_errno(const struct hp_reader *r)
 {
 	return r->err == HP_READ_ERR_IO ? r->sys_errno : 0;
+}
+
+void hp_reader_follow(struct hp_reader *r, int on)
+{
+	r->follow = on && r->fd >= 0;
+	if (r->follow)
+		r->in_eof = 0;
+}
+
+int hp_reader_waiting(const struct hp_reader *r)
+{
+	return r->waiting;
 }
 
 int hp_reader_truncated(const struct hp_reader *r)
@@ -320,13 +336,53 @@ static int grow_frame(struct hp_reader *r, size_t want)
 	return 0;
 }
 
+/* Follow mode: reads until [in_pos, in_len) starts with a whole frame. Returns 1 when it
+ * does (or when what is there is no frame at all: decoding reports it), 0 when the file
+ * holds no more yet (r->waiting), -1 on a read error. */
+static int whole_frame(struct hp_reader *r)
+{
+	for (;;) {
+		size_t avail = r->in_len - r->in_pos;
+		if (avail) {
+			size_t n = ZSTD_findFrameCompressedSize(r->in + r->in_pos, avail);
+			if (!ZSTD_isError(n) || ZSTD_getErrorCode(n) != ZSTD_error_srcSize_wrong)
+				return 1;
+		}
+		if (r->in_pos == 0 && r->in_len == r->in_cap) {
+			if (r->in_cap >= INPUT_MAX)
+				return 1; /* over any frame's bound: decoding refuses it */
+			size_t cap = r->in_cap * 2 < INPUT_MAX ? r->in_cap * 2 : INPUT_MAX;
+			uint8_t *in = realloc(r->in, cap);
+			if (!in)
+				return fail(r, HP_READ_ERR_NOMEM);
+			r->in = in;
+			r->in_cap = cap;
+		}
+		r->in_eof = 0;
+		int rc = refill(r);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			r->in_eof = 0;
+			r->waiting = 1;
+			return 0;
+		}
+	}
+}
+
 /* Decompresses the next frame. Returns 1 when a frame was loaded, 0 at the end of the
- * input (r->truncated set when a frame was cut short), -1 on error. */
+ * input (r->truncated set when a frame was cut short; r->waiting in follow mode when the
+ * next frame is not whole yet), -1 on error. */
 static int load_frame(struct hp_reader *r)
 {
 	r->item_start = NULL;
 	r->frame_doff += r->frame_len;
 	r->frame_len = 0;
+	if (r->follow) {
+		int rc = whole_frame(r);
+		if (rc <= 0)
+			return rc;
+	}
 	if (r->in_pos == r->in_len && refill(r) <= 0)
 		return r->err ? -1 : 0;
 	r->frame_coff = r->in_off + r->in_pos;
@@ -1040,6 +1096,7 @@ int hp_reader_next(struct hp_reader *r, struct hp_item *it)
 {
 	if (r->err)
 		return -1;
+	r->waiting = 0;
 	for (;;) {
 		if (r->ev_p < r->ev_end) {
 			int rc = r->version >= 3   ? decode_event_v3(r, it)
@@ -1054,6 +1111,8 @@ int hp_reader_next(struct hp_reader *r, struct hp_item *it)
 			if (rc < 0)
 				return -1;
 			if (rc == 0) {
+				if (r->waiting)
+					return 0;
 				if (r->total_in == 0)
 					return fail(r, HP_READ_ERR_EMPTY);
 				if (!r->have_header) {

@@ -215,6 +215,18 @@ struct hp_reader *hp_reader_open_mem(const void *data, size_t size, const char *
  * which is itself not returned. */
 int hp_reader_next(struct hp_reader *r, struct hp_item *item);
 
+/* Follow mode (heapprof-analyze --follow) for a trace still being written: with on 1,
+ * the end of the file is not the end of the trace. hp_reader_next() then returns 0 with
+ * hp_reader_waiting() 1 when no complete frame follows yet (the file is read no further
+ * than the last complete frame, so a frame being written is never taken for a cut one);
+ * call it again once the file has grown. Input memory stays below one frame's bound.
+ * Turn it off (on 0) once the writer is gone: the next call then reads to the end as
+ * usual, a frame cut short included. */
+void hp_reader_follow(struct hp_reader *r, int on);
+
+/* 1 when the last hp_reader_next() returned 0 in follow mode for want of a whole frame. */
+int hp_reader_waiting(const struct hp_reader *r);
+
 /* 1 when the stream ended without a complete last frame or without a trailing END. */
 int hp_reader_truncated(const struct hp_reader *r);
 

@@ -107,6 +107,10 @@ struct hp_replay {
 	struct hp_blocks pending;
 	uint64_t heap, peak, peak_time, peak_epoch, max_time;
 	uint64_t applied_time; /* of the last event applied */
+	uint64_t last_rss;
+	struct hp_profile view; /* hp_replay_peek() */
+	struct hp_site *view_sites;
+	size_t view_sites_cap;
 	uint64_t hint_heap;
 
 	struct mark *marks;
@@ -233,6 +237,7 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->id_hint_site);
 	free(rp->out_hint_sites);
 	free(rp->out_series);
+	free(rp->view_sites);
 	free(rp);
 }
 
@@ -965,6 +970,8 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	p->header.cmdline = rp->cmdline;
 	p->command = rp->command;
 	p->has_header = 1;
+	p->attached = (h->flags & HP_HDR_ATTACHED) != 0;
+	p->attached_realtime_ns = p->attached ? h->start_realtime_ns : 0;
 	rp->keys_unique = h->version >= 3;
 	rp->live.windows_on = rp->keys_unique; /* dense (thread, seq) keys */
 	/* A flag without a mean cannot be scaled: its figures stay the sampled ones. */
@@ -1022,6 +1029,7 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 		b->has_rss = 1;
 		if (it->u.rss.bytes > rp->prof.peak_rss_bytes)
 			rp->prof.peak_rss_bytes = it->u.rss.bytes;
+		rp->last_rss = it->u.rss.bytes;
 		seen_time(rp, it->u.rss.time);
 		break;
 	}
@@ -1185,6 +1193,101 @@ static int keep_used_locations(struct hp_replay *rp)
 	return 0;
 }
 
+/* The header's rate, or better the one measured between the first and last CLOCK_SYNC. */
+static double seconds_per_unit(const struct hp_replay *rp)
+{
+	const struct hp_profile *p = &rp->prof;
+	if (rp->nsync >= 2 && rp->sync_mono1 > rp->sync_mono0 + 1000000 &&
+	    rp->sync_ticks1 > rp->sync_ticks0) {
+		double tps = (double)(rp->sync_ticks1 - rp->sync_ticks0) * 1e9 /
+			     (double)(rp->sync_mono1 - rp->sync_mono0);
+		unsigned shift = p->header.time_shift < 63 ? (unsigned)p->header.time_shift : 63;
+		return (double)((uint64_t)1 << shift) / tps;
+	}
+	return p->seconds_per_unit;
+}
+
+/* A site's figures as the profile gives them: the counts of a sampled trace (cs =
+ * COUNT_SHIFT) rounded from 1/COUNT_ONE calls, here once; hint sites count calls. */
+static struct hp_site out_site(const struct hp_replay *rp, const struct site *s, unsigned cs)
+{
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	const uint32_t *locs = rp->stack_locs ? rp->stack_locs + s->first_loc : NULL;
+	if (s->hint)
+		return (struct hp_site){
+		    .allocations = s->allocations,
+		    .allocated_bytes = s->allocated_bytes,
+		    .peak_bytes = s->max_live,
+		    .leaked_bytes = s->live_bytes,
+		    .leaked_allocations = s->live_blocks,
+		    .locations = locs,
+		    .nlocations = s->nlocs,
+		    .hint = 1,
+		};
+	return (struct hp_site){
+	    .allocations = (s->allocations + half) >> cs,
+	    .allocated_bytes = s->allocated_bytes,
+	    .peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak,
+	    .leaked_bytes = s->live_bytes,
+	    .leaked_allocations = (s->live_blocks + half) >> cs,
+	    .temporary = (s->temporary + half) >> cs,
+	    .locations = locs,
+	    .nlocations = s->nlocs,
+	    .series = s->pts,
+	};
+}
+
+const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
+{
+	struct hp_profile *v = &rp->view;
+	if (rp->oom) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (rp->nsites > rp->view_sites_cap) {
+		struct hp_site *vs = realloc(rp->view_sites, rp->sites_cap * sizeof *vs);
+		if (!vs) {
+			errno = ENOMEM;
+			return NULL;
+		}
+		rp->view_sites = vs;
+		rp->view_sites_cap = rp->sites_cap;
+	}
+	*v = rp->prof;
+	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	double spu = seconds_per_unit(rp);
+	v->seconds_per_unit = spu;
+	v->allocations = (v->allocations + half) >> cs;
+	v->frees = (v->frees + half) >> cs;
+	v->temporary = (v->temporary + half) >> cs;
+	v->peak_heap_bytes = rp->peak;
+	v->peak_time_s = (double)rp->peak_time * spu;
+	v->duration_s = (double)rp->max_time * spu;
+	v->heap_bytes = rp->heap;
+	v->rss_bytes = rp->last_rss;
+	v->hint_live_bytes = rp->hint_heap;
+	/* A site's series is complete only at the end: none here. */
+	for (size_t i = 0; i < rp->nsites; i++) {
+		rp->view_sites[i] = out_site(rp, &rp->sites[i], cs);
+		rp->view_sites[i].series = NULL;
+	}
+	v->sites = rp->view_sites;
+	v->nsites = rp->nsites;
+	v->modules = rp->mods;
+	v->nmodules = rp->nmods;
+	v->locations = rp->locs;
+	v->nlocations = rp->nlocs;
+	v->timeline = NULL;
+	v->ntimeline = 0;
+	v->series = (struct hp_series_info){0};
+	v->marks = NULL;
+	v->nmarks = rp->nmarks;
+	v->exec_path = rp->exec_path;
+	v->error = rp->error;
+	return v;
+}
+
 struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 {
 	struct hp_profile *p = &rp->prof;
@@ -1192,14 +1295,10 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (rp->nsync >= 2 && rp->sync_mono1 > rp->sync_mono0 + 1000000 &&
-	    rp->sync_ticks1 > rp->sync_ticks0) {
-		double tps = (double)(rp->sync_ticks1 - rp->sync_ticks0) * 1e9 /
-			     (double)(rp->sync_mono1 - rp->sync_mono0);
-		unsigned shift = p->header.time_shift < 63 ? (unsigned)p->header.time_shift : 63;
-		p->seconds_per_unit = (double)((uint64_t)1 << shift) / tps;
-	}
+	p->seconds_per_unit = seconds_per_unit(rp);
 	double spu = p->seconds_per_unit;
+	p->heap_bytes = rp->heap;
+	p->rss_bytes = rp->last_rss;
 	p->peak_heap_bytes = rp->peak;
 	p->peak_time_s = (double)rp->peak_time * spu;
 	p->duration_s = (double)rp->max_time * spu;
@@ -1224,15 +1323,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	for (size_t i = 0; i < rp->nsites; i++) {
 		struct site *s = &rp->sites[i];
 		if (s->hint) {
-			struct hp_site *o = &rp->out_hint_sites[nh++];
-			o->allocations = s->allocations;
-			o->allocated_bytes = s->allocated_bytes;
-			o->peak_bytes = s->max_live;
-			o->leaked_bytes = s->live_bytes;
-			o->leaked_allocations = s->live_blocks;
-			o->nlocations = s->nlocs;
-			o->locations = rp->stack_locs ? rp->stack_locs + s->first_loc : NULL;
-			o->hint = 1;
+			rp->out_hint_sites[nh++] = out_site(rp, s, cs);
 			p->hint_live_bytes += s->live_bytes;
 			p->hint_live_blocks += s->live_blocks;
 			continue;
@@ -1242,16 +1333,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		if (!s->allocations)
 			continue;
 		rp->site_out[i] = (uint32_t)n;
-		struct hp_site *o = &rp->out_sites[n++];
-		o->allocations = (s->allocations + half) >> cs;
-		o->allocated_bytes = s->allocated_bytes;
-		o->peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak;
-		o->leaked_bytes = s->live_bytes;
-		o->leaked_allocations = (s->live_blocks + half) >> cs;
-		o->temporary = (s->temporary + half) >> cs;
-		o->nlocations = s->nlocs;
-		o->locations = rp->stack_locs ? rp->stack_locs + s->first_loc : NULL;
-		o->series = s->pts;
+		rp->out_sites[n++] = out_site(rp, s, cs);
 	}
 	p->leaked_allocations = (leaked_allocations + half) >> cs;
 	p->allocations = (p->allocations + half) >> cs;

@@ -3,7 +3,8 @@
  *
  * Feed every item of hp_reader_next() to hp_replay_item() in file order; events of
  * different threads are merged by time internally (released at ROUND watermarks, ties:
- * frees first). hp_replay_finish() then returns the profile; model.c is its one user.
+ * frees first). hp_replay_finish() then returns the profile, hp_replay_peek() a view of it
+ * on the way (the live view); model.c is their one user.
  * Not thread-safe; one replay per trace. */
 #ifndef HP_REPLAY_H
 #define HP_REPLAY_H
@@ -32,6 +33,16 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it);
  * hp_replay_free(); its fields marked "model" are left for the model to fill. Call
  * once. */
 struct hp_profile *hp_replay_finish(struct hp_replay *rp);
+
+/* A view of a replay in progress (heapprof-analyze --follow), which goes on afterwards:
+ * the figures of the events applied so far (those below the last ROUND watermark).
+ * `sites` holds every site seen, each at the same index from one peek to the next, hint
+ * sites included (site.hint), their stacks indices into `locations`, every location
+ * seen so far (the same indices from one peek to the next); a site's leaked_bytes and
+ * leaked_allocations are what is live now. No series, no timeline and no marks (nmarks
+ * counts them); the fields marked "model" are 0. Valid until the next call of any
+ * hp_replay_* function; NULL with errno set on allocation failure. */
+const struct hp_profile *hp_replay_peek(struct hp_replay *rp);
 
 /* After hp_replay_finish(): calls fn once per block live at the end of the trace (the
  * leaks), in no particular order, with the site (an element of hp_profile.sites) that

@@ -136,14 +136,19 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 	const struct hp_profile *p = in->prof;
 	fputs("{\n  \"schema_version\": 1,\n  \"trace\": {\"file\": ", o);
 	jstr0(o, in->file);
-	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s, \"warnings\": [",
-		p->header.version, in->complete ? "true" : "false");
+	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s,%s \"warnings\": [",
+		p->header.version, in->complete ? "true" : "false",
+		in->running ? " \"running\": true," : "");
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		if (i)
 			fputs(", ", o);
 		jstr0(o, in->warnings[i]);
 	}
-	fprintf(o, "], \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
+	fputs("]", o);
+	if (p->attached) /* only then: pinned outputs stay as they are */
+		fprintf(o, ", \"attached\": true, \"attached_at_realtime_s\": %.3f",
+			(double)p->attached_realtime_ns / 1e9);
+	fprintf(o, ", \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
 		(p->header.flags & HP_HDR_SAMPLED) || p->header.sample_bytes ? "true" : "false",
 		p->header.sample_bytes);
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dump.h"
 #include "model.h"
@@ -300,9 +301,20 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 		hp_dump_string(o, p->exec_path, strlen(p->exec_path));
 		putc('\n', o);
 	}
+	if (p->attached) {
+		char when[64];
+		time_t t = (time_t)(p->attached_realtime_ns / 1000000000u);
+		struct tm tm;
+		if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm))
+			fprintf(o,
+				"  attached     at %s (heapprof -p); blocks allocated before are "
+				"not counted\n",
+				when);
+	}
 	fprintf(o, "  trace        %s\n",
-		in->complete ? "complete"
-			     : "incomplete (no trailer: the process did not exit cleanly)");
+		in->complete  ? "complete"
+		: in->running ? "incomplete (no trailer yet: the process is still running)"
+			      : "incomplete (no trailer: the process did not exit cleanly)");
 	if (p->sample_mean)
 		fprintf(o, "  sampled      estimates (mean %s between samples)\n",
 			hp_human_bytes(a, p->sample_mean));

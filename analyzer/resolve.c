@@ -29,6 +29,39 @@ struct hp_resolver {
 	size_t nlocations;		 /* first: not symbolized yet */
 };
 
+/* Registers modules [rs->nmodules, nmodules) with the symbolizer. */
+static void add_modules(struct hp_resolver *rs, const struct hp_module_info *modules,
+			size_t nmodules)
+{
+	for (size_t i = rs->nmodules; rs->sym && i < nmodules; i++) {
+		const struct hp_module_info *m = &modules[i];
+		/* A failure is reported by the symbolizer; the module yields no symbols. */
+		hp_symbolizer_add_module(rs->sym, m->id, m->path, m->build_id, m->build_id_len,
+					 m->bias);
+	}
+	rs->modules = modules;
+	rs->nmodules = nmodules;
+}
+
+int hp_resolver_grow(struct hp_resolver *rs, const struct hp_module_info *modules, size_t nmodules,
+		     size_t nlocations)
+{
+	if (nlocations > rs->nlocations) {
+		uint32_t *first = realloc(rs->loc_first, nlocations * sizeof *first);
+		if (first)
+			rs->loc_first = first;
+		uint32_t *count = first ? realloc(rs->loc_count, nlocations * sizeof *count) : NULL;
+		if (!count)
+			return -ENOMEM;
+		rs->loc_count = count;
+		memset(rs->loc_first + rs->nlocations, 0xff,
+		       (nlocations - rs->nlocations) * sizeof *rs->loc_first);
+		rs->nlocations = nlocations;
+	}
+	add_modules(rs, modules, nmodules);
+	return 0;
+}
+
 struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t nmodules,
 				    size_t nlocations, int use_symbols,
 				    void (*warn)(void *ctx, const char *msg), void *ctx)
@@ -36,8 +69,6 @@ struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t
 	struct hp_resolver *rs = calloc(1, sizeof *rs);
 	if (!rs)
 		return NULL;
-	rs->modules = modules;
-	rs->nmodules = nmodules;
 	rs->nlocations = nlocations;
 	rs->loc_first = malloc((nlocations ? nlocations : 1) * sizeof *rs->loc_first);
 	rs->loc_count = malloc((nlocations ? nlocations : 1) * sizeof *rs->loc_count);
@@ -55,13 +86,8 @@ struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t
 			errno = err ? err : ENOMEM;
 			return NULL;
 		}
-		for (size_t i = 0; i < nmodules; i++) {
-			const struct hp_module_info *m = &modules[i];
-			/* A failure is reported by the symbolizer; the module yields no symbols. */
-			hp_symbolizer_add_module(rs->sym, m->id, m->path, m->build_id,
-						 m->build_id_len, m->bias);
-		}
 	}
+	add_modules(rs, modules, nmodules);
 	return rs;
 }
 

@@ -26,6 +26,13 @@ struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t
 				    size_t nlocations, int use_symbols,
 				    void (*warn)(void *ctx, const char *msg), void *ctx);
 
+/* For a profile that grows (hp_replay_peek): its modules, which may have moved, are now
+ * modules[0..nmodules), a prefix of them the ones the resolver knew, and it has
+ * nlocations locations, the first ones those it knew. Frames already symbolized stay.
+ * Returns 0 or -ENOMEM. */
+int hp_resolver_grow(struct hp_resolver *rs, const struct hp_module_info *modules, size_t nmodules,
+		     size_t nlocations);
+
 /* The frames of location i (at least 1: a frame of module and address when nothing is
  * known), symbolized on first use only: *frames is valid until the next call. Returns 0
  * or -ENOMEM. */

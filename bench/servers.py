@@ -49,7 +49,7 @@ def note(msg):
 
 
 def need(name):
-    path = shutil.which(name)
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin")
     if not path:
         die(f"'{name}' is not installed (tools/deps.sh lists the packages)")
     return path

@@ -8,10 +8,13 @@
 #include "control.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <heapprof/heapprof.h>
@@ -169,7 +172,9 @@ int heapprof_free_hint(const void *ptr)
 
 static struct {
 	int fd;
-	int made; /* the names below are ours to remove */
+	int made;  /* the names below are ours to remove */
+	int swept; /* the stale names of dead processes, once */
+	char dir[PATH_MAX];
 	char fifo[PATH_MAX], link[PATH_MAX];
 	char in[2 * PIPE_BUF];
 	size_t in_len;
@@ -222,6 +227,8 @@ int hp_control_open(const char *trace_path)
 	*hp_os_utoa(pid, (uint64_t)getpid()) = '\0';
 	int err = control_dir(dir, sizeof dir);
 	if (!err)
+		err = join(c.dir, sizeof c.dir, dir, NULL, NULL);
+	if (!err)
 		err = join(base, sizeof base, dir, "/", pid);
 	if (!err)
 		err = join(c.link, sizeof c.link, base, ".trace", NULL);
@@ -265,8 +272,44 @@ static void command(const char *s, size_t n, uint64_t time)
 		queue_mark(s + 5, n - 5 < HP_MARK_LABEL_MAX ? n - 5 : HP_MARK_LABEL_MAX, time);
 }
 
+/* The names left by processes killed before they could remove theirs: those of pids
+ * that no longer exist. Raw getdents64, no allocation; at most 512 a sweep. */
+static void sweep(void)
+{
+	int dfd = open(c.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return;
+	char buf[8192];
+	unsigned removed = 0;
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, buf, sizeof buf);
+		if (n <= 0)
+			break;
+		for (long off = 0; off < n && removed < 512;) {
+			struct dirent64 *e = (struct dirent64 *)(buf + off);
+			off += e->d_reclen;
+			const char *s = e->d_name;
+			uint64_t pid = 0;
+			while (*s >= '0' && *s <= '9' && pid < (1u << 30))
+				pid = pid * 10 + (uint64_t)(*s++ - '0');
+			if (s == e->d_name || (strcmp(s, ".ctl") && strcmp(s, ".trace")) ||
+			    pid == (uint64_t)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+				continue;
+			unlinkat(dfd, e->d_name, 0);
+			removed++;
+		}
+		if (removed >= 512)
+			break;
+	}
+	close(dfd);
+}
+
 void hp_control_poll(void)
 {
+	if (!c.swept && c.made) {
+		c.swept = 1;
+		sweep();
+	}
 	while (c.fd >= 0) {
 		ssize_t r = hp_fdguard_read(&c.fd, c.in + c.in_len, sizeof c.in - c.in_len);
 		if (r <= 0)
@@ -302,6 +345,7 @@ void hp_control_fork_child(void)
 {
 	hp_fdguard_close(&c.fd);
 	c.made = 0;
+	c.swept = 1; /* the parent did */
 	for (int i = 0; i < MARK_SLOTS; i++)
 		atomic_store(&marks[i].state, SLOT_FREE);
 }

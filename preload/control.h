@@ -13,8 +13,9 @@
  *
  * A message is one line, written whole (at most PIPE_BUF bytes): "mark LABEL\n". Other
  * lines are ignored. Both names are removed when the trace gets its final END or before
- * an exec; a process killed by a signal leaves them behind, and the next process with
- * its pid replaces them. HEAPPROF_CONTROL=0 creates neither. */
+ * an exec; a process killed by a signal leaves them behind: the next process with its
+ * pid replaces them, and the writer of each new trace removes, once, those of pids that
+ * no longer exist. HEAPPROF_CONTROL=0 creates neither. */
 #ifndef HP_CONTROL_H
 #define HP_CONTROL_H
 

@@ -9,6 +9,7 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
 #include <limits.h>
 #include <link.h>
 #include <stdint.h>
@@ -16,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "os.h"
 #include "real.h"
 
 #if defined(__x86_64__)
@@ -192,24 +194,51 @@ static int ranges_cb(struct dl_phdr_info *info, size_t size, void *arg)
 	return 1;
 }
 
-static void write_slot(void **slot, void *fn, const struct ranges *r)
+/* Room for one more entry in log; 0 or -ENOMEM. */
+static int log_room(struct hp_got_log *log)
+{
+	if (log->n < log->cap)
+		return 0;
+	size_t cap = log->cap ? 2 * log->cap : 256;
+	struct hp_got_entry *v = hp_os_map(cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	if (log->v) {
+		memcpy(v, log->v, log->n * sizeof *v);
+		hp_os_unmap(log->v, log->cap * sizeof *v);
+	}
+	log->v = v;
+	log->cap = cap;
+	return 0;
+}
+
+/* Writes fn into slot, a pointer of r's object, logging the old value in log (unless
+ * NULL). 1 when written, 0 when the slot is not in a writable segment, -ENOMEM when the
+ * log cannot grow (nothing written). */
+static int write_slot(void **slot, void *fn, const struct ranges *r, struct hp_got_log *log)
 {
 	uintptr_t a = (uintptr_t)slot;
 	int writable = 0;
 	for (int i = 0; i < r->nrw; i++)
 		writable |= a >= r->rw_lo[i] && a + sizeof(void *) <= r->rw_hi[i];
 	if (!writable)
-		return;
+		return 0;
+	if (log && log_room(log))
+		return -ENOMEM;
+	void *old = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (a >= r->relro_lo && a < r->relro_hi) {
 		uintptr_t psz = (uintptr_t)sysconf(_SC_PAGESIZE);
 		void *page = (void *)(a & ~(psz - 1));
 		if (mprotect(page, psz, PROT_READ | PROT_WRITE))
-			return;
+			return 0;
 		__atomic_store_n(slot, fn, __ATOMIC_RELEASE);
 		mprotect(page, psz, PROT_READ);
-		return;
+	} else {
+		__atomic_store_n(slot, fn, __ATOMIC_RELEASE);
 	}
-	__atomic_store_n(slot, fn, __ATOMIC_RELEASE);
+	if (log)
+		log->v[log->n++] = (struct hp_got_entry){slot, old, fn};
+	return 1;
 }
 
 static int never_patch(const struct link_map *lm, const struct link_map *self,
@@ -242,12 +271,13 @@ static void *next_of(const struct hp_deepbind_fn *fns, size_t i, void **cache, c
 	return cache[i];
 }
 
-static void patch_rela(void *handle, const struct link_map *lm, const struct dyn *d,
-		       const ElfW(Rela) * rel, size_t size, const struct ranges *r,
-		       const struct hp_deepbind_fn *fns, size_t n, void **cache, char *done)
+static int patch_rela(void *handle, const struct link_map *lm, const struct dyn *d,
+		      const ElfW(Rela) * rel, size_t size, const struct ranges *r,
+		      const struct hp_deepbind_fn *fns, size_t n, void **cache, char *done,
+		      struct hp_got_log *log)
 {
 	if (!rel || !d->symtab)
-		return;
+		return 0;
 	for (size_t k = 0; k < size / sizeof(*rel); k++) {
 		unsigned type = (unsigned)ELF64_R_TYPE(rel[k].r_info);
 		size_t si = ELF64_R_SYM(rel[k].r_info);
@@ -275,8 +305,27 @@ static void patch_rela(void *handle, const struct link_map *lm, const struct dyn
 			if (would != next)
 				continue;
 		}
-		write_slot(slot, fns[i].fn, r);
+		if (write_slot(slot, fns[i].fn, r, log) < 0)
+			return -ENOMEM;
 	}
+	return 0;
+}
+
+/* Patches one object's JUMP_SLOT and GLOB_DAT relocations. 0 or -ENOMEM. */
+static int patch_object(void *handle, const struct link_map *lm, const struct hp_deepbind_fn *fns,
+			size_t n, void **cache, char *done, struct hp_got_log *log)
+{
+	struct dyn d;
+	if (read_dyn(lm, &d))
+		return 0;
+	struct ranges r = {.lm = lm};
+	dl_iterate_phdr(ranges_cb, &r);
+	if (!r.found)
+		return 0;
+	int err = patch_rela(handle, lm, &d, d.jmprel_rela ? d.jmprel : NULL, d.pltrelsz, &r, fns,
+			     n, cache, done, log);
+	return err ? err
+		   : patch_rela(handle, lm, &d, d.rela, d.relasz, &r, fns, n, cache, done, log);
 }
 
 void hp_deepbind_patch(void *handle, unsigned long long adds_before,
@@ -291,22 +340,60 @@ void hp_deepbind_patch(void *handle, unsigned long long adds_before,
 	char done[MAX_FNS] = {0};
 	const struct link_map *self = module_of((const void *)hp_deepbind_patch);
 	const struct link_map *libc = module_of((const void *)getpid);
-	for (unsigned long long k = adds - adds_before; lm && k > 0; lm = lm->l_next, k--) {
-		struct dyn d;
-		if (never_patch(lm, self, libc) || read_dyn(lm, &d))
-			continue;
-		struct ranges r = {.lm = lm};
-		dl_iterate_phdr(ranges_cb, &r);
-		if (!r.found)
-			continue;
-		patch_rela(handle, lm, &d, d.jmprel_rela ? d.jmprel : NULL, d.pltrelsz, &r, fns, n,
-			   cache, done);
-		patch_rela(handle, lm, &d, d.rela, d.relasz, &r, fns, n, cache, done);
-	}
+	for (unsigned long long k = adds - adds_before; lm && k > 0; lm = lm->l_next, k--)
+		if (!never_patch(lm, self, libc))
+			patch_object(handle, lm, fns, n, cache, done, NULL);
 #else
 	(void)handle;
 	(void)adds_before;
 	(void)fns;
 	(void)n;
 #endif
+}
+
+int hp_deepbind_patch_all(const struct hp_deepbind_fn *fns, size_t n, struct hp_got_log *log)
+{
+#if defined(R_JUMP_SLOT)
+	struct link_map *lm = NULL;
+	void *main = dlopen(NULL, RTLD_LAZY | RTLD_NOLOAD);
+	if (n > MAX_FNS || !main || dlinfo(main, RTLD_DI_LINKMAP, &lm) || !lm) {
+		(void)dlerror();
+		return 0;
+	}
+	void *cache[MAX_FNS];
+	char done[MAX_FNS] = {0};
+	const struct link_map *self = module_of((const void *)hp_deepbind_patch_all);
+	const struct link_map *libc = module_of((const void *)getpid);
+	/* The first map is the program's own, with an empty name: patched too. */
+	for (; lm; lm = lm->l_next) {
+		if (lm == self || lm == libc || (lm->l_prev && never_patch(lm, self, libc)))
+			continue;
+		int err = patch_object(RTLD_DEFAULT, lm, fns, n, cache, done, log);
+		if (err)
+			return err;
+	}
+	return 0;
+#else
+	(void)fns;
+	(void)n;
+	(void)log;
+	return 0;
+#endif
+}
+
+void hp_deepbind_restore(struct hp_got_log *log)
+{
+	for (size_t i = log->n; i-- > 0;) {
+		const struct hp_got_entry *e = &log->v[i];
+		const struct link_map *lm = module_of(e->slot);
+		if (!lm || __atomic_load_n(e->slot, __ATOMIC_ACQUIRE) != e->new_)
+			continue; /* unloaded, or rewritten since (by the loader or the program) */
+		struct ranges r = {.lm = lm};
+		dl_iterate_phdr(ranges_cb, &r);
+		if (r.found)
+			write_slot(e->slot, e->old, &r, NULL);
+	}
+	if (log->v)
+		hp_os_unmap(log->v, log->cap * sizeof *log->v);
+	*log = (struct hp_got_log){0};
 }

@@ -31,4 +31,27 @@ const char *hp_deepbind_path(const char *file, const void *caller, char *buf, si
 void hp_deepbind_patch(void *handle, unsigned long long adds_before,
 		       const struct hp_deepbind_fn *fns, size_t n);
 
+/* The GOT slots a patching rewrote, to be put back (attach.c's detach). mmap'd memory. */
+struct hp_got_entry {
+	void **slot;
+	void *old, *new_;
+};
+struct hp_got_log {
+	struct hp_got_entry *v;
+	size_t n, cap;
+};
+
+/* For a library loaded into a running process (attach.c), after hp_real_use_global_scope:
+ * patches every loaded object, the main program included (never libc, ld.so or us), as
+ * hp_deepbind_patch does the new ones, so that the slots bound to the program's
+ * allocator (hp_real_sym) point at fns' entry points; each write is logged. Slots that
+ * hold fns' entry points already are left alone: called again, it patches only what
+ * was loaded since. Returns 0, or -ENOMEM when the log cannot grow (that slot stays as
+ * it was). Not thread-safe: the caller serializes calls; allocations must be hidden. */
+int hp_deepbind_patch_all(const struct hp_deepbind_fn *fns, size_t n, struct hp_got_log *log);
+
+/* Puts back, newest first, every logged slot that still holds what was written there and
+ * whose object is still loaded; then empties the log. */
+void hp_deepbind_restore(struct hp_got_log *log);
+
 #endif

@@ -14,6 +14,7 @@
 #include <heapprof/heapprof.h>
 #include <heapprof/version.h>
 
+#include "attach.h"
 #include "clock.h"
 #include "liveset.h"
 #include "modmap.h"
@@ -123,6 +124,10 @@ static void fork_child(void)
  * the file and the writer thread wait for the constructor (hp_lifecycle_start). */
 void hp_lifecycle_init(void)
 {
+	if (hp_attach_waiting()) { /* not before heapprof_attach: forward, and try again */
+		atomic_store(&hp_state, HP_STATE_UNINIT);
+		return;
+	}
 	hp_real_init();
 	if (getauxval(AT_SECURE)) {
 		atomic_store(&hp_state, HP_STATE_OFF);
@@ -150,7 +155,7 @@ void hp_lifecycle_init(void)
 
 /* The constructor's part, on the main thread inside the loader's initialization, where
  * libc's locks are free: the file, the fork and exit handlers, the writer thread. */
-static void lifecycle_start(void)
+void hp_lifecycle_start(void)
 {
 	static int started;
 	while (state() == HP_STATE_INITIALIZING) /* another thread's first call */
@@ -247,9 +252,14 @@ void hp_lifecycle_modules_changed(void)
  * and starts the writer. */
 __attribute__((constructor)) static void heapprof_ctor(void)
 {
+	/* Loaded into a running process (heapprof -p): heapprof_attach starts it. */
+	if (state() == HP_STATE_UNINIT && !hp_attach_preloaded()) {
+		hp_attach_loaded();
+		return;
+	}
 	if (hp_rec_enter())
 		hp_rec_leave();
-	lifecycle_start();
+	hp_lifecycle_start();
 }
 
 /* Runs in _dl_fini after exit() and static destructors of later objects: write the

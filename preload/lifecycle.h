@@ -12,6 +12,10 @@
  * writer thread. */
 void hp_lifecycle_init(void);
 
+/* The constructor's part of the start: the trace file, the fork and exit handlers, the
+ * writer thread. Once; also called by heapprof_attach after the init. */
+void hp_lifecycle_start(void);
+
 /* Hooks called by interpose.c; each is a no-op when not recording, and in a vfork
  * child (which shares the parent's memory and must leave its trace alone). errno is
  * preserved. */

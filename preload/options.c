@@ -9,6 +9,9 @@
  *   HEAPPROF_MAX_FRAMES  stack depth recorded, 1..1024, default 64.
  *   HEAPPROF_FLUSH_MS    longest time buffered data waits before a zstd frame is
  *                        written, 1..60000 ms, default 100.
+ *   HEAPPROF_WRITERS     threads compressing frames, 1..8, default 1: the writer thread
+ *                        compresses itself; with N > 1, N threads compress frames in
+ *                        parallel while it stages the next (traceout.c).
  *   HEAPPROF_ZSTD_LEVEL  zstd level, 1..19, default 1 (level 3 costs about twice the
  *                        writer CPU for a few percent smaller traces; see the report).
  *   HEAPPROF_CLOCK       "tsc" or "monotonic"; default: tsc when the kernel clocksource
@@ -87,6 +90,7 @@ void hp_options_init(void)
 	hp_options.max_frames =
 	    hp_options_parse_uint(getenv("HEAPPROF_MAX_FRAMES"), 1, HP_MAX_FRAMES_PER_STACK, 64);
 	hp_options.flush_ms = hp_options_parse_uint(getenv("HEAPPROF_FLUSH_MS"), 1, 60000, 100);
+	hp_options.writers = hp_options_parse_uint(getenv("HEAPPROF_WRITERS"), 1, 8, 1);
 	hp_options.zstd_level = (int)hp_options_parse_uint(getenv("HEAPPROF_ZSTD_LEVEL"), 1, 19, 1);
 	s = getenv("HEAPPROF_CLOCK");
 	if (s && strcmp(s, "tsc") == 0)
@@ -114,6 +118,14 @@ void hp_options_init(void)
 	hp_options.control = !(s && strcmp(s, "0") == 0);
 	s = getenv("XDG_RUNTIME_DIR");
 	hp_options.runtime_dir = s && *s == '/' ? keep(s, runtime_dir, sizeof runtime_dir) : NULL;
+}
+
+void hp_options_attach(const char *output)
+{
+	static char attach_output[PATH_MAX];
+	hp_options.output = keep(output, attach_output, sizeof attach_output);
+	hp_options.leak_scan = 0;
+	hp_options.attached = 1;
 }
 
 static int put(char *out, size_t cap, size_t *len, const char *s, size_t n)

@@ -24,6 +24,8 @@ struct hp_options {
 	const char *announce;	 /* HEAPPROF_ANNOUNCE: say the trace's name at its END, relative
 				  * to this directory; NULL: say nothing */
 	int control;		 /* HEAPPROF_CONTROL: the control FIFO (control.h) */
+	unsigned writers;	 /* HEAPPROF_WRITERS: threads compressing frames, 1..8 */
+	int attached;		 /* recording began in a running process (heapprof -p) */
 	const char *runtime_dir; /* $XDG_RUNTIME_DIR when absolute, else NULL */
 };
 
@@ -34,6 +36,10 @@ extern struct hp_options hp_options;
 /* Fills hp_options from the environment; invalid values fall back to the defaults.
  * Not thread-safe (runs once at start). */
 void hp_options_init(void);
+
+/* heapprof_attach: the wrapper's output template (copied), no leak scan (the blocks from
+ * before are unknown), the ATTACHED header flag. After hp_options_init. */
+void hp_options_attach(const char *output);
 
 /* Parses a decimal unsigned in [min, max]; returns def for NULL, empty or invalid text. */
 unsigned hp_options_parse_uint(const char *s, unsigned min, unsigned max, unsigned def);

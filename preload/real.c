@@ -21,9 +21,21 @@ static alignas(4096) unsigned char bootstrap[BOOTSTRAP_SIZE];
 static atomic_size_t bootstrap_used;
 static atomic_int resolve_state; /* 0 not started, 1 running, 2 done */
 
+/* RTLD_NEXT when preloaded; RTLD_DEFAULT when loaded into a running process (attach.c),
+ * where the objects after us are our own dependencies, and the program's allocator is
+ * the global binding. */
+static void *scope = RTLD_NEXT;
+
+void hp_real_use_global_scope(void)
+{
+	scope = RTLD_DEFAULT;
+	/* A call forwarded before (gdb's) resolved them in the other scope: again. */
+	atomic_store(&resolve_state, 0);
+}
+
 void *hp_real_sym(const char *name)
 {
-	return dlsym(RTLD_NEXT, name);
+	return dlsym(scope, name);
 }
 
 static const char *const cxx_names[HP_CXX_OPS] = {
@@ -56,7 +68,7 @@ int hp_real_resolve_late(void)
 	for (int i = 0; i < HP_CXX_OPS; i++) {
 		if (hp_real_cxx((enum hp_cxx_op)i))
 			continue;
-		void *f = dlsym(RTLD_NEXT, cxx_names[i]);
+		void *f = dlsym(scope, cxx_names[i]);
 		if (f)
 			atomic_store_explicit(&hp_real.cxx[i], f, memory_order_release);
 		else
@@ -65,7 +77,7 @@ int hp_real_resolve_late(void)
 	return missing;
 }
 
-#define RESOLVE(field, name) (*(void **)&hp_real.field = dlsym(RTLD_NEXT, name))
+#define RESOLVE(field, name) (*(void **)&hp_real.field = dlsym(scope, name))
 
 void hp_real_init(void)
 {

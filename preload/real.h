@@ -88,8 +88,12 @@ extern struct hp_real hp_real;
 void hp_real_init(void);
 
 /* dlsym(RTLD_NEXT, name): only where the caller is the loader's already (the
- * RTLD_DEEPBIND patching inside dlopen). */
+ * RTLD_DEEPBIND patching inside dlopen). RTLD_DEFAULT after hp_real_use_global_scope. */
 void *hp_real_sym(const char *name);
+
+/* Before hp_real_init, when the library was loaded into a running process rather than
+ * preloaded (attach.c): the real functions are the program's global bindings. */
+void hp_real_use_global_scope(void);
 
 /* The real C++ operator op, or NULL while none is loaded. Lock-free. */
 static inline void *hp_real_cxx(enum hp_cxx_op op)

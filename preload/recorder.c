@@ -213,23 +213,6 @@ static inline void publish(struct hp_tbuf *b, uint64_t head)
 	atomic_store_explicit(&b->head, head, memory_order_release);
 }
 
-static inline void put(struct hp_tbuf *b, const uint8_t *ev, size_t n)
-{
-	uint64_t head = atomic_load_explicit(&b->head, memory_order_relaxed);
-	if (HP_UNLIKELY(b->size - (head - b->tail_cache) < n) && wait_room(b, head, n)) {
-		atomic_fetch_add_explicit(&lost, 1, memory_order_relaxed);
-		return;
-	}
-	size_t off = head & (b->size - 1), first = b->size - off;
-	if (HP_LIKELY(first >= n)) {
-		memcpy(b->ring + off, ev, n);
-	} else {
-		memcpy(b->ring + off, ev, first);
-		memcpy(b->ring, ev + first, n - first);
-	}
-	publish(b, head + n);
-}
-
 enum kind { K_ALLOC, K_FREE, K_REALLOC, K_HINT, K_HINT_FREE };
 
 /* The release part of FREE and REALLOC: the thread's own block by its distance in

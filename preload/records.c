@@ -60,7 +60,8 @@ void hp_records_header(void)
 	p = hp_put_varint(p, HP_FORMAT_VERSION);
 	p = hp_put_varint(p, HP_REC_HEADER);
 	p = hp_put_varint(p, (hp_clock.tsc ? HP_HDR_CLOCK_TSC : 0) |
-				 (hp_options.sample_bytes ? HP_HDR_SAMPLED : 0));
+				 (hp_options.sample_bytes ? HP_HDR_SAMPLED : 0) |
+				 (hp_options.attached ? HP_HDR_ATTACHED : 0));
 	p = hp_put_varint(p, (uint64_t)getpid());
 	p = hp_put_varint(p, (uint64_t)getppid());
 	p = hp_put_varint(p, hp_clock.start_real_ns);

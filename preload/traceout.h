@@ -29,8 +29,21 @@ void hp_out_commit(uint8_t *end);
 /* A whole record (arg unused: the signature of modmap's and control's emitters). */
 void hp_out_put(const uint8_t *rec, size_t len, void *arg);
 
-/* Compresses what is staged into one frame and writes it. */
+/* Cuts a frame of what is staged: with compressor threads, hands it over to them. */
+void hp_out_cut(void);
+
+/* Cuts a frame and returns once every frame is written (END, exec, fork, suspension). */
 void hp_out_frame(void);
+
+/* HEAPPROF_WRITERS: n threads (n >= 2) compress and write the frames from now on;
+ * stop waits for the last frame and joins them (set*id, the final END). 0 or -EAGAIN
+ * (then the writer compresses alone). */
+int hp_out_start_compressors(unsigned n);
+void hp_out_stop_compressors(void);
+
+/* The compressor threads running, and the CPU time they used (HEAPPROF_VERBOSE). */
+unsigned hp_out_compressors(void);
+uint64_t hp_out_compressors_cpu_ns(void);
 
 /* Whether the stage holds records, and when the last frame was written (monotonic ns). */
 size_t hp_out_staged(void);

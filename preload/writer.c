@@ -26,6 +26,7 @@
 
 #include <heapprof/trace_format.h>
 
+#include "attach.h"
 #include "clock.h"
 #include "control.h"
 #include "elfsym.h"
@@ -251,7 +252,7 @@ static void periodic_locked(void)
 	}
 	if (hp_out_staged() &&
 	    now - hp_out_last_frame_ns() >= (uint64_t)hp_options.flush_ms * 1000000u)
-		hp_out_frame();
+		hp_out_cut(); /* compressed meanwhile when there are compressor threads */
 }
 
 /* Wakes the writer thread from its futex wait, to see stop or new work. */
@@ -285,26 +286,48 @@ static uint64_t heads_sum(void)
 #define ROUND_PERIOD_NS 10000000u
 #define TICK_NS 1000000u
 
-/* HEAPPROF_VERBOSE=1: the writer thread's CPU time per event, which bench/ reads (the
- * serial work per event of the writing side). */
-static void say_cpu(void)
+/* HEAPPROF_VERBOSE=1: the writing side's CPU time per event, which bench/ reads: the
+ * writer thread's (the serial work per event) and the compressor threads' (parallel
+ * with HEAPPROF_WRITERS > 1). Said by the exiting thread at the final END, so that an
+ * exit racing the writer thread's wake-up cannot lose it. */
+static uint64_t thread_cpu_ns(pthread_t t)
 {
+	clockid_t id;
 	struct timespec ts;
-	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
-		return;
-	uint64_t ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	uint64_t ev = hp_rec_events();
+	if (pthread_getcpuclockid(t, &id) || clock_gettime(id, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void say_cpu_part(const char *who, uint64_t ns, uint64_t ev)
+{
 	char a[24], b[24], c[24];
 	*hp_os_utoa(a, ns / 1000) = 0;
 	*hp_os_utoa(b, ev) = 0;
 	*hp_os_utoa(c, ev ? ns * 100 / ev : 0) = 0; /* hundredths of a ns */
-	char line[128] = "writer thread: ";
+	char line[160];
+	strcpy(line, who);
+	strcat(line, ": ");
 	strcat(line, a);
 	strcat(line, " us CPU for ");
 	strcat(line, b);
 	strcat(line, " events, ns/event x100 = ");
 	strcat(line, c);
 	hp_os_say(line, NULL, NULL);
+}
+
+static void say_cpu(void)
+{
+	uint64_t ev = hp_rec_events();
+	if (w.thread_running)
+		say_cpu_part("writer thread", thread_cpu_ns(w.thread), ev);
+	unsigned n = hp_out_compressors();
+	if (n) {
+		char who[40] = "compressor threads (";
+		*hp_os_utoa(who + strlen(who), n) = 0;
+		strcat(who, ")");
+		say_cpu_part(who, hp_out_compressors_cpu_ns(), ev);
+	}
 }
 
 static void *writer_main(void *arg)
@@ -317,6 +340,9 @@ static void *writer_main(void *arg)
 		uint32_t seen = __atomic_load_n(&hp_rec_wake_word, __ATOMIC_ACQUIRE);
 		pthread_mutex_lock(&w.lock);
 		if (atomic_load(&w.stop) || hp_out_failed()) {
+			/* With the writer go its compressors (set*id, detach, the final END):
+			 * a later frame, if any, is compressed by the thread that cuts it. */
+			hp_out_stop_compressors();
 			pthread_mutex_unlock(&w.lock);
 			break;
 		}
@@ -336,11 +362,10 @@ static void *writer_main(void *arg)
 		/* dlsym takes the loader's lock: never while holding ours. */
 		if (changed && cxx_missing)
 			cxx_missing = hp_real_resolve_late();
+		hp_attach_poll(); /* heapprof -p: patch objects loaded since, or detach */
 		if (!busy_rings())
 			hp_os_futex_wait(&hp_rec_wake_word, seen, active ? TICK_NS : RSS_PERIOD_NS);
 	}
-	if (hp_options.verbose)
-		say_cpu();
 	return NULL;
 }
 
@@ -397,6 +422,9 @@ int hp_writer_start(void)
 		return -err;
 	}
 	w.thread_running = 1; /* joinable: hp_writer_suspend waits for it */
+	if (hp_options.writers > 1 && hp_out_start_compressors(hp_options.writers))
+		hp_os_say("cannot start compressor threads; the writer compresses alone", NULL,
+			  NULL);
 	return 0;
 }
 
@@ -555,6 +583,8 @@ int hp_writer_sync(unsigned what, int64_t arg, const char *path)
 	w.light = 0;
 	if (what & (HP_SYNC_FINAL | HP_SYNC_EXEC))
 		hp_control_close(1);
+	if ((what & HP_SYNC_FINAL) && hp_options.verbose && !atomic_load(&w.stop))
+		say_cpu();
 	if (what & HP_SYNC_FINAL)
 		atomic_store(&w.stop, 1);
 	int err = hp_out_failed() ? -EIO : 0;

@@ -58,6 +58,20 @@ HEAPPROF_API int heapprof_resume(void);
 HEAPPROF_API int heapprof_alloc_hint(const void *ptr, size_t size);
 HEAPPROF_API int heapprof_free_hint(const void *ptr);
 
+/* For `heapprof -p PID`, which loads the recorder into a running process with gdb and
+ * calls these there; a program has no use for them. heapprof_attach(output) starts
+ * recording into a trace named by the template output (absolute; %p, %e as
+ * HEAPPROF_OUTPUT): the GOT slots of every loaded object for the malloc family and the
+ * C++ operators are pointed at the recorder, blocks allocated before are unknown to the
+ * trace (their frees count nothing), and the trace is marked attached. It returns 0,
+ * -EALREADY when the recorder was preloaded or attached once before in this process,
+ * -EINVAL for a bad template, or another negative errno. heapprof_detach() has the
+ * recorder's writer thread put every slot back, write the final END and stop recording,
+ * within a round (the process's control FIFO is gone then); the library stays loaded.
+ * It returns 0, or -ENODEV when not attached. Thread-safe; not async-signal-safe. */
+HEAPPROF_API int heapprof_attach(const char *output);
+HEAPPROF_API int heapprof_detach(void);
+
 #ifdef __cplusplus
 }
 #endif

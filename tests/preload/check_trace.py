@@ -9,7 +9,7 @@ are comments. Top-level keys:
 
   "run":       how to run the program (all optional):
                {"args": [...], "env": {"K": "V"}, "exit_code": 0, "timeout_s": 60,
-                "stdout": "exact text", "stdout_re": "regex",
+                "stdout": "exact text", "stdout_re": "regex", "stderr_re": "regex",
                 "kill_after": {"ready": "ready", "min_ms": 250, "extra_ms": 200},
                 "compare_without_preload": true,   # same stdout, stderr and exit code
                 "stderr_heapprof_lines": 1,        # ... except exactly N extra lines
@@ -460,6 +460,8 @@ def main():
         fails.add("program stdout", run["stdout"], out)
     if "stdout_re" in run and not re.search(run["stdout_re"], out):
         fails.add("program stdout", "~" + run["stdout_re"], out)
+    if "stderr_re" in run and not re.search(run["stderr_re"], err):
+        fails.add("program stderr", "~" + run["stderr_re"], err)
 
     if run.get("compare_without_preload"):
         cenv = clean_env()

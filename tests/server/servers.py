@@ -43,6 +43,20 @@ class Fail(Exception):
     pass
 
 
+class Skip(Exception):
+    pass
+
+
+def ptrace_allowed():
+    """Whether we may ptrace a process that is not our descendant (heapprof -p runs gdb
+    on the server, its sibling): root, or Yama's ptrace_scope 0 (or no Yama)."""
+    try:
+        scope = int(open("/proc/sys/kernel/yama/ptrace_scope").read())
+    except (OSError, ValueError):
+        scope = 0
+    return os.geteuid() == 0 and scope < 3 or scope == 0
+
+
 def check(ok, what, expected=None, got=None, detail=None):
     if not ok:
         msg = what
@@ -55,7 +69,9 @@ def check(ok, what, expected=None, got=None, detail=None):
 
 
 def tool(name):
-    path = shutil.which(name) or (name if os.access(name, os.X_OK) else None)
+    # nginx is in /usr/sbin, which a user's PATH may lack.
+    path = shutil.which(name) or shutil.which(name, path="/usr/sbin:/sbin") or \
+        (name if os.access(name, os.X_OK) else None)
     if not path:
         raise Fail(f"required tool '{name}' is not installed (tools/check installs it)")
     return os.path.abspath(path)  # not realpath: redis-server is a link that argv[0] picks
@@ -313,10 +329,13 @@ class Redis:
         except OSError:
             return False
 
-    def transcript(self, port, n=2000):
-        """A fixed sequence of commands, one at a time: the digest of every reply."""
+    def transcript(self, port, n=2000, db=None):
+        """A fixed sequence of commands, one at a time: the digest of every reply (in
+        database db when given, away from redis-benchmark's keys)."""
         h = hashlib.sha256()
         with RespClient(port) as c:
+            if db is not None:
+                c.call("SELECT", db)
             for i in range(n):
                 h.update(c.call("SET", f"key:{i}", "v" * (i % 200)))
                 h.update(c.call("GET", f"key:{i // 2}"))
@@ -702,6 +721,94 @@ def case_nginx():
     print(f"nginx: workers {calls} calls for {s.requests} wrk requests")
 
 
+def case_redis_attach():
+    """heapprof -p on a redis under redis-benchmark load: redis answers every request
+    before, during and after the attach, and the trace holds what it did in between."""
+    if not ptrace_allowed():
+        raise Skip("heapprof -p needs ptrace: run as root, or with "
+                   "/proc/sys/kernel/yama/ptrace_scope 0")
+    s = Redis()
+    r = Run(s, "attach")
+    r.start()
+    where = "redis (heapprof -p under load)"
+    bench = None
+    try:
+        want = s.transcript(r.port, 1000, db=3)
+        # Long enough to outlast the attach: about 6 s natively here.
+        bench = subprocess.Popen([s.benchmark, "-h", "127.0.0.1", "-p", str(r.port), "-n",
+                                  "80000", "-c", "10", "--csv", "-t", "set,get,lpush,incr"],
+                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=base_env())
+        time.sleep(0.5)
+        att = subprocess.Popen([A.heapprof, "-p", str(r.bang), "--duration", "3", "-o",
+                                r.path("a.%p.zst")], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=base_env(), cwd=r.work)
+        trace = r.path(f"a.{r.bang}.zst")
+        end = time.monotonic() + 30
+        while not os.path.exists(trace) and att.poll() is None and time.monotonic() < end:
+            time.sleep(0.05)
+        during = s.transcript(r.port, 1000, db=1)
+        mark(r, "while attached")
+        try:
+            _, aerr = att.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            att.kill()
+            _, aerr = att.communicate()
+            check(False, f"{where}: heapprof -p --duration 3 ends")
+        check(att.returncode == 0, f"{where}: heapprof -p exits 0", 0, att.returncode, aerr)
+        check(re.search(r"^heapprof: attached to process \d+", aerr, re.M) and
+              re.search(r"^heapprof: detached from process \d+; trace written to", aerr, re.M),
+              f"{where}: heapprof -p says it attached and detached", "attached ... detached",
+              aerr)
+        size = os.path.getsize(trace) if os.path.exists(trace) else -1
+        after = s.transcript(r.port, 1000, db=2)
+        check(during == want and after == want, f"{where}: the same replies before, during "
+              "and after the attach", [want] * 2, [during, after])
+        time.sleep(0.5)
+        check(os.path.exists(trace) and os.path.getsize(trace) == size,
+              f"{where}: nothing is recorded after the detach (the trace stops growing)",
+              size, os.path.getsize(trace) if os.path.exists(trace) else None)
+        try:
+            out, _ = bench.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            bench.kill()
+            out, _ = bench.communicate()
+        done = re.findall(r'^"([A-Z]+)","[0-9.]+"', out.decode(errors="replace"), re.M)
+        check(bench.returncode == 0 and sorted(done) == ["GET", "INCR", "LPUSH", "SET"],
+              f"{where}: redis-benchmark, running throughout, completes every test",
+              ["GET", "INCR", "LPUSH", "SET"], (bench.returncode, done))
+        bench = None
+    finally:
+        if bench:
+            bench.kill()
+            bench.wait()
+        r.stop()
+    check(r.status == 0, f"{where}: redis exits 0 on SIGTERM after the detach", 0, r.status,
+          r.log()[-1500:])
+    rep = report(trace, where) if os.path.exists(trace) else None
+    if not check(rep is not None, f"{where}: the trace {os.path.basename(trace)} exists"):
+        return
+    check(rep["trace"].get("attached") is True, f"{where}: the trace says it was attached",
+          True, rep["trace"].get("attached"))
+    calls = rep["summary"]["allocations"]
+    # The transcript alone makes 1000 SETs and 1000 LPUSHes during the attach.
+    check(calls >= 2000, f"{where}: the requests made while attached are in the trace",
+          ">= 2000", calls)
+    check([m["label"] for m in rep.get("marks", [])] == ["while attached"],
+          f"{where}: the mark sent while attached is in the trace", ["while attached"],
+          rep.get("marks"))
+    rc, text, _ = analyze(trace, "--no-symbols", "-q")
+    check(re.search(r"^  attached     at .* blocks allocated before are not counted$", text,
+                    re.M) is not None, f"{where}: the report says when it attached",
+          "attached at T; blocks allocated before are not counted", text[:800])
+    rc, dump, _ = analyze(trace, "--dump")
+    unknown = len(re.findall(r"^free .* unknown=1$", dump, re.M))
+    check(unknown > 0, f"{where}: frees of blocks from before the attach are FREE_UNKNOWN",
+          "> 0", unknown)
+    print(f"redis attach: {calls} calls while attached, {unknown} frees of older blocks")
+
+
 CASES = {n[5:]: f for n, f in globals().items() if n.startswith("case_")}
 
 
@@ -720,6 +827,9 @@ def main():
     t0 = time.monotonic()
     try:
         CASES[A.case]()
+    except Skip as ex:
+        print(f"SKIP {A.case}: {ex}")
+        return 77
     except Fail as ex:
         failures.append(str(ex))
     took = time.monotonic() - t0

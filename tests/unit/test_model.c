@@ -1,12 +1,16 @@
 /* analyzer/model.c and output.c: one trace loaded into the model (replay, leak join,
  * suppressions, warnings, completeness, pprof ids, site keys across two layouts), the
- * errors heapprof-analyze prints, and the table of output formats. */
+ * errors heapprof-analyze prints, the live view's model of a trace still being written,
+ * and the table of output formats. */
 #define _GNU_SOURCE /* open_memstream */
 #include "check.h"
 #include "trace_builder.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "model.h"
@@ -347,6 +351,161 @@ static void test_hints(void)
 	tb_release(&b);
 }
 
+/* The first site of p whose innermost location is at `address`, or NULL. */
+static const struct hp_site *peek_site(const struct hp_profile *p, uint64_t address, size_t *index)
+{
+	for (size_t i = 0; i < p->nsites; i++)
+		if (p->sites[i].nlocations &&
+		    p->locations[p->sites[i].locations[0]].address == address) {
+			*index = i;
+			return &p->sites[i];
+		}
+	return NULL;
+}
+
+static void append(int fd, const struct tb *b, size_t *written)
+{
+	size_t n = b->out.len - *written;
+	CHECK(write(fd, b->out.data + *written, n) == (ssize_t)n);
+	*written = b->out.len;
+}
+
+/* A child that holds path open until killed, as the process writing a trace does. */
+static pid_t holder(const char *path)
+{
+	int ready[2];
+	char c = 0;
+	if (pipe(ready))
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		c = open(path, O_RDONLY) >= 0;
+		if (write(ready[1], &c, 1) == 1)
+			pause();
+		_exit(0);
+	}
+	if (pid > 0 && (read(ready[0], &c, 1) != 1 || !c)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		pid = -1;
+	}
+	close(ready[0]);
+	close(ready[1]);
+	return pid;
+}
+
+/* The live view's model (hp_model_follow): a trace read as it grows, each site at the
+ * same index from one peek to the next, the stacks of locations first seen after the
+ * first peek symbolized too, the end once followed no more. A trace without its trailer
+ * that its process holds open is `running`; an attached trace says when recording
+ * began. */
+static void test_follow(void)
+{
+	char path[] = "/tmp/test_model.XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	pid_t child = holder(path);
+	CHECK(child > 0);
+	struct tb b;
+	uint64_t pid = (uint64_t)child;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.version = 3,
+					       .flags = HP_HDR_ATTACHED,
+					       .pid = pid,
+					       .realtime_ns = 1700000000123456789ull,
+					       .exe = "/bin/live"});
+	tb_module(&b, 1, "/bin/live", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401100, 0x402000}, s2[] = {0x401200, 0x402000};
+	tb_stack(&b, 1, 2, s1);
+	tb_thread(&b, 0, pid, 0);
+	uint64_t first = tb3_alloc(&b, 0, 1000, 100, 1);
+	tb3_alloc(&b, 0, 1100, 50, 1);
+	tb_flush_events(&b);
+	tb_round(&b, 2000);
+	tb_frame(&b);
+
+	size_t written = 0;
+	append(fd, &b, &written);
+	struct hp_model m;
+	const struct hp_analysis_options o = {.no_symbols = 1};
+	CHECK_I64(hp_model_follow(&m, path, &o), 0);
+	CHECK_I64(hp_model_follow_read(&m), 0);
+	CHECK_I64(hp_model_peek(&m), 0);
+	const struct hp_profile *p = m.prof;
+	size_t i1 = 0, i2 = 0;
+	const struct hp_site *s = peek_site(p, 0x1100, &i1);
+	CHECK(s != NULL);
+	CHECK_U64(s ? s->allocations : 0, 2);
+	CHECK_U64(s ? s->leaked_bytes : 0, 150);
+	CHECK_U64(p->heap_bytes, 150);
+	CHECK_U64(p->nlocations, 2);
+	CHECK(p->attached);
+	struct hp_stack st = {0};
+	CHECK_I64(hp_model_stack(&m, s, 0, &st), 0);
+	CHECK_U64(st.n, 2);
+
+	/* Its report while this process writes it, and once it does not. */
+	struct hp_model r;
+	CHECK_I64(hp_model_load(&r, path, &o), 0);
+	CHECK(!r.complete && r.running);
+	CHECK_STR(r.warnings[0], hp_model_running_warning);
+	CHECK(r.prof->attached && r.prof->attached_realtime_ns == 1700000000123456789ull);
+	char *t = render(&r, "text");
+	CHECK(strstr(t, "  attached     at 2023-11-14 22:13:20 UTC (heapprof -p); blocks "
+			"allocated before are not counted\n") != NULL);
+	CHECK(strstr(t, "incomplete (no trailer yet: the process is still running)") != NULL);
+	free(t);
+	char *j = render(&r, "json");
+	CHECK(strstr(j, "\"complete\": false, \"running\": true, \"warnings\"") != NULL);
+	CHECK(strstr(j, "\"attached\": true, \"attached_at_realtime_s\": 1700000000.123") != NULL);
+	free(j);
+	hp_model_release(&r);
+
+	tb_stack(&b, 2, 2, s2);
+	tb3_alloc(&b, 0, 3000, 70, 2);
+	tb3_free(&b, 0, 3100, first);
+	tb_flush_events(&b);
+	tb_round(&b, 4000);
+	tb_frame(&b);
+	append(fd, &b, &written);
+	CHECK_I64(hp_model_follow_read(&m), 0);
+	CHECK_I64(hp_model_peek(&m), 0);
+	p = m.prof;
+	CHECK(&p->sites[i1] == peek_site(p, 0x1100, &i1));
+	CHECK_U64(p->sites[i1].leaked_bytes, 50);
+	s = peek_site(p, 0x1200, &i2);
+	CHECK(s != NULL && i2 != i1);
+	CHECK_U64(p->nlocations, 3);
+	CHECK_I64(hp_model_stack(&m, s, 0, &st), 0);
+	CHECK_U64(st.n, 2);
+	CHECK_U64(st.n ? st.v[0].address : 0, 0x1200);
+
+	tb_exit(&b, 5000, 0);
+	tb_end(&b, 5000, 5, 0);
+	tb_frame(&b);
+	append(fd, &b, &written);
+	CHECK_I64(hp_model_follow_read(&m), 0); /* its writer may write on */
+	hp_model_follow_stop(&m);
+	CHECK_I64(hp_model_follow_read(&m), 1);
+	CHECK_I64(hp_model_peek(&m), 0);
+	CHECK(m.prof->has_end && m.prof->has_exit);
+	CHECK_U64(m.prof->heap_bytes, 120);
+	hp_model_release(&m);
+
+	/* Cut short, and its process gone: not running. */
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	close(fd);
+	CHECK(truncate(path, (off_t)b.out.len - 3) == 0);
+	CHECK_I64(hp_model_load(&r, path, &o), 0);
+	CHECK(!r.complete && !r.running);
+	CHECK_STR(r.warnings[0], hp_model_truncated_warning);
+	hp_model_release(&r);
+	hp_stack_release(&st);
+	unlink(path);
+	tb_release(&b);
+}
+
 static void test_table(void)
 {
 	char names[64];
@@ -371,6 +530,7 @@ int main(void)
 	test_warnings();
 	test_errors();
 	test_hints();
+	test_follow();
 	test_table();
 	return check_done();
 }

@@ -331,6 +331,67 @@ static void test_file(void)
 	tb_release(&b);
 }
 
+/* Follow mode: a trace written a few bytes at a time is read as it grows, a frame being
+ * written is waited for (never taken for a cut one), and the items are the same as when
+ * the file is read whole. With follow off, a frame left cut is the usual truncation. */
+static void test_follow(void)
+{
+	struct tb b;
+	build_full(&b);
+	char path[] = "/tmp/hp_test_reader_XXXXXX";
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	struct hp_reader *r = hp_reader_open(path);
+	CHECK(r != NULL);
+	hp_reader_follow(r, 1);
+	struct hp_item it;
+	unsigned items = 0, waits = 0;
+	size_t written = 0;
+	while (written < b.out.len) {
+		size_t n = b.out.len - written < 7 ? b.out.len - written : 7;
+		CHECK(write(fd, b.out.data + written, n) == (ssize_t)n);
+		written += n;
+		int rc;
+		while ((rc = hp_reader_next(r, &it)) > 0)
+			items++;
+		CHECK(rc == 0);
+		if (written < b.out.len) {
+			CHECK(hp_reader_waiting(r));
+			waits++;
+		}
+		CHECK(!hp_reader_truncated(r));
+	}
+	unsigned all;
+	enum hp_read_error err;
+	int trunc;
+	CHECK(drain(b.out.data, b.out.len, &err, &trunc, &all) == 0);
+	CHECK_U64(items, all);
+	CHECK(waits > 10);
+	hp_reader_follow(r, 0);
+	CHECK(hp_reader_next(r, &it) == 0);
+	CHECK(!hp_reader_waiting(r));
+	CHECK(hp_reader_complete(r));
+	hp_reader_free(r);
+
+	/* Cut inside its last frame: waiting while followed, truncated once not. */
+	CHECK(ftruncate(fd, (off_t)b.out.len - 3) == 0);
+	r = hp_reader_open(path);
+	hp_reader_follow(r, 1);
+	items = 0;
+	while (hp_reader_next(r, &it) > 0)
+		items++;
+	CHECK(hp_reader_waiting(r) && !hp_reader_truncated(r));
+	hp_reader_follow(r, 0);
+	while (hp_reader_next(r, &it) > 0)
+		items++;
+	CHECK(hp_reader_truncated(r) && !hp_reader_waiting(r));
+	CHECK(items < all);
+	hp_reader_free(r);
+	close(fd);
+	unlink(path);
+	tb_release(&b);
+}
+
 /* ---- version 2: blocks by slot ---- */
 
 static void header_v2(struct tb *b)
@@ -894,6 +955,7 @@ int main(void)
 	test_corrupt();
 	test_bomb();
 	test_file();
+	test_follow();
 	test_key();
 	test_full_v2();
 	test_free_list();

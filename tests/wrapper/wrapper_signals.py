@@ -55,18 +55,19 @@ def wait_for(path, pattern, timeout=20.0):
     return None
 
 
-def processes_of(prog):
-    """Pids of the processes running prog (any left over is a failure)."""
+def processes_of(prog, sid):
+    """Pids of the live processes running prog in session sid (the run's own: other tests
+    run the same program at the same time). Any left over is a failure."""
     pids = []
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
         try:
             exe = os.readlink(f"/proc/{d}/exe")
-            state = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()[0]
+            f = open(f"/proc/{d}/stat").read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if exe == prog and state != "Z":
+        if exe == prog and f[0] != "Z" and int(f[3]) == sid:
             pids.append(int(d))
     return pids
 
@@ -117,9 +118,15 @@ def one(mode, leak_check):
         opts.append("--leak-check")
     e = env()
     e.update({"HEAPPROF": A.heapprof, "WORK": work})
-    p = subprocess.run(["bash", "-c", SCRIPT, "bash", *opts, "--", A.prog, mode], env=e,
-                       cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                       timeout=60)
+    shell = subprocess.Popen(["bash", "-c", SCRIPT, "bash", *opts, "--", A.prog, mode], env=e,
+                             cwd=work, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, start_new_session=True)
+    try:
+        sout, serr = shell.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(shell.pid, signal.SIGKILL)
+        sout, serr = shell.communicate()
+    p = subprocess.CompletedProcess(shell.args, shell.returncode, sout, serr)
     out = open(os.path.join(work, "out")).read()
     err = open(os.path.join(work, "err")).read()
     detail = f"script: {p.stdout!r} {p.stderr!r}\n    program stdout: {out!r}\n" \
@@ -137,7 +144,7 @@ def one(mode, leak_check):
     else:
         check(prog_pid == bang, f"{where}: $! is the program's pid (the wrapper execs it)",
               bang, prog_pid)
-    left = processes_of(os.path.realpath(A.prog))
+    left = processes_of(os.path.realpath(A.prog), shell.pid)
     check(left == [], f"{where}: no process left behind", [], left)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
@@ -211,7 +218,7 @@ def forward_all():
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
             p.wait()
-    left = processes_of(os.path.realpath(A.prog))
+    left = processes_of(os.path.realpath(A.prog), p.pid)
     check(left == [], f"{where}: no process left behind", [], left)
 
 
