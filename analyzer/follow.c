@@ -42,19 +42,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static const char *count(char *buf, uint64_t v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
 struct state {
 	const struct hp_follow_options *o;
 	struct hp_analysis_options ao;
@@ -80,21 +67,6 @@ static void warn(void *ctx, const char *msg)
 	const struct state *st = ctx;
 	if (!st->o->quiet)
 		fprintf(stderr, PROG ": warning: %s\n", msg);
-}
-
-struct ranked {
-	uint64_t key, key2;
-	size_t index;
-};
-
-static int cmp_ranked(const void *a, const void *b)
-{
-	const struct ranked *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? 1 : -1;
-	if (x->key2 != y->key2)
-		return x->key2 < y->key2 ? 1 : -1;
-	return x->index < y->index ? -1 : x->index > y->index;
 }
 
 /* The first two frames of a site, on one line. Returns 0 or -ENOMEM. */
@@ -174,7 +146,7 @@ static int view(struct state *st, int live, int last)
 			bytes_s, p->nmarks);
 	} else {
 		unsigned top = st->o->top ? st->o->top : 5;
-		struct ranked *k = malloc((p->nsites ? p->nsites : 1) * sizeof *k);
+		struct hp_rank *k = malloc((p->nsites ? p->nsites : 1) * sizeof *k);
 		if (!k)
 			return -1;
 		fputs("\033[H\033[2J", o);
@@ -189,8 +161,9 @@ static int view(struct state *st, int live, int last)
 			hp_human_bytes(a, p->heap_bytes), hp_human_bytes(b, p->peak_heap_bytes),
 			p->peak_time_s, hp_human_bytes(c, p->rss_bytes));
 		fprintf(o, "  %s calls/s, %s/s over the last %.1f s;  %s calls in all\n",
-			count(a, (uint64_t)(calls_s + 0.5)), hp_human_bytes(b, (uint64_t)bytes_s),
-			dt, count(d, p->allocations));
+			hp_human_count(a, (uint64_t)(calls_s + 0.5)),
+			hp_human_bytes(b, (uint64_t)bytes_s), dt,
+			hp_human_count(d, p->allocations));
 		if (p->nmarks && st->last_mark) {
 			fprintf(o, "  %zu mark%s, the last at %.1f s: ", p->nmarks,
 				p->nmarks == 1 ? "" : "s",
@@ -202,14 +175,14 @@ static int view(struct state *st, int live, int last)
 		int err = 0;
 		for (size_t i = 0; i < p->nsites; i++)
 			if (!p->sites[i].hint && p->sites[i].leaked_bytes)
-				k[n++] = (struct ranked){p->sites[i].leaked_bytes,
-							 p->sites[i].leaked_allocations, i};
-		qsort(k, n, sizeof *k, cmp_ranked);
+				k[n++] = (struct hp_rank){p->sites[i].leaked_bytes,
+							  p->sites[i].leaked_allocations, i};
+		qsort(k, n, sizeof *k, hp_rank_cmp);
 		fprintf(o, "\ntop sites by live bytes\n");
 		for (size_t i = 0; i < n && i < top; i++) {
 			const struct hp_site *s = &p->sites[k[i].index];
 			fprintf(o, "  %10s in %-12s ", hp_human_bytes(a, s->leaked_bytes),
-				count(b, s->leaked_allocations));
+				hp_human_count(b, s->leaked_allocations));
 			if ((err = site_line(o, st, s)) != 0)
 				break;
 			putc('\n', o);
@@ -218,15 +191,15 @@ static int view(struct state *st, int live, int last)
 		for (size_t i = 0; i < p->nsites && !err; i++) {
 			uint64_t dc = p->sites[i].allocations - st->prev_calls[i];
 			if (!p->sites[i].hint && dc)
-				k[n++] = (struct ranked){
+				k[n++] = (struct hp_rank){
 				    dc, p->sites[i].allocated_bytes - st->prev_bytes[i], i};
 		}
-		qsort(k, n, sizeof *k, cmp_ranked);
+		qsort(k, n, sizeof *k, hp_rank_cmp);
 		fprintf(o, "\ntop sites by calls/s\n");
 		for (size_t i = 0; i < n && i < top; i++) {
 			const struct hp_site *s = &p->sites[k[i].index];
 			fprintf(o, "  %10s/s %10s/s  ",
-				count(a, (uint64_t)((double)k[i].key / dt + 0.5)),
+				hp_human_count(a, (uint64_t)((double)k[i].key / dt + 0.5)),
 				hp_human_bytes(b, (uint64_t)((double)k[i].key2 / dt)));
 			if ((err = site_line(o, st, s)) != 0)
 				break;

@@ -1,5 +1,6 @@
-/* What the reports (report_*.c) share: string and size formatting. Each report is an
- * output format of output.h; none is thread-safe. */
+/* What the reports (report_*.c) and the live view (follow.c) share: string, count and
+ * size formatting, and the order of ranked sites. Each report is an output format of
+ * output.h; none is thread-safe. */
 #ifndef HP_REPORT_H
 #define HP_REPORT_H
 
@@ -17,6 +18,19 @@ void hp_json_string(FILE *o, const char *prefix, const char *s, size_t n);
 
 /* "1.5 KiB": human units, 1 decimal (bytes exact below 1 KiB). buf: 32 bytes. */
 const char *hp_human_bytes(char *buf, uint64_t bytes);
+
+/* "1,234,567". buf: 32 bytes. */
+const char *hp_human_count(char *buf, uint64_t v);
+
+/* A site to rank: by key, then key2, both largest first, then by index (a stable order
+ * whatever qsort does with ties). */
+struct hp_rank {
+	uint64_t key, key2;
+	size_t index;
+};
+
+/* qsort()'s comparison of two struct hp_rank. */
+int hp_rank_cmp(const void *a, const void *b);
 
 #ifdef __cplusplus
 }

@@ -83,21 +83,6 @@ static void jnum(FILE *o, double v)
 		fprintf(o, "%.6g", v);
 }
 
-struct keyed {
-	uint64_t peak, bytes;
-	size_t index;
-};
-
-static int cmp_sites(const void *a, const void *b)
-{
-	const struct keyed *x = a, *y = b;
-	if (x->peak != y->peak)
-		return x->peak < y->peak ? 1 : -1;
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
 static int site(FILE *o, const struct hp_model *m, const struct hp_site *s, struct hp_stack *st)
 {
 	if (hp_model_stack(m, s, 0, st))
@@ -184,12 +169,12 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 	jnum(o, p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0.0);
 	fprintf(o, ",\n    \"threads\": %" PRIu64 "\n  },\n", p->threads);
 
-	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	struct hp_rank *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
 	if (!keys)
 		return -1;
 	for (size_t i = 0; i < p->nsites; i++)
-		keys[i] = (struct keyed){p->sites[i].peak_bytes, p->sites[i].allocated_bytes, i};
-	qsort(keys, p->nsites, sizeof *keys, cmp_sites);
+		keys[i] = (struct hp_rank){p->sites[i].peak_bytes, p->sites[i].allocated_bytes, i};
+	qsort(keys, p->nsites, sizeof *keys, hp_rank_cmp);
 	size_t n = top && top < p->nsites ? top : p->nsites;
 	struct hp_stack st = {0};
 	int rc = 0;
@@ -237,13 +222,13 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 			", \"sites\": [",
 			p->hint_allocations, p->hint_frees, p->hint_allocated_bytes,
 			p->hint_peak_bytes, p->hint_live_bytes, p->hint_live_blocks);
-		struct keyed *hk = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *hk);
+		struct hp_rank *hk = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *hk);
 		if (!hk)
 			return -1;
 		for (size_t i = 0; i < p->nhint_sites; i++)
-			hk[i] = (struct keyed){p->hint_sites[i].peak_bytes,
-					       p->hint_sites[i].allocated_bytes, i};
-		qsort(hk, p->nhint_sites, sizeof *hk, cmp_sites);
+			hk[i] = (struct hp_rank){p->hint_sites[i].peak_bytes,
+						 p->hint_sites[i].allocated_bytes, i};
+		qsort(hk, p->nhint_sites, sizeof *hk, hp_rank_cmp);
 		size_t nh = top && top < p->nhint_sites ? top : p->nhint_sites;
 		struct hp_stack hst = {0};
 		for (size_t i = 0; i < nh && !rc; i++) {

@@ -33,8 +33,7 @@ const char *hp_human_bytes(char *buf, uint64_t b)
 	return buf;
 }
 
-/* 1234567 -> "1,234,567". buf: 32 bytes. */
-static const char *count(char *buf, uint64_t v)
+const char *hp_human_count(char *buf, uint64_t v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
@@ -83,14 +82,9 @@ static uint64_t measure(const struct hp_site *s, enum measure m)
 	}
 }
 
-struct keyed {
-	uint64_t key, key2;
-	size_t index;
-};
-
-static int cmp_keyed(const void *a, const void *b)
+int hp_rank_cmp(const void *a, const void *b)
 {
-	const struct keyed *x = a, *y = b;
+	const struct hp_rank *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? 1 : -1;
 	if (x->key2 != y->key2)
@@ -130,9 +124,9 @@ static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	fprintf(o, "  #%-3zu peak %-10s calls %-12s allocated %-10s leaked %-10s temporary %s\n",
-		rank, hp_human_bytes(a, s->peak_bytes), count(b, s->allocations),
+		rank, hp_human_bytes(a, s->peak_bytes), hp_human_count(b, s->allocations),
 		hp_human_bytes(c, s->allocated_bytes), hp_human_bytes(d, s->leaked_bytes),
-		count(e, s->temporary));
+		hp_human_count(e, s->temporary));
 	if (hp_model_stack(m, s, 0, st))
 		return -1;
 	if (!st->n)
@@ -143,14 +137,14 @@ static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s
 }
 
 static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum measure m,
-		   struct keyed *keys, struct hp_stack *st)
+		   struct hp_rank *keys, struct hp_stack *st)
 {
 	const struct hp_profile *p = model->prof;
 	size_t n = 0;
 	for (size_t i = 0; i < p->nsites; i++) {
 		uint64_t k = measure(&p->sites[i], m);
 		if (k)
-			keys[n++] = (struct keyed){k, p->sites[i].allocated_bytes, i};
+			keys[n++] = (struct hp_rank){k, p->sites[i].allocated_bytes, i};
 	}
 	size_t top = top_n ? top_n : n;
 	if (top > n)
@@ -160,7 +154,7 @@ static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum m
 		fputs("  (none)\n", o);
 		return 0;
 	}
-	qsort(keys, n, sizeof *keys, cmp_keyed);
+	qsort(keys, n, sizeof *keys, hp_rank_cmp);
 	for (size_t i = 0; i < top; i++)
 		if (print_site(o, model, &p->sites[keys[i].index], i + 1, st))
 			return -1;
@@ -236,16 +230,16 @@ static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_s
 	fprintf(o,
 		"\npool objects (heapprof_alloc_hint; not part of the heap figures)\n"
 		"  calls %s, allocated %s, peak %s, live at the end %s in %s blocks\n",
-		count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
+		hp_human_count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
 		hp_human_bytes(c, p->hint_peak_bytes), hp_human_bytes(d, p->hint_live_bytes),
-		count(e, p->hint_live_blocks));
-	struct keyed *k = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *k);
+		hp_human_count(e, p->hint_live_blocks));
+	struct hp_rank *k = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *k);
 	if (!k)
 		return -1;
 	for (size_t i = 0; i < p->nhint_sites; i++)
-		k[i] = (struct keyed){p->hint_sites[i].allocations,
-				      p->hint_sites[i].allocated_bytes, i};
-	qsort(k, p->nhint_sites, sizeof *k, cmp_keyed);
+		k[i] = (struct hp_rank){p->hint_sites[i].allocations,
+					p->hint_sites[i].allocated_bytes, i};
+	qsort(k, p->nhint_sites, sizeof *k, hp_rank_cmp);
 	size_t top = top_n && top_n < p->nhint_sites ? top_n : p->nhint_sites;
 	int rc = 0;
 	for (size_t i = 0; i < top && !rc; i++)
@@ -331,21 +325,21 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	const char *est = p->sample_mean ? "~" : "";
 	fprintf(o, "\nsummary%s\n", p->sample_mean ? " (~: estimated from samples)" : "");
 	if (rate >= 100 && rate < 1e18)
-		count(b, (uint64_t)(rate + 0.5));
+		hp_human_count(b, (uint64_t)(rate + 0.5));
 	else
 		snprintf(b, sizeof b, "%.1f", rate);
 	fprintf(o, "  calls to allocation functions  %s%s (%s%s/s)\n", est,
-		count(a, p->allocations), est, b);
-	fprintf(o, "  frees                          %s%s\n", est, count(a, p->frees));
+		hp_human_count(a, p->allocations), est, b);
+	fprintf(o, "  frees                          %s%s\n", est, hp_human_count(a, p->frees));
 	fprintf(o, "  bytes allocated                %s%s\n", est,
 		hp_human_bytes(a, p->allocated_bytes));
 	fprintf(o, "  peak heap                      %s%s at %s\n", est,
 		hp_human_bytes(a, p->peak_heap_bytes), seconds(b, p->peak_time_s));
 	fprintf(o, "  peak RSS                       %s\n", hp_human_bytes(a, p->peak_rss_bytes));
 	fprintf(o, "  leaked                         %s%s in %s%s blocks\n", est,
-		hp_human_bytes(a, p->leaked_bytes), est, count(b, p->leaked_allocations));
+		hp_human_bytes(a, p->leaked_bytes), est, hp_human_count(b, p->leaked_allocations));
 	fprintf(o, "  temporary allocations          %s%s (%.1f%% of calls)\n", est,
-		count(a, p->temporary),
+		hp_human_count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
 
 	/* The reachability scan's classes and lost sites; the still reachable sites only
@@ -369,7 +363,7 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 		free(buf);
 	}
 
-	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	struct hp_rank *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
 	struct hp_stack st = {0};
 	int rc = keys ? 0 : -1;
 	for (int m = 0; m < NMEASURES && !rc; m++)
