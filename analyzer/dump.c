@@ -5,6 +5,8 @@
 
 #include <inttypes.h>
 
+#include "output.h"
+
 void hp_dump_string(FILE *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -282,3 +284,11 @@ int hp_dump(FILE *out, struct hp_reader *r)
 		item(out, &it, (int)hp_reader_version(r));
 	return rc;
 }
+
+static int write_records(struct hp_reader *r, const struct hp_output_options *o)
+{
+	return hp_dump(o->out, r) < 0 ? -1 : 0;
+}
+
+const struct hp_output hp_output_dump = {
+    .name = "dump", .flags = HP_OUTPUT_HIDDEN, .write_records = write_records};

@@ -1,13 +1,14 @@
 /* heapprof-analyze --follow; see follow.h.
  *
- * One reader in follow mode (reader.h) and one replay, fed as the file grows: every
- * item is read once. A view peeks at the replay (hp_replay_peek), so it costs one pass
- * over the sites, and the calls and bytes of each site at the previous view are all this
- * file keeps of its own (an array indexed like the sites). */
+ * One model in follow mode (model.h), fed as the file grows: every item is read once. A
+ * view peeks at the model (hp_model_peek), so it costs one pass over the sites, and the
+ * stacks it prints are symbolized when first printed (hp_model_stack). The calls and
+ * bytes of each site at the previous view are all this file keeps of its own (an array
+ * indexed like the sites), with what it shows of the records: the pid, the exit and the
+ * last mark. */
 #define _GNU_SOURCE
 #include "follow.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -18,10 +19,11 @@
 #include <unistd.h>
 
 #include "dump.h"
+#include "frame.h"
+#include "model.h"
+#include "proc.h"
 #include "reader.h"
-#include "replay.h"
 #include "report.h"
-#include "resolve.h"
 
 #define PROG "heapprof-analyze"
 #define POLL_NS 100000000ull /* the file is read every 100 ms between views */
@@ -40,73 +42,11 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Whether /proc/pid/fd/<name> links to want. */
-static int links_to(uint64_t pid, const char *name, const char *want)
-{
-	char link[96], got[PATH_MAX];
-	snprintf(link, sizeof link, "/proc/%" PRIu64 "/fd/%s", pid, name);
-	ssize_t n = readlink(link, got, sizeof got - 1);
-	if (n <= 0)
-		return 0;
-	got[n] = '\0';
-	return strcmp(got, want) == 0;
-}
-
-/* hp_follow_writing() for the trace's real path; *hint remembers the descriptor found
- * (a server may hold thousands: only a miss scans them all again). */
-static int writing(uint64_t pid, const char *want, long *hint)
-{
-	char dir[64], name[24];
-	if (!pid || pid > INT_MAX)
-		return 0;
-	if (*hint >= 0) {
-		snprintf(name, sizeof name, "%ld", *hint);
-		if (links_to(pid, name, want))
-			return 1;
-		*hint = -1;
-	}
-	snprintf(dir, sizeof dir, "/proc/%" PRIu64 "/fd", pid);
-	DIR *d = opendir(dir);
-	if (!d)
-		return (errno == EACCES || errno == EPERM) &&
-		       (kill((pid_t)pid, 0) == 0 || errno == EPERM);
-	for (struct dirent *e; (e = readdir(d));) {
-		if (e->d_name[0] != '.' && links_to(pid, e->d_name, want)) {
-			*hint = strtol(e->d_name, NULL, 10);
-			break;
-		}
-	}
-	closedir(d);
-	return *hint >= 0;
-}
-
-int hp_follow_writing(uint64_t pid, const char *path)
-{
-	char want[PATH_MAX];
-	long hint = -1;
-	return realpath(path, want) && writing(pid, want, &hint);
-}
-
-static const char *count(char *buf, uint64_t v)
-{
-	char tmp[32];
-	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
-	for (int i = 0; i < n; i++) {
-		if (i && (n - i) % 3 == 0)
-			buf[o++] = ',';
-		buf[o++] = tmp[i];
-	}
-	buf[o] = 0;
-	return buf;
-}
-
 struct state {
 	const struct hp_follow_options *o;
-	const char *path;
-	struct hp_reader *r;
-	struct hp_replay *rp;
-	struct hp_resolver *res;
-	size_t res_modules;		   /* the modules the resolver knows */
+	struct hp_analysis_options ao;
+	struct hp_model m;
+	struct hp_stack stack;		   /* of the site being printed */
 	uint64_t *prev_calls, *prev_bytes; /* per site, at the previous view */
 	size_t prev_cap;
 	uint64_t view_calls, view_bytes; /* totals at the previous view */
@@ -117,7 +57,7 @@ struct state {
 	char *mark_copy;
 	char real_path[PATH_MAX];
 	long fd_hint;
-	int tty, header, ended, ended_status_known;
+	int tty, header, ended, ended_status_known, oom;
 	int64_t exit_status;
 	uint64_t pid;
 };
@@ -129,29 +69,16 @@ static void warn(void *ctx, const char *msg)
 		fprintf(stderr, PROG ": warning: %s\n", msg);
 }
 
-struct ranked {
-	uint64_t key, key2;
-	size_t index;
-};
-
-static int cmp_ranked(const void *a, const void *b)
+/* The first two frames of a site, on one line. Returns 0 or -ENOMEM. */
+static int site_line(FILE *o, struct state *st, const struct hp_site *s)
 {
-	const struct ranked *x = a, *y = b;
-	if (x->key != y->key)
-		return x->key < y->key ? 1 : -1;
-	if (x->key2 != y->key2)
-		return x->key2 < y->key2 ? 1 : -1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* The first two frames of a site, on one line. */
-static void site_line(FILE *o, struct state *st, const struct hp_site *s)
-{
-	const struct hp_resolved_frame *f;
-	size_t n = st->res ? hp_resolve_site(st->res, s, &f) : 0;
+	if (hp_model_stack(&st->m, s, 0, &st->stack))
+		return -ENOMEM;
+	const struct hp_frame *f = st->stack.v;
+	size_t n = st->stack.n;
 	if (!n) {
 		fputs("(no stack)", o);
-		return;
+		return 0;
 	}
 	for (size_t i = 0; i < n && i < 2; i++) {
 		if (i)
@@ -162,9 +89,11 @@ static void site_line(FILE *o, struct state *st, const struct hp_site *s)
 			fputs("??", o);
 		if (f[i].file)
 			fprintf(o, " (%s:%u)", hp_basename(f[i].file), f[i].line);
-		else if (f[i].module)
-			fprintf(o, " (%s+0x%" PRIx64 ")", hp_basename(f[i].module), f[i].address);
+		else if (f[i].module_path)
+			fprintf(o, " (%s+0x%" PRIx64 ")", hp_basename(f[i].module_path),
+				f[i].address);
 	}
+	return 0;
 }
 
 static const char *state_word(const struct state *st, int live)
@@ -176,9 +105,9 @@ static const char *state_word(const struct state *st, int live)
 
 static int view(struct state *st, int live, int last)
 {
-	const struct hp_profile *p = hp_replay_peek(st->rp);
-	if (!p)
+	if (hp_model_peek(&st->m))
 		return -1;
+	const struct hp_profile *p = st->m.prof;
 	uint64_t now = mono_ns();
 	/* Rates over the program's time since the last view (a trace read in one go gives
 	 * its averages); the wall clock when the trace has not moved on. */
@@ -192,11 +121,6 @@ static int view(struct state *st, int live, int last)
 	double calls_s = (double)calls / dt, bytes_s = (double)bytes / dt;
 	FILE *o = st->o->out;
 	char a[32], b[32], c[32], d[32];
-	if (p->nmodules != st->res_modules || (!st->res && p->nmodules)) {
-		hp_resolver_free(st->res);
-		st->res = hp_resolver_new(p, st->o->symbols, warn, st);
-		st->res_modules = p->nmodules;
-	}
 	if (p->nsites > st->prev_cap) {
 		size_t cap = p->nsites * 2;
 		uint64_t *pc = realloc(st->prev_calls, cap * sizeof *pc);
@@ -222,7 +146,7 @@ static int view(struct state *st, int live, int last)
 			bytes_s, p->nmarks);
 	} else {
 		unsigned top = st->o->top ? st->o->top : 5;
-		struct ranked *k = malloc((p->nsites ? p->nsites : 1) * sizeof *k);
+		struct hp_rank *k = malloc((p->nsites ? p->nsites : 1) * sizeof *k);
 		if (!k)
 			return -1;
 		fputs("\033[H\033[2J", o);
@@ -237,8 +161,9 @@ static int view(struct state *st, int live, int last)
 			hp_human_bytes(a, p->heap_bytes), hp_human_bytes(b, p->peak_heap_bytes),
 			p->peak_time_s, hp_human_bytes(c, p->rss_bytes));
 		fprintf(o, "  %s calls/s, %s/s over the last %.1f s;  %s calls in all\n",
-			count(a, (uint64_t)(calls_s + 0.5)), hp_human_bytes(b, (uint64_t)bytes_s),
-			dt, count(d, p->allocations));
+			hp_human_count(a, (uint64_t)(calls_s + 0.5)),
+			hp_human_bytes(b, (uint64_t)bytes_s), dt,
+			hp_human_count(d, p->allocations));
 		if (p->nmarks && st->last_mark) {
 			fprintf(o, "  %zu mark%s, the last at %.1f s: ", p->nmarks,
 				p->nmarks == 1 ? "" : "s",
@@ -247,37 +172,42 @@ static int view(struct state *st, int live, int last)
 			putc('\n', o);
 		}
 		size_t n = 0;
+		int err = 0;
 		for (size_t i = 0; i < p->nsites; i++)
 			if (!p->sites[i].hint && p->sites[i].leaked_bytes)
-				k[n++] = (struct ranked){p->sites[i].leaked_bytes,
-							 p->sites[i].leaked_allocations, i};
-		qsort(k, n, sizeof *k, cmp_ranked);
+				k[n++] = (struct hp_rank){p->sites[i].leaked_bytes,
+							  p->sites[i].leaked_allocations, i};
+		qsort(k, n, sizeof *k, hp_rank_cmp);
 		fprintf(o, "\ntop sites by live bytes\n");
 		for (size_t i = 0; i < n && i < top; i++) {
 			const struct hp_site *s = &p->sites[k[i].index];
 			fprintf(o, "  %10s in %-12s ", hp_human_bytes(a, s->leaked_bytes),
-				count(b, s->leaked_allocations));
-			site_line(o, st, s);
+				hp_human_count(b, s->leaked_allocations));
+			if ((err = site_line(o, st, s)) != 0)
+				break;
 			putc('\n', o);
 		}
 		n = 0;
-		for (size_t i = 0; i < p->nsites; i++) {
+		for (size_t i = 0; i < p->nsites && !err; i++) {
 			uint64_t dc = p->sites[i].allocations - st->prev_calls[i];
 			if (!p->sites[i].hint && dc)
-				k[n++] = (struct ranked){
+				k[n++] = (struct hp_rank){
 				    dc, p->sites[i].allocated_bytes - st->prev_bytes[i], i};
 		}
-		qsort(k, n, sizeof *k, cmp_ranked);
+		qsort(k, n, sizeof *k, hp_rank_cmp);
 		fprintf(o, "\ntop sites by calls/s\n");
 		for (size_t i = 0; i < n && i < top; i++) {
 			const struct hp_site *s = &p->sites[k[i].index];
 			fprintf(o, "  %10s/s %10s/s  ",
-				count(a, (uint64_t)((double)k[i].key / dt + 0.5)),
+				hp_human_count(a, (uint64_t)((double)k[i].key / dt + 0.5)),
 				hp_human_bytes(b, (uint64_t)((double)k[i].key2 / dt)));
-			site_line(o, st, s);
+			if ((err = site_line(o, st, s)) != 0)
+				break;
 			putc('\n', o);
 		}
 		free(k);
+		if (err)
+			return -1;
 		if (last)
 			fputs("\n", o);
 	}
@@ -293,64 +223,56 @@ static int view(struct state *st, int live, int last)
 	return ferror(o) ? -1 : 0;
 }
 
-/* Feeds every item the file holds now. Returns 1 at the trace's end (follow mode off),
- * 0 when waiting for more, -1 on a decode error, -2 out of memory. */
-static int feed(struct state *st)
+/* What the view shows of the records as they are read (hp_analysis_options.item). */
+static void on_item(void *ctx, const struct hp_reader *r, const struct hp_item *it)
 {
-	struct hp_item it;
-	int n;
-	while ((n = hp_reader_next(st->r, &it)) > 0) {
-		if (hp_replay_item(st->rp, &it))
-			return -2;
-		switch (it.kind) {
-		case HP_REC_HEADER:
-			st->header = 1;
-			st->pid = it.u.header.pid;
-			break;
-		case HP_REC_END:
-			st->ended = 1;
-			break;
-		case HP_REC_EXIT:
-			st->ended_status_known = 1;
-			st->exit_status = it.u.exit.status;
-			break;
-		case HP_REC_MARK: {
-			char *m = malloc(it.u.mark.label_len + 1);
-			if (!m)
-				return -2;
-			memcpy(m, it.u.mark.label, it.u.mark.label_len);
-			m[it.u.mark.label_len] = 0;
-			free(st->mark_copy);
-			st->mark_copy = m;
-			st->last_mark = m;
-			st->last_mark_time = it.u.mark.time;
+	struct state *st = ctx;
+	switch (it->kind) {
+	case HP_REC_HEADER:
+		st->header = 1;
+		st->pid = it->u.header.pid;
+		break;
+	case HP_REC_END:
+		st->ended = 1;
+		break;
+	case HP_REC_EXIT:
+		st->ended_status_known = 1;
+		st->exit_status = it->u.exit.status;
+		break;
+	case HP_REC_MARK: {
+		char *m = malloc(it->u.mark.label_len + 1);
+		if (!m) {
+			st->oom = 1;
 			break;
 		}
-		default:
-			break;
-		}
+		memcpy(m, it->u.mark.label, it->u.mark.label_len);
+		m[it->u.mark.label_len] = 0;
+		free(st->mark_copy);
+		st->mark_copy = m;
+		st->last_mark = m;
+		st->last_mark_time = it->u.mark.time;
+		break;
 	}
-	if (n < 0)
-		return -1;
-	return hp_reader_waiting(st->r) ? 0 : 1;
+	default:
+		break;
+	}
 }
 
 int hp_follow(const char *path, const struct hp_follow_options *o)
 {
-	struct state st = {.o = o, .path = path, .fd_hint = -1};
-	st.r = hp_reader_open(path);
-	if (!st.r || !realpath(path, st.real_path)) {
+	struct state st = {.o = o, .fd_hint = -1};
+	st.ao = (struct hp_analysis_options){
+	    .no_symbols = o->no_symbols, .warn = warn, .item = on_item, .ctx = &st};
+	if (hp_model_follow(&st.m, path, &st.ao)) {
+		fprintf(stderr, PROG ": %s\n", st.m.error);
+		hp_model_release(&st.m);
+		return 2;
+	}
+	if (!realpath(path, st.real_path)) {
 		fprintf(stderr, PROG ": cannot open '%s': %s\n", path, strerror(errno));
-		hp_reader_free(st.r);
+		hp_model_release(&st.m);
 		return 2;
 	}
-	st.rp = hp_replay_new();
-	if (!st.rp) {
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(errno));
-		hp_reader_free(st.r);
-		return 2;
-	}
-	hp_reader_follow(st.r, 1);
 	st.tty = isatty(fileno(o->out));
 	struct sigaction sa, old_int, old_term;
 	memset(&sa, 0, sizeof sa);
@@ -363,19 +285,17 @@ int hp_follow(const char *path, const struct hp_follow_options *o)
 	uint64_t next = st.view_ns + interval;
 	int rc = 0, following = 1;
 	for (;;) {
-		int f = feed(&st);
-		if (f < 0) {
-			char msg[256];
-			if (f == -2 || hp_reader_error(st.r) == HP_READ_ERR_NOMEM)
-				fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path,
-					strerror(ENOMEM));
-			else
-				fprintf(stderr, PROG ": '%s' is not a heapprof trace: %s\n", path,
-					hp_reader_format_error(st.r, msg, sizeof msg));
+		int f = hp_model_follow_read(&st.m);
+		if (f < 0 || st.oom) {
+			if (f >= 0)
+				snprintf(st.m.error, sizeof st.m.error, "cannot analyze '%s': %s",
+					 path, strerror(ENOMEM));
+			fprintf(stderr, PROG ": %s\n", st.m.error);
 			rc = 2;
 			break;
 		}
-		int live = following && (!st.header || writing(st.pid, st.real_path, &st.fd_hint));
+		int live =
+		    following && (!st.header || hp_proc_writing(st.pid, st.real_path, &st.fd_hint));
 		if (f == 1 || stop_signal) {
 			if (view(&st, following && live, 1))
 				rc = 2;
@@ -383,7 +303,7 @@ int hp_follow(const char *path, const struct hp_follow_options *o)
 		}
 		if (!live && following) {
 			/* The writer is gone: read to the end, a frame cut short included. */
-			hp_reader_follow(st.r, 0);
+			hp_model_follow_stop(&st.m);
 			following = 0;
 			continue;
 		}
@@ -408,11 +328,10 @@ int hp_follow(const char *path, const struct hp_follow_options *o)
 			path);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
-	hp_resolver_free(st.res);
 	free(st.prev_calls);
 	free(st.prev_bytes);
 	free(st.mark_copy);
-	hp_replay_free(st.rp);
-	hp_reader_free(st.r);
+	hp_stack_release(&st.stack);
+	hp_model_release(&st.m);
 	return rc;
 }

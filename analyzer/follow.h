@@ -1,8 +1,8 @@
-/* heapprof-analyze --follow: a live view of a trace while its process writes it. */
+/* heapprof-analyze --follow: a live view of a trace while its process writes it, read
+ * from a model in follow mode (model.h: hp_model_follow, hp_model_peek). */
 #ifndef HP_FOLLOW_H
 #define HP_FOLLOW_H
 
-#include <stdint.h>
 #include <stdio.h>
 
 #ifdef __cplusplus
@@ -13,7 +13,7 @@ struct hp_follow_options {
 	FILE *out;
 	unsigned top;	   /* sites per list; 0: 5 */
 	double interval_s; /* between views; 0: 1 s */
-	int symbols;	   /* symbolize the sites' frames */
+	int no_symbols;	   /* --no-symbols: frames show module and address */
 	int quiet;	   /* no warnings on stderr */
 };
 
@@ -26,10 +26,6 @@ struct hp_follow_options {
  * the trace's length. Returns heapprof-analyze's exit status: 0, or 2 when the trace
  * cannot be opened or decoded. */
 int hp_follow(const char *path, const struct hp_follow_options *o);
-
-/* 1 when process pid is alive and holds path open (the trace is still being written);
- * when its descriptors cannot be read (another user's), 1 when it is alive. */
-int hp_follow_writing(uint64_t pid, const char *path);
 
 #ifdef __cplusplus
 }

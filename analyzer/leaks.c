@@ -5,10 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Frames kept per stack for suppression matching: HP_MAX_FRAMES_PER_STACK return
- * addresses, a few inlined frames each. */
-#define MAX_SYM_FRAMES 4096
-
 static const char *const kind_names[HP_LEAK_NKINDS] = {
     [HP_LEAK_REACHABLE] = "still reachable", [HP_LEAK_POSSIBLE] = "possibly lost",
     [HP_LEAK_INDIRECT] = "indirectly lost",  [HP_LEAK_DEFINITE] = "definitely lost",
@@ -188,12 +184,8 @@ int hp_leaks_finish(struct hp_leaks *lk, hp_leaks_resolve_fn resolve, void *ctx)
 	if (ngroups > 1)
 		qsort(groups, ngroups, sizeof(*groups), cmp_group);
 
-	struct hp_leak_frame *frames = NULL;
-	if (resolve && lk->supp.nrules) {
-		frames = malloc(MAX_SYM_FRAMES * sizeof(*frames));
-		if (!frames)
-			return -ENOMEM;
-	}
+	struct hp_stack frames = {0};
+	int match = resolve && lk->supp.nrules;
 	free(lk->sites);
 	lk->sites = NULL;
 	lk->nsites = 0;
@@ -213,9 +205,12 @@ int hp_leaks_finish(struct hp_leaks *lk, hp_leaks_resolve_fn resolve, void *ctx)
 		if (!site.blocks)
 			continue;
 		long rule = -1;
-		if (frames && site.stack) {
-			int n = resolve(ctx, site.stack, 1, frames, MAX_SYM_FRAMES);
-			rule = hp_suppress_match(&lk->supp, frames, n > 0 ? (size_t)n : 0);
+		if (match && site.stack) {
+			if (resolve(ctx, site.stack, 1, &frames)) {
+				hp_stack_release(&frames);
+				return -ENOMEM;
+			}
+			rule = hp_suppress_match(&lk->supp, frames.v, frames.n);
 		}
 		if (rule >= 0) {
 			hp_suppress_count(&lk->supp, rule, site.blocks, site.bytes);
@@ -229,7 +224,7 @@ int hp_leaks_finish(struct hp_leaks *lk, hp_leaks_resolve_fn resolve, void *ctx)
 			size_t c = sites_cap ? 2 * sites_cap : 64;
 			struct hp_leak_site *ns = realloc(lk->sites, c * sizeof(*ns));
 			if (!ns) {
-				free(frames);
+				hp_stack_release(&frames);
 				return -ENOMEM;
 			}
 			lk->sites = ns;
@@ -237,7 +232,7 @@ int hp_leaks_finish(struct hp_leaks *lk, hp_leaks_resolve_fn resolve, void *ctx)
 		}
 		lk->sites[lk->nsites++] = site;
 	}
-	free(frames);
+	hp_stack_release(&frames);
 	if (lk->nsites > 1)
 		qsort(lk->sites, lk->nsites, sizeof(*lk->sites), cmp_site);
 	lk->finished = 1;

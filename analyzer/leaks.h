@@ -22,6 +22,7 @@
 
 #include <heapprof/trace_format.h>
 
+#include "frame.h"
 #include "suppress.h"
 
 #ifdef __cplusplus
@@ -46,14 +47,13 @@ struct hp_leak_site {
 	uint64_t bytes, blocks;
 };
 
-/* Fills out[0..max) with the symbolized frames of stack `stack` (the key given to
- * hp_leaks_add_live), innermost first, and returns how many (0 when unknown). With
+/* Puts the symbolized frames of stack `stack` (the key given to hp_leaks_add_live),
+ * innermost first, in out->v[0..out->n) (none when unknown), growing it as needed. With
  * `untrimmed` 0 the frames are trimmed as the JSON report's `sites[].stack` is (for
  * printing); with 1 they are all of them, allocator and libc frames included (for
  * suppression matching: LSan matches every frame). Strings must stay valid until the
- * reports are printed. */
-typedef int (*hp_leaks_resolve_fn)(void *ctx, uint32_t stack, int untrimmed,
-				   struct hp_leak_frame *out, int max);
+ * reports are printed. Returns 0 or -ENOMEM. */
+typedef int (*hp_leaks_resolve_fn)(void *ctx, uint32_t stack, int untrimmed, struct hp_stack *out);
 
 struct hp_leak_block {
 	uint64_t addr;

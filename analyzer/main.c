@@ -1,6 +1,7 @@
-/* heapprof-analyze: the command line. Decodes each trace, replays it, joins the leak
- * scan with the live set, and prints a report (text, JSON or LeakSanitizer's log) or a
- * record dump; then evaluates the checks (checks.h). */
+/* heapprof-analyze: the command line. Parses the options, loads each trace into the
+ * analysis model (model.h) and writes it in the chosen output format (output.h), or
+ * prints its records (--dump); then evaluates the checks (checks.h). With --follow it
+ * shows a live view of one trace being written instead (follow.h). */
 #define _GNU_SOURCE /* strcasestr */
 #include <errno.h>
 #include <getopt.h>
@@ -14,14 +15,11 @@
 #include <heapprof/version.h>
 
 #include "checks.h"
-#include "dump.h"
 #include "follow.h"
-#include "leaks.h"
-#include "reader.h"
-#include "replay.h"
+#include "model.h"
+#include "output.h"
 #include "report.h"
 #include "report_leaks.h"
-#include "resolve.h"
 
 #define PROG "heapprof-analyze"
 #define PROGRESS_MIN_SIZE (64ull << 20)
@@ -29,28 +27,36 @@
 enum { EXIT_OK = 0, EXIT_USAGE = 1, EXIT_INPUT = 2 };
 
 struct options {
-	int json, lsan, dump, symbols, quiet, follow;
-	double interval;
-	int progress; /* -1 never, 0 on a terminal for large traces, 1 always */
+	const struct hp_output *format; /* --format; text by default */
+	int dump, no_symbols, quiet, follow;
+	double interval; /* --interval */
+	int progress;	 /* -1 never, 0 on a terminal for large traces, 1 always */
 	unsigned top;
 	int top_set;
-	int nfiles;
 	const char *output;
 	struct hp_checks checks;
 };
 
 static void usage(FILE *o)
 {
-	fputs("usage: " PROG " [options] TRACE...\n"
-	      "\n"
-	      "Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
-	      "\n"
-	      "options:\n"
-	      "  --format text|json|lsan\n"
-	      "                      report format (default text); several traces in JSON give\n"
+	char names[256];
+	fprintf(o,
+		"usage: " PROG " [options] TRACE...\n"
+		"\n"
+		"Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
+		"\n"
+		"options:\n"
+		"  --format %s\n",
+		hp_output_names(names, sizeof names, "|", "|"));
+	fputs("                      report format (default text); several traces in JSON give\n"
 	      "                      {\"schema_version\": 1, \"processes\": [...]}; lsan prints\n"
-	      "                      the leaks in LeakSanitizer's log format (ctest -T memcheck)\n"
-	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
+	      "                      the leaks in LeakSanitizer's log format (ctest -T memcheck)\n",
+	      o);
+	const struct hp_output *f;
+	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++)
+		if (f->help && !(f->flags & HP_OUTPUT_HIDDEN))
+			fprintf(o, "                      %s: %s\n", f->name, f->help);
+	fputs("  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
 	      "  --follow            a live view of a trace being written: heap, RSS, rates and\n"
@@ -79,7 +85,7 @@ static void usage(FILE *o)
 	      o);
 }
 
-static void warn_symbols(void *ctx, const char *msg)
+static void warn(void *ctx, const char *msg)
 {
 	const struct options *opt = ctx;
 	if (!opt->quiet)
@@ -99,121 +105,28 @@ static int utf8_locale(void)
 
 /* On a terminal the line is redrawn and erased at the end; in a log (--progress with
  * stderr redirected) the last state stays, on a line of its own. */
-static void progress(struct hp_reader *r, int done)
+static void progress(void *ctx, uint64_t off, uint64_t size, int done)
 {
+	const struct options *opt = ctx;
+	if (opt->progress < 0 || (opt->progress == 0 && size <= PROGRESS_MIN_SIZE))
+		return;
 	int tty = isatty(2);
+	if (opt->progress == 0 && !tty)
+		return;
 	if (done && tty) {
 		fputs("\r\033[K", stderr);
 		return;
 	}
 	char b[32];
-	uint64_t off = hp_reader_offset(r), size = hp_reader_size(r);
 	fprintf(stderr, "\r  %3u%% %s", (unsigned)(size ? off * 100 / size : 0),
 		hp_human_bytes(b, off));
 	if (done)
 		fputc('\n', stderr);
 }
 
-/* Reports a decode error; returns EXIT_INPUT. */
-static int decode_error(struct hp_reader *r, const char *path)
-{
-	char msg[256];
-	if (hp_reader_error(r) == HP_READ_ERR_IO)
-		fprintf(stderr, PROG ": cannot read '%s': %s\n", path,
-			strerror(hp_reader_errno(r)));
-	else if (hp_reader_error(r) == HP_READ_ERR_NOMEM)
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(ENOMEM));
-	else
-		fprintf(stderr, PROG ": '%s' is not a heapprof trace: %s\n", path,
-			hp_reader_format_error(r, msg, sizeof msg));
-	return EXIT_INPUT;
-}
-
-static const char truncated_msg[] =
-    "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
-static const char running_msg[] =
-    "no trailer yet: the process is still running; reporting what was recorded so far";
-
-/* The reader loop's share of the leak check: the recorder's records at exit. Returns 0
- * or a negative errno. */
-static int leak_item(struct hp_leaks *lk, const struct hp_item *it)
-{
-	switch (it->kind) {
-	case HP_REC_LEAK_SCAN: {
-		/* The record lists definite, indirect, possible, reachable; hp_leak_scan is
-		 * indexed by enum hp_leak_class. */
-		static const int cls[4] = {HP_LEAK_DEFINITE, HP_LEAK_INDIRECT, HP_LEAK_POSSIBLE,
-					   HP_LEAK_REACHABLE};
-		struct hp_leak_scan scan = {.time = it->u.leak_scan.time,
-					    .flags = it->u.leak_scan.flags,
-					    .nblocks = it->u.leak_scan.nblocks};
-		for (int i = 0; i < 4; i++) {
-			scan.bytes[cls[i]] = it->u.leak_scan.bytes[i];
-			scan.blocks[cls[i]] = it->u.leak_scan.blocks[i];
-		}
-		hp_leaks_set_scan(lk, &scan);
-		return 0;
-	}
-	case HP_REC_LEAK_BLOCKS:
-		for (uint32_t i = 0; i < it->u.leak_blocks.count; i++) {
-			int rc = hp_leaks_add_block(lk, it->u.leak_blocks.addr[i],
-						    it->u.leak_blocks.cls[i]);
-			if (rc)
-				return rc;
-		}
-		return 0;
-	case HP_REC_SUPPRESSIONS:
-		return hp_leaks_add_program_suppressions(lk, it->u.suppressions.text,
-							 it->u.suppressions.text_len);
-	default:
-		return 0;
-	}
-}
-
-struct leak_ctx {
-	struct hp_leaks *lk;
-	const struct hp_profile *prof;
-	struct hp_resolver *res;
-	int oom;
-};
-
-static void add_live(void *ctx, uint64_t addr, uint64_t size, const struct hp_site *site)
-{
-	struct leak_ctx *c = ctx;
-	size_t index = site ? (size_t)(site - c->prof->sites) : SIZE_MAX;
-	/* The key is the site's index + 1; 0 (no stack) when it does not fit. */
-	uint32_t key = index < UINT32_MAX ? (uint32_t)index + 1 : 0;
-	if (hp_leaks_add_live(c->lk, addr, size, key))
-		c->oom = 1;
-}
-
-/* hp_leaks_resolve_fn: key k is prof->sites[k - 1]. Untrimmed frames for suppression
- * matching, the reports' trimmed ones for printing. */
-static int resolve_leak_stack(void *ctx, uint32_t stack, int untrimmed, struct hp_leak_frame *out,
-			      int max)
-{
-	struct leak_ctx *c = ctx;
-	if (!stack || stack > c->prof->nsites || max <= 0)
-		return 0;
-	const struct hp_site *site = &c->prof->sites[stack - 1];
-	const struct hp_resolved_frame *f;
-	size_t n = untrimmed ? hp_resolve_site_untrimmed(c->res, site, &f)
-			     : hp_resolve_site(c->res, site, &f);
-	if (n > (size_t)max)
-		n = (size_t)max;
-	for (size_t i = 0; i < n; i++)
-		out[i] = (struct hp_leak_frame){
-		    .function = f[i].function,
-		    .file = f[i].file,
-		    .module = f[i].module,
-		    .line = f[i].line,
-		    .inlined = f[i].inlined,
-		    .address = f[i].address,
-		};
-	return (int)n;
-}
-
-static int analyze(const char *path, struct options *opt, FILE *out, int index, int multi)
+/* --dump and other formats of the records themselves: no model. */
+static int write_records(const char *path, const struct options *opt,
+			 const struct hp_output_options *oo)
 {
 	struct hp_reader *r = hp_reader_open(path);
 	if (!r) {
@@ -221,147 +134,53 @@ static int analyze(const char *path, struct options *opt, FILE *out, int index, 
 		return EXIT_INPUT;
 	}
 	int rc = EXIT_OK;
-	if (opt->dump) {
-		if (hp_dump(out, r) < 0)
-			rc = decode_error(r, path);
-		else if (hp_reader_truncated(r) && !opt->quiet)
-			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, truncated_msg);
-		hp_reader_free(r);
-		return rc;
-	}
-
-	struct hp_replay *rp = hp_replay_new();
-	if (!rp) {
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(errno));
-		hp_reader_free(r);
-		return EXIT_INPUT;
-	}
-	struct hp_leaks lk;
-	hp_leaks_init(&lk, &opt->checks.supp);
-	int show_progress = opt->progress > 0 || (opt->progress == 0 && isatty(2) &&
-						  hp_reader_size(r) > PROGRESS_MIN_SIZE);
-	struct hp_item it;
-	int n;
-	uint32_t tick = 0;
-	while ((n = hp_reader_next(r, &it)) > 0) {
-		if (hp_replay_item(rp, &it) || leak_item(&lk, &it)) {
-			n = -2;
-			break;
-		}
-		if (show_progress && !(++tick & 0xffff))
-			progress(r, 0);
-	}
-	if (show_progress)
-		progress(r, 1);
-	const struct hp_profile *p = NULL;
-	if (n == -1)
-		rc = decode_error(r, path);
-	else if (n == -2 || !(p = hp_replay_finish(rp))) {
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path, strerror(ENOMEM));
+	char msg[sizeof((struct hp_model *)0)->error];
+	if (opt->format->write_records(r, oo) < 0) {
+		fprintf(stderr, PROG ": %s\n", hp_model_read_error(r, path, msg, sizeof msg));
 		rc = EXIT_INPUT;
+	} else if (hp_reader_truncated(r) && !opt->quiet) {
+		fprintf(stderr, PROG ": warning: '%s' has %s\n", path, hp_model_truncated_warning);
 	}
-	if (rc) {
-		hp_leaks_release(&lk);
-		hp_replay_free(rp);
-		hp_reader_free(r);
-		return rc;
-	}
-
-	const char *warnings[4];
-	char lost[96], err[600];
-	size_t nw = 0;
-	int truncated = hp_reader_truncated(r);
-	int running = truncated && hp_follow_writing(p->header.pid, path);
-	if (truncated) {
-		warnings[nw++] = running ? running_msg : truncated_msg;
-		if (!opt->quiet)
-			fprintf(stderr, PROG ": warning: '%s' has %s\n", path, warnings[nw - 1]);
-	}
-	if (p->end_lost) {
-		snprintf(lost, sizeof lost, "%" PRIu64 " events could not be recorded",
-			 p->end_lost);
-		warnings[nw++] = lost;
-		if (!opt->quiet)
-			fprintf(stderr, PROG ": warning: '%s': %s\n", path, lost);
-	}
-	if (p->error) {
-		snprintf(err, sizeof err, "the recorder stopped: %s", p->error);
-		warnings[nw++] = err;
-		if (!opt->quiet)
-			fprintf(stderr, PROG ": warning: '%s': %s\n", path, err);
-	}
-
-	/* The resolver outlives the leak report: its printers resolve stacks lazily. */
-	struct hp_resolver *res = hp_resolver_new(p, opt->symbols, warn_symbols, (void *)opt);
-	struct leak_ctx lc = {.lk = &lk, .prof = p, .res = res};
-	int lrc = 0;
-	if (res) {
-		hp_replay_foreach_live(rp, add_live, &lc);
-		lrc = lc.oom ? -ENOMEM : hp_leaks_finish(&lk, resolve_leak_stack, &lc);
-	}
-	if (!res || lrc == -ENOMEM) {
-		fprintf(stderr, PROG ": cannot analyze '%s': %s\n", path,
-			strerror(res ? ENOMEM : errno));
-		rc = EXIT_INPUT;
-	} else {
-		if (lrc == -EINVAL && !opt->quiet)
-			fprintf(stderr,
-				PROG
-				": warning: '%s': the program's suppressions were ignored: %s\n",
-				path, lk.supp_error);
-		struct hp_report_input in = {
-		    .file = path,
-		    .prof = p,
-		    .res = res,
-		    .complete = !truncated,
-		    .running = running,
-		    .warnings = warnings,
-		    .nwarnings = nw,
-		    .top = opt->top_set ? opt->top : (opt->json ? 0 : 5),
-		    .leaks = &lk,
-		    .leaks_flags = opt->checks.print_suppressions ? HP_LEAKS_PRINT_SUPPRESSIONS : 0,
-		};
-		if (opt->lsan) {
-			unsigned kinds = opt->checks.fail_kinds
-					     ? opt->checks.fail_kinds
-					     : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT);
-			hp_leaks_print_lsan(out, &lk, p->header.pid, kinds);
-		} else if (opt->json) {
-			if (multi)
-				fputs(index ? ",\n" : "\n", out);
-			hp_report_json(out, &in);
-			if (!multi)
-				putc('\n', out);
-		} else if (opt->checks.leaks_only) {
-			if (index)
-				putc('\n', out);
-			if (opt->nfiles > 1) {
-				fputs("heapprof leak report: ", out);
-				hp_dump_string(out, path, strlen(path));
-				fprintf(out, " (pid %" PRIu64 ")\n", p->header.pid);
-			}
-			hp_leaks_print_text(out, &lk, in.leaks_flags);
-		} else {
-			if (index)
-				putc('\n', out);
-			hp_report_text(out, &in, utf8_locale());
-		}
-		hp_checks_evaluate(&opt->checks,
-				   &(struct hp_check_input){
-				       .name = opt->nfiles > 1 ? path : NULL,
-				       .peak_heap_bytes = p->peak_heap_bytes,
-				       .allocations = p->allocations,
-				       .leaked_bytes = p->leaked_bytes,
-				       .leaked_allocations = p->leaked_allocations,
-				       .exec_replaced = p->exec_path != NULL,
-				   },
-				   &lk);
-	}
-	hp_leaks_release(&lk);
-	hp_resolver_free(res);
-	hp_replay_free(rp);
 	hp_reader_free(r);
 	return rc;
+}
+
+/* One trace: its model, written in the chosen format, then checked. *werr keeps the
+ * errno of the first output that could not be written. */
+static int analyze(const char *path, struct options *opt, const struct hp_output_options *oo,
+		   int *werr)
+{
+	if (opt->format->write_records)
+		return write_records(path, opt, oo);
+	const struct hp_analysis_options ao = {
+	    .no_symbols = opt->no_symbols,
+	    .suppressions = &opt->checks.supp,
+	    .warn = warn,
+	    .progress = progress,
+	    .ctx = opt,
+	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
+	};
+	struct hp_model m;
+	if (hp_model_load(&m, path, &ao)) {
+		fprintf(stderr, PROG ": %s\n", m.error);
+		hp_model_release(&m);
+		return EXIT_INPUT;
+	}
+	if (opt->format->write(&m, oo) && !*werr)
+		*werr = errno ? errno : EIO;
+	const struct hp_profile *p = m.prof;
+	hp_checks_evaluate(&opt->checks,
+			   &(struct hp_check_input){
+			       .name = oo->ntraces > 1 ? path : NULL,
+			       .peak_heap_bytes = p->peak_heap_bytes,
+			       .allocations = p->allocations,
+			       .leaked_bytes = p->leaked_bytes,
+			       .leaked_allocations = p->leaked_allocations,
+			       .exec_replaced = p->exec_path != NULL,
+			   },
+			   &m.leaks);
+	hp_model_release(&m);
+	return EXIT_OK;
 }
 
 static int parse_top(const char *s, unsigned *out)
@@ -410,11 +229,11 @@ static int run(struct options *opt, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
-			opt->json = strcmp(optarg, "json") == 0;
-			opt->lsan = strcmp(optarg, "lsan") == 0;
-			if (!opt->json && !opt->lsan && strcmp(optarg, "text") != 0) {
-				fprintf(stderr, PROG ": unknown format '%s' (text, json or lsan)\n",
-					optarg);
+			opt->format = hp_output_find(optarg);
+			if (!opt->format || (opt->format->flags & HP_OUTPUT_HIDDEN)) {
+				char names[256];
+				fprintf(stderr, PROG ": unknown format '%s' (%s)\n", optarg,
+					hp_output_names(names, sizeof names, ", ", " or "));
 				return EXIT_USAGE;
 			}
 			break;
@@ -453,7 +272,7 @@ static int run(struct options *opt, int argc, char **argv)
 			opt->progress = -1;
 			break;
 		case OPT_NO_SYMBOLS:
-			opt->symbols = 0;
+			opt->no_symbols = 1;
 			break;
 		case 'q':
 			opt->quiet = 1;
@@ -484,7 +303,7 @@ static int run(struct options *opt, int argc, char **argv)
 	}
 
 	if (opt->follow) {
-		if (nfiles != 1 || opt->dump || opt->json || opt->lsan) {
+		if (nfiles != 1 || opt->dump || opt->format != hp_output_find("text")) {
 			fprintf(stderr, PROG ": --follow takes one trace and the text view only\n");
 			return EXIT_USAGE;
 		}
@@ -492,7 +311,7 @@ static int run(struct options *opt, int argc, char **argv)
 						   .out = stdout,
 						   .top = opt->top_set ? opt->top : 5,
 						   .interval_s = opt->interval,
-						   .symbols = opt->symbols,
+						   .no_symbols = opt->no_symbols,
 						   .quiet = opt->quiet,
 					       });
 	}
@@ -506,23 +325,41 @@ static int run(struct options *opt, int argc, char **argv)
 	static char outbuf[1 << 16];
 	setvbuf(out, outbuf, _IOFBF, sizeof outbuf);
 
-	opt->nfiles = nfiles;
-	int multi = opt->json && !opt->dump && nfiles > 1, done = 0;
+	/* --dump prints records whatever the format; --leaks narrows the text report. */
+	if (opt->dump)
+		opt->format = hp_output_find("dump");
+	else if (opt->checks.leaks_only && opt->format == hp_output_find("text"))
+		opt->format = hp_output_find("leaks");
+	struct hp_output_options oo = {
+	    .out = out,
+	    .top = opt->top_set ? opt->top : opt->format->default_top,
+	    .unicode = utf8_locale(),
+	    .leaks_flags = opt->checks.print_suppressions ? HP_LEAKS_PRINT_SUPPRESSIONS : 0,
+	    .leak_kinds = opt->checks.fail_kinds
+			      ? opt->checks.fail_kinds
+			      : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT),
+	    .ntraces = nfiles,
+	};
+	int werr = 0;
 	rc = EXIT_OK;
-	if (multi)
-		fputs("{\"schema_version\": 1, \"processes\": [", out);
+	if (opt->format->begin)
+		opt->format->begin(&oo);
 	for (int i = 0; i < nfiles; i++) {
-		int r = analyze(argv[optind + i], opt, out, done, multi);
+		int r = analyze(argv[optind + i], opt, &oo, &werr);
 		if (r)
 			rc = r;
 		else
-			done++;
+			oo.index++;
 	}
-	if (multi)
-		fputs("\n]}\n", out);
-	if (fflush(out) || ferror(out) || (out != stdout && fclose(out))) {
+	if (opt->format->end)
+		opt->format->end(&oo);
+	if ((fflush(out) || ferror(out)) && !werr)
+		werr = errno ? errno : EIO;
+	if (out != stdout && fclose(out) && !werr)
+		werr = errno ? errno : EIO;
+	if (werr) {
 		fprintf(stderr, PROG ": cannot write '%s': %s\n",
-			opt->output ? opt->output : "stdout", strerror(errno));
+			opt->output ? opt->output : "stdout", strerror(werr));
 		return EXIT_USAGE;
 	}
 	if (!rc && opt->checks.failed)
@@ -532,7 +369,7 @@ static int run(struct options *opt, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct options opt = {.symbols = 1};
+	struct options opt = {.format = hp_output_find("text")};
 	hp_checks_init(&opt.checks);
 	int rc = run(&opt, argc, argv);
 	hp_checks_release(&opt.checks);

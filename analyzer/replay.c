@@ -3,7 +3,13 @@
  * Costs per event: one append to the thread's queue, one heap step when several threads
  * have events pending at a ROUND, one open-addressing probe in the live set, O(1) site
  * and timeline updates. Per-site peak bytes use a lazy snapshot keyed by a peak epoch,
- * so reaching a new peak costs O(1) instead of a pass over every site. */
+ * so reaching a new peak costs O(1) instead of a pass over every site.
+ *
+ * Per-site series (series.h) cost one compare per event: a site sums its calls in its
+ * open bucket (that of its latest event) and closes it into its points only when an
+ * event of a later bucket touches it, or at the end; its points are merged to a coarser
+ * clock only then too, so a doubling of the width costs nothing for the sites that are
+ * not touched again. */
 #include "replay.h"
 
 #include "blocks.h"
@@ -17,9 +23,12 @@
 
 #include "array.h"
 #include "sampling.h"
+#include "series.h"
 
-#define TL_BUCKETS 2000u
+#define TL_BUCKETS HP_TIMELINE_BUCKETS
 #define NO_SITE UINT32_MAX
+#define NO_LOC UINT32_MAX
+#define NO_KEY UINT64_MAX
 
 enum { EV_FREE, EV_ALLOC, EV_HINT, EV_MARK };
 
@@ -46,10 +55,18 @@ struct thread {
 struct site {
 	uint64_t allocations, allocated_bytes, live_bytes, live_blocks, at_peak, temporary;
 	uint64_t epoch;
-	uint32_t first_frame, nframes;
+	uint32_t first_loc, nlocs; /* in hp_replay.stack_locs */
 	uint64_t hash;
 	uint64_t max_live; /* hint sites: the most bytes live at once */
 	int hint;	   /* a site of heapprof_alloc_hint blocks */
+	/* Series: the open bucket, (clock generation << 32) | index, NO_KEY before the first
+	 * event; the totals when the last bucket closed (the open bucket's sums are the
+	 * totals since, so an event adds nothing for the series); the closed points
+	 * [0, filled) at generation pts_gen, allocated when the first bucket closes. */
+	uint64_t open_key, closed_allocs, closed_bytes;
+	struct hp_site_point *pts;
+	uint32_t filled;
+	uint8_t pts_gen;
 };
 
 struct mark {
@@ -61,11 +78,6 @@ struct mark {
 struct range {
 	uint64_t start, end;
 	int32_t module;
-};
-
-struct bucket {
-	uint64_t heap_max, heap_last, rss;
-	uint8_t has_heap, has_rss;
 };
 
 /* What one event adds to (and its free takes from) the totals: its size and one call
@@ -115,19 +127,28 @@ struct hp_replay {
 	size_t id_site_cap;
 	uint32_t *site_hash; /* open addressing over sites by frame content */
 	size_t site_hash_mask;
-	struct hp_frame *frames;
-	size_t nframes, frames_cap;
+	uint32_t *stack_locs; /* every site's stack, location indices */
+	size_t nstack_locs, stack_locs_cap;
+	struct hp_location *locs;
+	size_t nlocs, locs_cap;
+	uint32_t *loc_hash; /* open addressing over locs by (module, address) */
+	size_t loc_hash_mask;
 
 	struct hp_module_info *mods;
 	size_t nmods, mods_cap;
 	struct range *ranges;
 	size_t nranges, ranges_cap;
 
-	struct bucket *tl;
+	struct hp_heap_bucket *tl;
 	size_t tl_n;	   /* buckets in use */
 	uint64_t tl_width; /* time units per bucket */
 	size_t tl_cur;	   /* the last bucket used, which starts at tl_cur_lo */
 	uint64_t tl_cur_lo;
+	unsigned tl_gen; /* doublings of tl_width since the header */
+	/* The sites' clock: buckets 2^(ser_gen - tl_gen) times as wide as the timeline's,
+	 * ser_buckets of them; ser_key is the bucket of tl_cur on it. */
+	unsigned ser_gen, ser_buckets;
+	uint64_t ser_key;
 
 	int nsync;
 	uint64_t sync_ticks0, sync_mono0, sync_ticks1, sync_mono1;
@@ -135,7 +156,7 @@ struct hp_replay {
 	char *exe, *cmdline, *command, *exec_path, *error;
 	struct hp_site *out_sites;
 	uint32_t *site_out; /* site -> index in out_sites */
-	struct hp_timeline_point *out_tl;
+	struct hp_timeline_point *out_tl, *out_series;
 	int oom;
 };
 
@@ -144,23 +165,31 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
 	return hp_array_reserve(p, cap, need, elem, 16);
 }
 
-struct hp_replay *hp_replay_new(void)
+struct hp_replay *hp_replay_new(unsigned series_buckets)
 {
 	struct hp_replay *rp = calloc(1, sizeof *rp);
 	if (!rp)
 		return NULL;
+	rp->ser_buckets = !series_buckets			   ? HP_SERIES_BUCKETS
+			  : series_buckets < 2			   ? 2
+			  : series_buckets > HP_SERIES_MAX_BUCKETS ? HP_SERIES_MAX_BUCKETS
+								   : series_buckets;
 	int live_err = hp_blocks_init(&rp->live, 0) | hp_blocks_init(&rp->pending, 0);
 	rp->site_hash_mask = 1023;
 	rp->site_hash = malloc((rp->site_hash_mask + 1) * sizeof *rp->site_hash);
+	rp->loc_hash_mask = 1023;
+	rp->loc_hash = malloc((rp->loc_hash_mask + 1) * sizeof *rp->loc_hash);
 	rp->tl = calloc(TL_BUCKETS + 1, sizeof *rp->tl);
 	rp->sites_cap = 1024;
 	rp->sites = calloc(rp->sites_cap, sizeof *rp->sites);
-	if (live_err || !rp->site_hash || !rp->tl || !rp->sites) {
+	if (live_err || !rp->site_hash || !rp->loc_hash || !rp->tl || !rp->sites) {
 		hp_replay_free(rp);
 		errno = ENOMEM;
 		return NULL;
 	}
 	memset(rp->site_hash, 0xff, (rp->site_hash_mask + 1) * sizeof *rp->site_hash);
+	memset(rp->loc_hash, 0xff, (rp->loc_hash_mask + 1) * sizeof *rp->loc_hash);
+	rp->sites[0].open_key = NO_KEY;
 	rp->nsites = 1; /* site 0: events without a stack */
 	rp->mark_min = UINT64_MAX;
 	rp->tl_width = 1000000; /* 1 ms at 1 ns per unit until the header says otherwise */
@@ -178,10 +207,14 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->heapv);
 	hp_blocks_release(&rp->live);
 	hp_blocks_release(&rp->pending);
+	for (size_t i = 0; i < rp->nsites; i++)
+		free(rp->sites[i].pts);
 	free(rp->sites);
 	free(rp->id_site);
 	free(rp->site_hash);
-	free(rp->frames);
+	free(rp->stack_locs);
+	free(rp->locs);
+	free(rp->loc_hash);
 	for (size_t i = 0; i < rp->nmods; i++) {
 		free((void *)rp->mods[i].path);
 		free((void *)rp->mods[i].build_id);
@@ -203,6 +236,7 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->out_marks);
 	free(rp->id_hint_site);
 	free(rp->out_hint_sites);
+	free(rp->out_series);
 	free(rp->view_sites);
 	free(rp);
 }
@@ -213,34 +247,27 @@ void hp_replay_free(struct hp_replay *rp)
 
 static void tl_merge(struct hp_replay *rp)
 {
-	size_t n = (rp->tl_n + 1) / 2;
-	for (size_t i = 0; i < n; i++) {
-		struct bucket a = rp->tl[2 * i], b = {0};
-		if (2 * i + 1 < rp->tl_n)
-			b = rp->tl[2 * i + 1];
-		struct bucket m = a;
-		if (b.has_heap) {
-			m.heap_max =
-			    a.has_heap && a.heap_max > b.heap_max ? a.heap_max : b.heap_max;
-			m.heap_last = b.heap_last;
-			m.has_heap = 1;
-		}
-		if (b.has_rss) {
-			m.rss = b.rss;
-			m.has_rss = 1;
-		}
-		rp->tl[i] = m;
-	}
-	memset(rp->tl + n, 0, (TL_BUCKETS + 1 - n) * sizeof *rp->tl);
-	rp->tl_n = n;
+	rp->tl_n = hp_series_merge_heap(rp->tl, rp->tl_n, 1);
 	rp->tl_width *= 2;
+	rp->tl_gen++;
+	/* The sites' buckets stay unions of the timeline's. */
+	if (rp->ser_gen < rp->tl_gen)
+		rp->ser_gen = rp->tl_gen;
 	rp->tl_cur = 0;
 	rp->tl_cur_lo = 0;
 }
 
+/* The sites' bucket of tl_cur, the clock coarsened until it fits. */
+static void series_clock(struct hp_replay *rp)
+{
+	while ((rp->tl_cur >> (rp->ser_gen - rp->tl_gen)) >= rp->ser_buckets)
+		rp->ser_gen++;
+	rp->ser_key = ((uint64_t)rp->ser_gen << 32) | (rp->tl_cur >> (rp->ser_gen - rp->tl_gen));
+}
+
 /* The bucket of time t. Most events fall in the bucket of the previous one: a range
  * check replaces the 64-bit division (about 30 cycles) on that path. */
-static inline struct bucket *tl_bucket(struct hp_replay *rp, uint64_t t)
+static inline struct hp_heap_bucket *tl_bucket(struct hp_replay *rp, uint64_t t)
 {
 	if (t - rp->tl_cur_lo < rp->tl_width && rp->tl_n)
 		return &rp->tl[rp->tl_cur];
@@ -253,10 +280,11 @@ static inline struct bucket *tl_bucket(struct hp_replay *rp, uint64_t t)
 		rp->tl_n = (size_t)i + 1;
 	rp->tl_cur = (size_t)i;
 	rp->tl_cur_lo = i * rp->tl_width;
+	series_clock(rp);
 	return &rp->tl[i];
 }
 
-static inline void tl_heap(struct bucket *b, uint64_t heap)
+static inline void tl_heap(struct hp_heap_bucket *b, uint64_t heap)
 {
 	if (!b->has_heap || heap > b->heap_max)
 		b->heap_max = heap;
@@ -266,12 +294,73 @@ static inline void tl_heap(struct bucket *b, uint64_t heap)
 
 /* ---- events ---- */
 
+/* A bucket index on a clock `levels` doublings coarser. Corrupt traces' times can make
+ * the clock coarsen past 32 levels. */
+static inline uint32_t coarser(uint32_t index, unsigned levels)
+{
+	return levels < 32 ? index >> levels : 0;
+}
+
+/* Closes the site's open bucket, index ob at generation gen, into its points: merges
+ * them to gen first, carries the live bytes over the buckets without events, and adds
+ * the open sums. Returns 0 or -ENOMEM. */
+static int series_close(const struct hp_replay *rp, struct site *s, unsigned gen, uint32_t ob)
+{
+	if (!s->pts) {
+		s->pts = calloc(rp->ser_buckets, sizeof *s->pts);
+		if (!s->pts)
+			return -ENOMEM;
+		s->pts_gen = (uint8_t)gen;
+	}
+	if (s->pts_gen < gen) {
+		s->filled = (uint32_t)hp_series_merge_site(s->pts, s->filled, gen - s->pts_gen);
+		s->pts_gen = (uint8_t)gen;
+	}
+	uint64_t carry = s->filled ? s->pts[s->filled - 1].live_bytes : 0;
+	for (uint32_t k = s->filled; k < ob; k++)
+		s->pts[k] = (struct hp_site_point){.live_bytes = carry};
+	if (ob >= s->filled) {
+		s->pts[ob] = (struct hp_site_point){0};
+		s->filled = ob + 1;
+	}
+	/* Else ob is the last closed bucket: the clock coarsened in between. */
+	s->pts[ob].live_bytes = s->live_bytes;
+	s->pts[ob].allocations += s->allocations - s->closed_allocs;
+	s->pts[ob].allocated_bytes += s->allocated_bytes - s->closed_bytes;
+	s->closed_allocs = s->allocations;
+	s->closed_bytes = s->allocated_bytes;
+	return 0;
+}
+
+/* The site's first event in another bucket than its open one (cold: once per site and
+ * bucket). An event earlier than the open bucket (out of order) stays in it. */
+static __attribute__((noinline)) void series_roll(struct hp_replay *rp, struct site *s)
+{
+	uint64_t now = rp->ser_key;
+	if (s->open_key == NO_KEY) {
+		s->open_key = now;
+		return;
+	}
+	unsigned gen = (unsigned)(now >> 32), ogen = (unsigned)(s->open_key >> 32);
+	uint32_t b = (uint32_t)now, ob = coarser((uint32_t)s->open_key, gen - ogen);
+	if (ob >= b) {
+		s->open_key = ((uint64_t)gen << 32) | ob;
+		return;
+	}
+	if (series_close(rp, s, gen, ob))
+		rp->oom = 1;
+	s->open_key = now;
+}
+
+/* Before any change of a site's live bytes. */
 static inline void site_touch(struct hp_replay *rp, struct site *s)
 {
 	if (s->epoch < rp->peak_epoch) {
 		s->at_peak = s->live_bytes;
 		s->epoch = rp->peak_epoch;
 	}
+	if (__builtin_expect(s->open_key != rp->ser_key, 0))
+		series_roll(rp, s);
 }
 
 /* Rounded; clamped below 2^63 since a corrupt header's mean can be anything. */
@@ -297,13 +386,14 @@ static inline struct weight weigh(const struct hp_replay *rp, uint64_t size)
 static inline void release_block(struct hp_replay *rp, struct hp_block_rec *b, struct weight w)
 {
 	struct site *s = &rp->sites[b->site];
-	site_touch(rp, s);
+	if (__builtin_expect(s->hint, 0)) {
+		rp->hint_heap -= w.bytes; /* no peak share, no series: not the heap */
+	} else {
+		site_touch(rp, s);
+		rp->heap -= w.bytes;
+	}
 	s->live_bytes -= w.bytes;
 	s->live_blocks -= w.count;
-	if (__builtin_expect(s->hint, 0))
-		rp->hint_heap -= w.bytes;
-	else
-		rp->heap -= w.bytes;
 	hp_blocks_remove(&rp->live, b);
 }
 
@@ -350,7 +440,7 @@ static __attribute__((noinline)) void settle_pending(struct hp_replay *rp, uint6
 	do_free(rp, tidx, &rp->thr[tidx], key);
 }
 
-/* The hint site of stack id (a copy of its site's frames, kept apart), made on first use;
+/* The hint site of stack id (its site's stack, counted apart), made on first use;
  * NO_SITE when out of memory. */
 static __attribute__((noinline)) uint32_t hint_site(struct hp_replay *rp, uint32_t stack)
 {
@@ -371,9 +461,11 @@ static __attribute__((noinline)) uint32_t hint_site(struct hp_replay *rp, uint32
 	uint32_t site = (uint32_t)rp->nsites++;
 	struct site *s = &rp->sites[site];
 	memset(s, 0, sizeof *s);
-	s->first_frame = rp->sites[base].first_frame;
-	s->nframes = rp->sites[base].nframes;
+	/* It shares its base's stack: keep_used_locations() renumbers each stack once. */
+	s->first_loc = rp->sites[base].first_loc;
+	s->nlocs = rp->sites[base].nlocs;
 	s->epoch = rp->peak_epoch;
+	s->open_key = NO_KEY; /* no series: hint blocks are not part of the heap */
 	s->hint = 1;
 	rp->id_hint_site[stack] = site;
 	return site;
@@ -499,7 +591,7 @@ static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 	if (__builtin_expect(e->time > rp->mark_min, 0))
 		settle_marks(rp, e->time);
 	rp->applied_time = e->time;
-	struct bucket *bk = tl_bucket(rp, e->time);
+	struct hp_heap_bucket *bk = tl_bucket(rp, e->time);
 	tl_heap(bk, rp->heap);
 	if (e->time > rp->max_time)
 		rp->max_time = e->time;
@@ -705,6 +797,10 @@ static int add_module(struct hp_replay *rp, const struct hp_item *it)
 		uint64_t hi = lo + it->u.module.seg[s].memsz;
 		if (hi <= lo)
 			continue;
+		if (!m->limit || lo < m->start)
+			m->start = lo;
+		if (hi > m->limit)
+			m->limit = hi;
 		size_t k = 0;
 		for (size_t i = 0; i < rp->nranges; i++)
 			if (rp->ranges[i].end <= lo || rp->ranges[i].start >= hi)
@@ -754,22 +850,68 @@ static int site_hash_grow(struct hp_replay *rp)
 	return 0;
 }
 
+static size_t loc_slot(int32_t module, uint64_t address, size_t mask)
+{
+	uint64_t h = (address ^ ((uint64_t)(uint32_t)module << 40)) * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 24) & mask;
+}
+
+static int loc_hash_grow(struct hp_replay *rp)
+{
+	size_t n = (rp->loc_hash_mask + 1) * 2;
+	uint32_t *h = malloc(n * sizeof *h);
+	if (!h)
+		return -ENOMEM;
+	memset(h, 0xff, n * sizeof *h);
+	for (size_t k = 0; k < rp->nlocs; k++) {
+		size_t i = loc_slot(rp->locs[k].module, rp->locs[k].address, n - 1);
+		while (h[i] != NO_LOC)
+			i = (i + 1) & (n - 1);
+		h[i] = (uint32_t)k;
+	}
+	free(rp->loc_hash);
+	rp->loc_hash = h;
+	rp->loc_hash_mask = n - 1;
+	return 0;
+}
+
+/* The location of an ip, added on first sight. Returns its index, or NO_LOC on OOM. */
+static uint32_t intern_location(struct hp_replay *rp, uint64_t ip)
+{
+	int32_t m = find_module(rp, ip);
+	uint64_t address = m >= 0 ? ip - rp->mods[m].bias : ip;
+	size_t i = loc_slot(m, address, rp->loc_hash_mask);
+	for (; rp->loc_hash[i] != NO_LOC; i = (i + 1) & rp->loc_hash_mask) {
+		const struct hp_location *l = &rp->locs[rp->loc_hash[i]];
+		if (l->address == address && l->module == m)
+			return rp->loc_hash[i];
+	}
+	if (rp->nlocs >= NO_LOC - 1 ||
+	    grow((void **)&rp->locs, &rp->locs_cap, rp->nlocs + 1, sizeof *rp->locs))
+		return NO_LOC;
+	uint32_t k = (uint32_t)rp->nlocs++;
+	rp->locs[k] = (struct hp_location){.ip = ip, .address = address, .module = m};
+	rp->loc_hash[i] = k;
+	if (rp->nlocs * 2 > rp->loc_hash_mask + 1 && loc_hash_grow(rp))
+		return NO_LOC;
+	return k;
+}
+
 static int add_stack(struct hp_replay *rp, const struct hp_item *it)
 {
 	uint32_t n = it->u.stack.nframes;
 	uint64_t id = it->u.stack.id;
-	/* + 1: frames is never NULL, even for a stack of no frames. */
-	if (grow((void **)&rp->frames, &rp->frames_cap, rp->nframes + n + 1, sizeof *rp->frames))
+	/* + 1: the array is never NULL, even for a stack of no frames. */
+	if (grow((void **)&rp->stack_locs, &rp->stack_locs_cap, rp->nstack_locs + n + 1,
+		 sizeof *rp->stack_locs))
 		return -ENOMEM;
-	struct hp_frame *f = rp->frames + rp->nframes;
+	uint32_t *f = rp->stack_locs + rp->nstack_locs;
 	uint64_t h = 0xcbf29ce484222325ull ^ n;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t ip = it->u.stack.ips[i];
-		int32_t m = find_module(rp, ip);
-		f[i].ip = ip;
-		f[i].module = m;
-		f[i].vaddr = m >= 0 ? ip - rp->mods[m].bias : ip;
-		h = (h ^ f[i].vaddr ^ ((uint64_t)(uint32_t)m << 32)) * 0x100000001b3ull;
+		f[i] = intern_location(rp, it->u.stack.ips[i]);
+		if (f[i] == NO_LOC)
+			return -ENOMEM;
+		h = (h ^ f[i]) * 0x100000001b3ull;
 	}
 	h ^= h >> 29;
 	/* Same frames under another id (e.g. after fork): the same site. */
@@ -777,13 +919,9 @@ static int add_stack(struct hp_replay *rp, const struct hp_item *it)
 	size_t i = h & rp->site_hash_mask;
 	for (; rp->site_hash[i] != NO_SITE; i = (i + 1) & rp->site_hash_mask) {
 		struct site *s = &rp->sites[rp->site_hash[i]];
-		if (s->hash != h || s->nframes != n)
+		if (s->hash != h || s->nlocs != n)
 			continue;
-		const struct hp_frame *g = rp->frames + s->first_frame;
-		uint32_t k = 0;
-		while (k < n && g[k].vaddr == f[k].vaddr && g[k].module == f[k].module)
-			k++;
-		if (k == n) {
+		if (!n || memcmp(rp->stack_locs + s->first_loc, f, n * sizeof *f) == 0) {
 			site = rp->site_hash[i];
 			break;
 		}
@@ -793,11 +931,12 @@ static int add_stack(struct hp_replay *rp, const struct hp_item *it)
 			return -ENOMEM;
 		site = (uint32_t)rp->nsites++;
 		struct site *s = &rp->sites[site];
-		s->first_frame = (uint32_t)rp->nframes;
-		s->nframes = n;
+		s->first_loc = (uint32_t)rp->nstack_locs;
+		s->nlocs = n;
 		s->hash = h;
 		s->epoch = rp->peak_epoch;
-		rp->nframes += n;
+		s->open_key = NO_KEY;
+		rp->nstack_locs += n;
 		rp->site_hash[i] = site;
 		if (rp->nsites * 2 > rp->site_hash_mask + 1 && site_hash_grow(rp))
 			return -ENOMEM;
@@ -831,6 +970,8 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	p->header.cmdline = rp->cmdline;
 	p->command = rp->command;
 	p->has_header = 1;
+	p->attached = (h->flags & HP_HDR_ATTACHED) != 0;
+	p->attached_realtime_ns = p->attached ? h->start_realtime_ns : 0;
 	rp->keys_unique = h->version >= 3;
 	rp->live.windows_on = rp->keys_unique; /* dense (thread, seq) keys */
 	/* A flag without a mean cannot be scaled: its figures stay the sampled ones. */
@@ -860,7 +1001,8 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 	case HP_ITEM_REALLOC:
 		return push_event(rp, it);
 	case HP_REC_ROUND:
-		return release(rp, it->u.round.watermark);
+		rc = release(rp, it->u.round.watermark);
+		break;
 	case HP_REC_HEADER:
 		set_header(rp, &it->u.header);
 		break;
@@ -882,7 +1024,7 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 		seen_time(rp, it->u.thread_exit.time);
 		break;
 	case HP_REC_RSS: {
-		struct bucket *b = tl_bucket(rp, it->u.rss.time);
+		struct hp_heap_bucket *b = tl_bucket(rp, it->u.rss.time);
 		b->rss = it->u.rss.bytes;
 		b->has_rss = 1;
 		if (it->u.rss.bytes > rp->prof.peak_rss_bytes)
@@ -942,6 +1084,115 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 	return rc;
 }
 
+/* Timeline points of buckets v[0..n) of `width` time units each: each closes its
+ * bucket; a bucket without events keeps the last heap, one without RSS the last RSS. */
+static void to_points(const struct hp_heap_bucket *v, size_t n, double width, double spu,
+		      double duration, struct hp_timeline_point *out)
+{
+	uint64_t heap = 0, rss = 0;
+	int has_rss = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct hp_heap_bucket *b = &v[i];
+		struct hp_timeline_point *o = &out[i];
+		if (b->has_heap) {
+			o->heap_bytes = b->heap_max;
+			heap = b->heap_last;
+		} else {
+			o->heap_bytes = heap;
+		}
+		if (b->has_rss) {
+			rss = b->rss;
+			has_rss = 1;
+		}
+		o->rss_bytes = rss;
+		o->has_rss = has_rss;
+		o->t_s = (double)(i + 1) * width * spu;
+		if (o->t_s > duration)
+			o->t_s = duration;
+	}
+}
+
+/* The sites' clock at the end: coarse enough for every bucket of the timeline. Closes
+ * each site's open bucket, carries its live bytes to the last bucket, rounds sampled
+ * counts; then the process's heap and RSS on the same buckets. Returns 0 or -ENOMEM. */
+static int finish_series(struct hp_replay *rp, unsigned cs)
+{
+	struct hp_profile *p = &rp->prof;
+	unsigned gen = rp->ser_gen;
+	while (rp->tl_n && ((rp->tl_n - 1) >> (gen - rp->tl_gen)) >= rp->ser_buckets)
+		gen++;
+	unsigned levels = gen - rp->tl_gen;
+	size_t nb = rp->tl_n ? ((rp->tl_n - 1) >> levels) + 1 : 0;
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	for (size_t i = 0; i < rp->nsites; i++) {
+		struct site *s = &rp->sites[i];
+		if (!s->allocations || s->open_key == NO_KEY || s->hint)
+			continue;
+		unsigned ogen = (unsigned)(s->open_key >> 32);
+		if (series_close(rp, s, gen, coarser((uint32_t)s->open_key, gen - ogen)))
+			return -ENOMEM;
+		for (uint32_t k = s->filled; k < nb; k++)
+			s->pts[k] = (struct hp_site_point){.live_bytes = s->live_bytes};
+		for (size_t k = 0; cs && k < nb; k++)
+			s->pts[k].allocations = (s->pts[k].allocations + half) >> cs;
+	}
+
+	struct hp_heap_bucket *tmp = malloc((rp->tl_n ? rp->tl_n : 1) * sizeof *tmp);
+	rp->out_series = calloc(nb ? nb : 1, sizeof *rp->out_series);
+	if (!tmp || !rp->out_series) {
+		free(tmp);
+		return -ENOMEM;
+	}
+	if (rp->tl_n)
+		memcpy(tmp, rp->tl, rp->tl_n * sizeof *tmp);
+	hp_series_merge_heap(tmp, rp->tl_n, levels);
+	double width = (double)rp->tl_width * (double)((uint64_t)1 << levels);
+	to_points(tmp, nb, width, p->seconds_per_unit, p->duration_s, rp->out_series);
+	free(tmp);
+	p->series.nbuckets = nb;
+	p->series.bucket_s = width * p->seconds_per_unit;
+	p->series.process = rp->out_series;
+	return 0;
+}
+
+/* Drops the locations no reported site uses (stacks of no allocation), keeping the
+ * others in order, and renumbers the sites' stacks: symbolization and the pprof tables
+ * then cover what is reported and nothing else. Returns 0 or -ENOMEM. */
+static int keep_used_locations(struct hp_replay *rp)
+{
+	uint32_t *map = malloc((rp->nlocs ? rp->nlocs : 1) * sizeof *map);
+	if (!map)
+		return -ENOMEM;
+	memset(map, 0xff, rp->nlocs * sizeof *map);
+	const struct hp_profile *p = &rp->prof;
+	for (size_t i = 0; i < p->nsites; i++)
+		for (uint32_t k = 0; k < p->sites[i].nlocations; k++)
+			map[p->sites[i].locations[k]] = 0;
+	for (size_t i = 0; i < p->nhint_sites; i++)
+		for (uint32_t k = 0; k < p->hint_sites[i].nlocations; k++)
+			map[p->hint_sites[i].locations[k]] = 0;
+	size_t n = 0;
+	for (size_t i = 0; i < rp->nlocs; i++) {
+		if (map[i] == NO_LOC)
+			continue;
+		map[i] = (uint32_t)n;
+		rp->locs[n++] = rp->locs[i];
+	}
+	rp->nlocs = n;
+	/* Each stack once: a stack is a range of stack_locs of its own site (hint sites share
+	 * their base's), and an unreported one is renumbered too, to NO_LOC, unread. */
+	for (size_t i = 0; i < rp->nsites; i++) {
+		const struct site *s = &rp->sites[i];
+		if (s->hint || !s->nlocs)
+			continue;
+		uint32_t *v = rp->stack_locs + s->first_loc;
+		for (uint32_t k = 0; k < s->nlocs; k++)
+			v[k] = map[v[k]];
+	}
+	free(map);
+	return 0;
+}
+
 /* The header's rate, or better the one measured between the first and last CLOCK_SYNC. */
 static double seconds_per_unit(const struct hp_replay *rp)
 {
@@ -954,6 +1205,36 @@ static double seconds_per_unit(const struct hp_replay *rp)
 		return (double)((uint64_t)1 << shift) / tps;
 	}
 	return p->seconds_per_unit;
+}
+
+/* A site's figures as the profile gives them: the counts of a sampled trace (cs =
+ * COUNT_SHIFT) rounded from 1/COUNT_ONE calls, here once; hint sites count calls. */
+static struct hp_site out_site(const struct hp_replay *rp, const struct site *s, unsigned cs)
+{
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
+	const uint32_t *locs = rp->stack_locs ? rp->stack_locs + s->first_loc : NULL;
+	if (s->hint)
+		return (struct hp_site){
+		    .allocations = s->allocations,
+		    .allocated_bytes = s->allocated_bytes,
+		    .peak_bytes = s->max_live,
+		    .leaked_bytes = s->live_bytes,
+		    .leaked_allocations = s->live_blocks,
+		    .locations = locs,
+		    .nlocations = s->nlocs,
+		    .hint = 1,
+		};
+	return (struct hp_site){
+	    .allocations = (s->allocations + half) >> cs,
+	    .allocated_bytes = s->allocated_bytes,
+	    .peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak,
+	    .leaked_bytes = s->live_bytes,
+	    .leaked_allocations = (s->live_blocks + half) >> cs,
+	    .temporary = (s->temporary + half) >> cs,
+	    .locations = locs,
+	    .nlocations = s->nlocs,
+	    .series = s->pts,
+	};
 }
 
 const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
@@ -986,28 +1267,20 @@ const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
 	v->heap_bytes = rp->heap;
 	v->rss_bytes = rp->last_rss;
 	v->hint_live_bytes = rp->hint_heap;
+	/* A site's series is complete only at the end: none here. */
 	for (size_t i = 0; i < rp->nsites; i++) {
-		const struct site *s = &rp->sites[i];
-		rp->view_sites[i] = (struct hp_site){
-		    .allocations = (s->allocations + half) >> cs,
-		    .allocated_bytes = s->allocated_bytes,
-		    .peak_bytes = s->hint		      ? s->max_live
-				  : s->epoch < rp->peak_epoch ? s->live_bytes
-							      : s->at_peak,
-		    .leaked_bytes = s->live_bytes,
-		    .leaked_allocations = (s->live_blocks + half) >> cs,
-		    .temporary = (s->temporary + half) >> cs,
-		    .nframes = s->nframes,
-		    .frames = rp->frames ? rp->frames + s->first_frame : NULL,
-		    .hint = s->hint,
-		};
+		rp->view_sites[i] = out_site(rp, &rp->sites[i], cs);
+		rp->view_sites[i].series = NULL;
 	}
 	v->sites = rp->view_sites;
 	v->nsites = rp->nsites;
 	v->modules = rp->mods;
 	v->nmodules = rp->nmods;
+	v->locations = rp->locs;
+	v->nlocations = rp->nlocs;
 	v->timeline = NULL;
 	v->ntimeline = 0;
+	v->series = (struct hp_series_info){0};
 	v->marks = NULL;
 	v->nmarks = rp->nmarks;
 	v->exec_path = rp->exec_path;
@@ -1015,7 +1288,7 @@ const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
 	return v;
 }
 
-const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
+struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 {
 	struct hp_profile *p = &rp->prof;
 	if (release(rp, UINT64_MAX) || rp->oom) {
@@ -1033,31 +1306,24 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->error = rp->error;
 
 	settle_marks(rp, UINT64_MAX);
+	/* Counts of a sampled trace are in 1/COUNT_ONE calls: rounded here, once. */
+	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
+	uint64_t half = ((uint64_t)1 << cs) >> 1;
 	rp->out_sites = calloc(rp->nsites, sizeof *rp->out_sites);
 	rp->site_out = calloc(rp->nsites, sizeof *rp->site_out);
 	rp->out_hint_sites = calloc(rp->nsites, sizeof *rp->out_hint_sites);
 	rp->out_marks = calloc(rp->nmarks ? rp->nmarks : 1, sizeof *rp->out_marks);
-	if (!rp->out_sites || !rp->site_out || !rp->out_hint_sites || !rp->out_marks) {
+	if (!rp->out_sites || !rp->site_out || !rp->out_hint_sites || !rp->out_marks ||
+	    finish_series(rp, cs)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Counts of a sampled trace are in 1/COUNT_ONE calls: rounded here, once. */
-	unsigned cs = rp->sample_mean ? COUNT_SHIFT : 0;
-	uint64_t half = ((uint64_t)1 << cs) >> 1;
 	uint64_t leaked_allocations = 0;
 	size_t n = 0, nh = 0;
 	for (size_t i = 0; i < rp->nsites; i++) {
 		struct site *s = &rp->sites[i];
 		if (s->hint) {
-			struct hp_site *o = &rp->out_hint_sites[nh++];
-			o->allocations = s->allocations;
-			o->allocated_bytes = s->allocated_bytes;
-			o->peak_bytes = s->max_live;
-			o->leaked_bytes = s->live_bytes;
-			o->leaked_allocations = s->live_blocks;
-			o->nframes = s->nframes;
-			o->frames = rp->frames ? rp->frames + s->first_frame : NULL;
-			o->hint = 1;
+			rp->out_hint_sites[nh++] = out_site(rp, s, cs);
 			p->hint_live_bytes += s->live_bytes;
 			p->hint_live_blocks += s->live_blocks;
 			continue;
@@ -1067,15 +1333,7 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		if (!s->allocations)
 			continue;
 		rp->site_out[i] = (uint32_t)n;
-		struct hp_site *o = &rp->out_sites[n++];
-		o->allocations = (s->allocations + half) >> cs;
-		o->allocated_bytes = s->allocated_bytes;
-		o->peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak;
-		o->leaked_bytes = s->live_bytes;
-		o->leaked_allocations = (s->live_blocks + half) >> cs;
-		o->temporary = (s->temporary + half) >> cs;
-		o->nframes = s->nframes;
-		o->frames = rp->frames ? rp->frames + s->first_frame : NULL;
+		rp->out_sites[n++] = out_site(rp, s, cs);
 	}
 	p->leaked_allocations = (leaked_allocations + half) >> cs;
 	p->allocations = (p->allocations + half) >> cs;
@@ -1101,6 +1359,12 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->nmarks = rp->nmarks;
 	p->modules = rp->mods;
 	p->nmodules = rp->nmods;
+	if (keep_used_locations(rp)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	p->locations = rp->locs;
+	p->nlocations = rp->nlocs;
 
 	/* Timeline: at most HP_TIMELINE_MAX_POINTS evenly spaced points. */
 	while (rp->tl_n > HP_TIMELINE_MAX_POINTS)
@@ -1110,27 +1374,7 @@ const struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	uint64_t heap = 0, rss = 0;
-	int has_rss = 0;
-	for (size_t i = 0; i < rp->tl_n; i++) {
-		struct bucket *b = &rp->tl[i];
-		struct hp_timeline_point *o = &rp->out_tl[i];
-		if (b->has_heap) {
-			o->heap_bytes = b->heap_max;
-			heap = b->heap_last;
-		} else {
-			o->heap_bytes = heap;
-		}
-		if (b->has_rss) {
-			rss = b->rss;
-			has_rss = 1;
-		}
-		o->rss_bytes = rss;
-		o->has_rss = has_rss;
-		o->t_s = (double)(i + 1) * (double)rp->tl_width * spu;
-		if (o->t_s > p->duration_s)
-			o->t_s = p->duration_s;
-	}
+	to_points(rp->tl, rp->tl_n, (double)rp->tl_width, spu, p->duration_s, rp->out_tl);
 	p->timeline = rp->out_tl;
 	p->ntimeline = rp->tl_n;
 	return p;

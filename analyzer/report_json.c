@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model.h"
+#include "output.h"
 #include "report_leaks.h"
 
 /* A JSON string: quotes, backslash and control characters escaped; bytes that are not
@@ -81,25 +83,12 @@ static void jnum(FILE *o, double v)
 		fprintf(o, "%.6g", v);
 }
 
-struct keyed {
-	uint64_t peak, bytes;
-	size_t index;
-};
-
-static int cmp_sites(const void *a, const void *b)
+static int site(FILE *o, const struct hp_model *m, const struct hp_site *s, struct hp_stack *st)
 {
-	const struct keyed *x = a, *y = b;
-	if (x->peak != y->peak)
-		return x->peak < y->peak ? 1 : -1;
-	if (x->bytes != y->bytes)
-		return x->bytes < y->bytes ? 1 : -1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-static void site(FILE *o, struct hp_resolver *res, const struct hp_site *s)
-{
-	const struct hp_resolved_frame *f;
-	size_t n = hp_resolve_site(res, s, &f);
+	if (hp_model_stack(m, s, 0, st))
+		return -1;
+	const struct hp_frame *f = st->v;
+	size_t n = st->n;
 	fputs("    {\n      \"stack\": [", o);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n        {\"function\": " : "\n        {\"function\": ", o);
@@ -111,7 +100,7 @@ static void site(FILE *o, struct hp_resolver *res, const struct hp_site *s)
 		else
 			fputs(", \"line\": null", o);
 		fputs(", \"module\": ", o);
-		jstr0(o, f[i].module);
+		jstr0(o, f[i].module_path);
 		fprintf(o, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
 			f[i].inlined ? "true" : "false", f[i].address);
 	}
@@ -122,9 +111,12 @@ static void site(FILE *o, struct hp_resolver *res, const struct hp_site *s)
 		"\n    }",
 		n ? "\n      " : "", s->allocations, s->allocated_bytes, s->peak_bytes,
 		s->leaked_bytes, s->leaked_allocations, s->temporary);
+	return 0;
 }
 
-int hp_report_json(FILE *o, const struct hp_report_input *in)
+/* One process object of docs/json-report.md (schema_version included), no newline after
+ * the closing brace. */
+static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 {
 	const struct hp_profile *p = in->prof;
 	fputs("{\n  \"schema_version\": 1,\n  \"trace\": {\"file\": ", o);
@@ -138,9 +130,9 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 		jstr0(o, in->warnings[i]);
 	}
 	fputs("]", o);
-	if (p->header.flags & HP_HDR_ATTACHED) /* only then: pinned outputs stay as they are */
+	if (p->attached) /* only then: pinned outputs stay as they are */
 		fprintf(o, ", \"attached\": true, \"attached_at_realtime_s\": %.3f",
-			(double)p->header.start_realtime_ns / 1e9);
+			(double)p->attached_realtime_ns / 1e9);
 	fprintf(o, ", \"sampled\": %s, \"sample_bytes\": %" PRIu64 "},\n",
 		(p->header.flags & HP_HDR_SAMPLED) || p->header.sample_bytes ? "true" : "false",
 		p->header.sample_bytes);
@@ -177,19 +169,24 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 	jnum(o, p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0.0);
 	fprintf(o, ",\n    \"threads\": %" PRIu64 "\n  },\n", p->threads);
 
-	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	struct hp_rank *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
 	if (!keys)
 		return -1;
 	for (size_t i = 0; i < p->nsites; i++)
-		keys[i] = (struct keyed){p->sites[i].peak_bytes, p->sites[i].allocated_bytes, i};
-	qsort(keys, p->nsites, sizeof *keys, cmp_sites);
-	size_t n = in->top && in->top < p->nsites ? in->top : p->nsites;
+		keys[i] = (struct hp_rank){p->sites[i].peak_bytes, p->sites[i].allocated_bytes, i};
+	qsort(keys, p->nsites, sizeof *keys, hp_rank_cmp);
+	size_t n = top && top < p->nsites ? top : p->nsites;
+	struct hp_stack st = {0};
+	int rc = 0;
 	fputs("  \"sites\": [", o);
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !rc; i++) {
 		fputs(i ? ",\n" : "\n", o);
-		site(o, in->res, &p->sites[keys[i].index]);
+		rc = site(o, in, &p->sites[keys[i].index], &st);
 	}
 	free(keys);
+	hp_stack_release(&st);
+	if (rc)
+		return -1;
 	fputs(n ? "\n  ],\n" : "],\n", o);
 
 	fputs("  \"timeline\": [", o);
@@ -225,23 +222,56 @@ int hp_report_json(FILE *o, const struct hp_report_input *in)
 			", \"sites\": [",
 			p->hint_allocations, p->hint_frees, p->hint_allocated_bytes,
 			p->hint_peak_bytes, p->hint_live_bytes, p->hint_live_blocks);
-		struct keyed *hk = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *hk);
+		struct hp_rank *hk = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *hk);
 		if (!hk)
 			return -1;
 		for (size_t i = 0; i < p->nhint_sites; i++)
-			hk[i] = (struct keyed){p->hint_sites[i].peak_bytes,
-					       p->hint_sites[i].allocated_bytes, i};
-		qsort(hk, p->nhint_sites, sizeof *hk, cmp_sites);
-		size_t nh = in->top && in->top < p->nhint_sites ? in->top : p->nhint_sites;
-		for (size_t i = 0; i < nh; i++) {
+			hk[i] = (struct hp_rank){p->hint_sites[i].peak_bytes,
+						 p->hint_sites[i].allocated_bytes, i};
+		qsort(hk, p->nhint_sites, sizeof *hk, hp_rank_cmp);
+		size_t nh = top && top < p->nhint_sites ? top : p->nhint_sites;
+		struct hp_stack hst = {0};
+		for (size_t i = 0; i < nh && !rc; i++) {
 			fputs(i ? ",\n" : "\n", o);
-			site(o, in->res, &p->hint_sites[hk[i].index]);
+			rc = site(o, in, &p->hint_sites[hk[i].index], &hst);
 		}
 		free(hk);
+		hp_stack_release(&hst);
+		if (rc)
+			return -1;
 		fputs(nh ? "\n  ]},\n" : "]},\n", o);
 	}
 	fputs("  \"leaks\": ", o);
-	hp_leaks_print_json(o, in->leaks, 2);
+	hp_leaks_print_json(o, &in->leaks, 2);
 	fputs("\n}", o);
 	return ferror(o) ? -1 : 0;
 }
+
+/* Several traces make one document: {"schema_version": 1, "processes": [...]}. */
+static void begin_json(const struct hp_output_options *o)
+{
+	if (o->ntraces > 1)
+		fputs("{\"schema_version\": 1, \"processes\": [", o->out);
+}
+
+static void end_json(const struct hp_output_options *o)
+{
+	if (o->ntraces > 1)
+		fputs("\n]}\n", o->out);
+}
+
+static int write_json(const struct hp_model *m, const struct hp_output_options *o)
+{
+	if (o->ntraces > 1)
+		fputs(o->index ? ",\n" : "\n", o->out);
+	int rc = report_json(o->out, m, o->top);
+	if (o->ntraces == 1)
+		putc('\n', o->out);
+	return rc;
+}
+
+const struct hp_output hp_output_json = {.name = "json",
+					 .flags = HP_OUTPUT_LAZY_SYMBOLS,
+					 .begin = begin_json,
+					 .end = end_json,
+					 .write = write_json};

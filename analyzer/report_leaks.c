@@ -6,42 +6,43 @@
 #include <string.h>
 
 #include "checks.h"
+#include "dump.h"
+#include "model.h"
+#include "output.h"
 #include "report.h"
-#include "resolve.h"
 
-#define MAX_SYM_FRAMES 4096
-
-/* Frames of a site's stack into a buffer owned by the caller; 0 when unknown. */
+/* Frames of a site's stack into a buffer owned by the caller; 0 when unknown (or out of
+ * memory: the site is then printed without its stack). */
 static int site_frames(const struct hp_leaks *lk, const struct hp_leak_site *s,
-		       struct hp_leak_frame *buf)
+		       struct hp_stack *buf)
 {
-	if (!lk->resolve || !s->stack || !buf)
+	buf->n = 0;
+	if (!lk->resolve || !s->stack || lk->resolve(lk->resolve_ctx, s->stack, 0, buf))
 		return 0;
-	int n = lk->resolve(lk->resolve_ctx, s->stack, 0, buf, MAX_SYM_FRAMES);
-	return n > 0 ? n : 0;
+	return (int)buf->n;
 }
 
-static void text_frame(FILE *out, int i, const struct hp_leak_frame *f)
+static void text_frame(FILE *out, int i, const struct hp_frame *f)
 {
 	fprintf(out, "    #%-2d ", i);
 	if (f->function)
 		fputs(f->function, out);
 	else
-		fprintf(out, "%s+0x%" PRIx64, f->module ? hp_basename(f->module) : "??",
+		fprintf(out, "%s+0x%" PRIx64, f->module_path ? hp_basename(f->module_path) : "??",
 			f->address);
 	if (f->file && f->line)
 		fprintf(out, " %s:%u", f->file, f->line);
 	else if (f->file)
 		fprintf(out, " %s", f->file);
-	if (f->function && f->module)
-		fprintf(out, " (%s)", hp_basename(f->module));
+	if (f->function && f->module_path)
+		fprintf(out, " (%s)", hp_basename(f->module_path));
 	if (f->inlined)
 		fputs(" [inlined]", out);
 	fputc('\n', out);
 }
 
 static void text_site(FILE *out, const struct hp_leaks *lk, const struct hp_leak_site *s,
-		      struct hp_leak_frame *buf)
+		      struct hp_stack *buf)
 {
 	char sz[32];
 	fprintf(out, "%s: %s in %" PRIu64 " block%s, allocated at\n", hp_leaks_kind_name(s->kind),
@@ -49,7 +50,7 @@ static void text_site(FILE *out, const struct hp_leaks *lk, const struct hp_leak
 		s->blocks == 1 ? "" : "s");
 	int n = site_frames(lk, s, buf);
 	for (int i = 0; i < n; i++)
-		text_frame(out, i, &buf[i]);
+		text_frame(out, i, &buf->v[i]);
 	if (!n)
 		fprintf(out, "    (stack %" PRIu32 " unknown)\n", s->stack);
 	fputc('\n', out);
@@ -83,7 +84,7 @@ static void text_suppressions(FILE *out, const struct hp_leaks *lk)
 
 void hp_leaks_print_text(FILE *out, const struct hp_leaks *lk, unsigned flags)
 {
-	struct hp_leak_frame *buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
+	struct hp_stack buf = {0};
 	uint64_t supp_bytes = 0, supp_blocks = 0;
 	for (int k = 0; k < HP_LEAK_NKINDS; k++) {
 		supp_bytes += lk->suppressed_bytes[k];
@@ -126,12 +127,12 @@ void hp_leaks_print_text(FILE *out, const struct hp_leaks *lk, unsigned flags)
 			const struct hp_leak_site *s = &lk->sites[i];
 			if ((s->kind == HP_LEAK_REACHABLE) == (pass == 0))
 				continue;
-			text_site(out, lk, s, buf);
+			text_site(out, lk, s, &buf);
 		}
 	}
 	if (flags & HP_LEAKS_PRINT_SUPPRESSIONS)
 		text_suppressions(out, lk);
-	free(buf);
+	hp_stack_release(&buf);
 }
 
 /* A JSON string of prefix + s, or null when s is NULL (report_json.c's writer, so the
@@ -149,7 +150,7 @@ static void json_string(FILE *out, const char *s)
 	json_string2(out, "", s);
 }
 
-static void json_frame(FILE *out, const struct hp_leak_frame *f)
+static void json_frame(FILE *out, const struct hp_frame *f)
 {
 	fputs("{\"function\": ", out);
 	json_string(out, f->function);
@@ -160,7 +161,7 @@ static void json_frame(FILE *out, const struct hp_leak_frame *f)
 	else
 		fputs(", \"line\": null", out);
 	fputs(", \"module\": ", out);
-	json_string(out, f->module);
+	json_string(out, f->module_path);
 	fprintf(out, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
 		f->inlined ? "true" : "false", f->address);
 }
@@ -216,22 +217,22 @@ void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
 		fprintf(out, "\n%*s],\n", in1, "");
 
 	fprintf(out, "%*s\"sites\": [", in1, "");
-	struct hp_leak_frame *buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
+	struct hp_stack buf = {0};
 	for (size_t i = 0; i < lk->nsites; i++) {
 		const struct hp_leak_site *s = &lk->sites[i];
 		fprintf(out,
 			"%s\n%*s{\"kind\": \"%s\", \"bytes\": %" PRIu64 ", \"blocks\": %" PRIu64
 			", \"stack\": [",
 			i ? "," : "", in2, "", hp_leaks_kind_key(s->kind), s->bytes, s->blocks);
-		int n = site_frames(lk, s, buf);
+		int n = site_frames(lk, s, &buf);
 		for (int f = 0; f < n; f++) {
 			if (f)
 				fputs(", ", out);
-			json_frame(out, &buf[f]);
+			json_frame(out, &buf.v[f]);
 		}
 		fputs("]}", out);
 	}
-	free(buf);
+	hp_stack_release(&buf);
 	if (lk->nsites)
 		fprintf(out, "\n%*s]\n%*s}", in1, "", indent, "");
 	else
@@ -244,13 +245,12 @@ unsigned hp_leaks_print_lsan(FILE *out, const struct hp_leaks *lk, uint64_t pid,
 		return 0;
 	unsigned records = 0;
 	uint64_t bytes = 0, blocks = 0;
-	struct hp_leak_frame *buf = NULL;
+	struct hp_stack buf = {0};
 	for (size_t i = 0; i < lk->nsites; i++) {
 		const struct hp_leak_site *s = &lk->sites[i];
 		if (s->kind > HP_LEAK_DEFINITE || !(kinds & (1u << s->kind)))
 			continue;
 		if (!records) {
-			buf = malloc(MAX_SYM_FRAMES * sizeof(*buf));
 			fprintf(
 			    out,
 			    "=================================================================\n"
@@ -268,20 +268,20 @@ unsigned hp_leaks_print_lsan(FILE *out, const struct hp_leaks *lk, uint64_t pid,
 		if (s->kind == HP_LEAK_POSSIBLE || s->kind == HP_LEAK_REACHABLE)
 			fprintf(out, " (heapprof: %s)", hp_leaks_kind_name(s->kind));
 		fputc('\n', out);
-		int n = site_frames(lk, s, buf);
+		int n = site_frames(lk, s, &buf);
 		for (int f = 0; f < n; f++) {
-			const struct hp_leak_frame *fr = &buf[f];
+			const struct hp_frame *fr = &buf.v[f];
 			fprintf(out, "    #%d 0x%" PRIx64 " in %s", f, fr->address,
 				fr->function ? fr->function : "<unknown>");
 			if (fr->file && fr->line)
 				fprintf(out, " %s:%u", fr->file, fr->line);
-			else if (fr->module)
-				fprintf(out, " (%s+0x%" PRIx64 ")", fr->module, fr->address);
+			else if (fr->module_path)
+				fprintf(out, " (%s+0x%" PRIx64 ")", fr->module_path, fr->address);
 			fputc('\n', out);
 		}
 		fputc('\n', out);
 	}
-	free(buf);
+	hp_stack_release(&buf);
 	if (records)
 		fprintf(out,
 			"SUMMARY: LeakSanitizer: %" PRIu64 " byte(s) leaked in %" PRIu64
@@ -289,3 +289,30 @@ unsigned hp_leaks_print_lsan(FILE *out, const struct hp_leaks *lk, uint64_t pid,
 			bytes, blocks);
 	return records;
 }
+
+/* --format lsan: the leaks of the kinds asked for (--fail-on-leaks, else definite and
+ * indirect) in LeakSanitizer's log, for ctest -T memcheck. */
+static int write_lsan(const struct hp_model *m, const struct hp_output_options *o)
+{
+	hp_leaks_print_lsan(o->out, &m->leaks, m->prof->header.pid, o->leak_kinds);
+	return 0;
+}
+
+/* --leaks: the leak report alone, each trace under a heading when there are several. */
+static int write_leaks(const struct hp_model *m, const struct hp_output_options *o)
+{
+	if (o->index)
+		putc('\n', o->out);
+	if (o->ntraces > 1) {
+		fputs("heapprof leak report: ", o->out);
+		hp_dump_string(o->out, m->file, strlen(m->file));
+		fprintf(o->out, " (pid %" PRIu64 ")\n", m->prof->header.pid);
+	}
+	hp_leaks_print_text(o->out, &m->leaks, o->leaks_flags);
+	return 0;
+}
+
+const struct hp_output hp_output_lsan = {
+    .name = "lsan", .flags = HP_OUTPUT_LAZY_SYMBOLS, .write = write_lsan};
+const struct hp_output hp_output_leaks = {
+    .name = "leaks", .flags = HP_OUTPUT_HIDDEN | HP_OUTPUT_LAZY_SYMBOLS, .write = write_leaks};

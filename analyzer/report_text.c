@@ -1,5 +1,5 @@
-/* The default report: header, summary, top sites per measure, heap and RSS charts.
- * Laid out for 100 columns; one blank line between sections. */
+/* The default report (--format text): header, summary, top sites per measure, heap and
+ * RSS charts. Laid out for 100 columns; one blank line between sections. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "dump.h"
+#include "model.h"
+#include "output.h"
 #include "report_leaks.h"
 
 #define CHART_ROWS 8
@@ -31,8 +33,7 @@ const char *hp_human_bytes(char *buf, uint64_t b)
 	return buf;
 }
 
-/* 1234567 -> "1,234,567". buf: 32 bytes. */
-static const char *count(char *buf, uint64_t v)
+const char *hp_human_count(char *buf, uint64_t v)
 {
 	char tmp[32];
 	int n = snprintf(tmp, sizeof tmp, "%" PRIu64, v), o = 0;
@@ -81,14 +82,9 @@ static uint64_t measure(const struct hp_site *s, enum measure m)
 	}
 }
 
-struct keyed {
-	uint64_t key, key2;
-	size_t index;
-};
-
-static int cmp_keyed(const void *a, const void *b)
+int hp_rank_cmp(const void *a, const void *b)
 {
-	const struct keyed *x = a, *y = b;
+	const struct hp_rank *x = a, *y = b;
 	if (x->key != y->key)
 		return x->key < y->key ? 1 : -1;
 	if (x->key2 != y->key2)
@@ -96,7 +92,7 @@ static int cmp_keyed(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void print_frame(FILE *o, const struct hp_resolved_frame *f)
+static void print_frame(FILE *o, const struct hp_frame *f)
 {
 	char loc[64];
 	fputs("        at ", o);
@@ -112,7 +108,7 @@ static void print_frame(FILE *o, const struct hp_resolved_frame *f)
 			fprintf(o, ":%u", f->line);
 		putc(')', o);
 	} else {
-		const char *m = f->module ? hp_basename(f->module) : "?";
+		const char *m = f->module_path ? hp_basename(f->module_path) : "?";
 		snprintf(loc, sizeof loc, "+0x%" PRIx64 ")", f->address);
 		fputs(" (", o);
 		hp_dump_string(o, m, strlen(m));
@@ -123,41 +119,46 @@ static void print_frame(FILE *o, const struct hp_resolved_frame *f)
 	putc('\n', o);
 }
 
-static void print_site(FILE *o, struct hp_resolver *res, const struct hp_site *s, size_t rank)
+static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s, size_t rank,
+		      struct hp_stack *st)
 {
 	char a[32], b[32], c[32], d[32], e[32];
 	fprintf(o, "  #%-3zu peak %-10s calls %-12s allocated %-10s leaked %-10s temporary %s\n",
-		rank, hp_human_bytes(a, s->peak_bytes), count(b, s->allocations),
+		rank, hp_human_bytes(a, s->peak_bytes), hp_human_count(b, s->allocations),
 		hp_human_bytes(c, s->allocated_bytes), hp_human_bytes(d, s->leaked_bytes),
-		count(e, s->temporary));
-	const struct hp_resolved_frame *f;
-	size_t n = hp_resolve_site(res, s, &f);
-	if (!n)
+		hp_human_count(e, s->temporary));
+	if (hp_model_stack(m, s, 0, st))
+		return -1;
+	if (!st->n)
 		fputs("        (no stack)\n", o);
-	for (size_t i = 0; i < n; i++)
-		print_frame(o, &f[i]);
+	for (size_t i = 0; i < st->n; i++)
+		print_frame(o, &st->v[i]);
+	return 0;
 }
 
-static void section(FILE *o, const struct hp_report_input *in, enum measure m, struct keyed *keys)
+static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum measure m,
+		   struct hp_rank *keys, struct hp_stack *st)
 {
-	const struct hp_profile *p = in->prof;
+	const struct hp_profile *p = model->prof;
 	size_t n = 0;
 	for (size_t i = 0; i < p->nsites; i++) {
 		uint64_t k = measure(&p->sites[i], m);
 		if (k)
-			keys[n++] = (struct keyed){k, p->sites[i].allocated_bytes, i};
+			keys[n++] = (struct hp_rank){k, p->sites[i].allocated_bytes, i};
 	}
-	size_t top = in->top ? in->top : n;
+	size_t top = top_n ? top_n : n;
 	if (top > n)
 		top = n;
 	fprintf(o, "\ntop %zu site%s by %s\n", top, top == 1 ? "" : "s", section_title[m]);
 	if (!n) {
 		fputs("  (none)\n", o);
-		return;
+		return 0;
 	}
-	qsort(keys, n, sizeof *keys, cmp_keyed);
+	qsort(keys, n, sizeof *keys, hp_rank_cmp);
 	for (size_t i = 0; i < top; i++)
-		print_site(o, in->res, &p->sites[keys[i].index], i + 1);
+		if (print_site(o, model, &p->sites[keys[i].index], i + 1, st))
+			return -1;
+	return 0;
 }
 
 /* One chart of CHART_ROWS x CHART_COLS; value(i) for i < n timeline points. */
@@ -220,7 +221,7 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 }
 
 /* heapprof_alloc_hint blocks: their own totals and sites, apart from the heap's. */
-static int hints(FILE *o, const struct hp_report_input *in)
+static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_stack *st)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32], c[32], d[32], e[32];
@@ -229,21 +230,22 @@ static int hints(FILE *o, const struct hp_report_input *in)
 	fprintf(o,
 		"\npool objects (heapprof_alloc_hint; not part of the heap figures)\n"
 		"  calls %s, allocated %s, peak %s, live at the end %s in %s blocks\n",
-		count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
+		hp_human_count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
 		hp_human_bytes(c, p->hint_peak_bytes), hp_human_bytes(d, p->hint_live_bytes),
-		count(e, p->hint_live_blocks));
-	struct keyed *k = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *k);
+		hp_human_count(e, p->hint_live_blocks));
+	struct hp_rank *k = malloc((p->nhint_sites ? p->nhint_sites : 1) * sizeof *k);
 	if (!k)
 		return -1;
 	for (size_t i = 0; i < p->nhint_sites; i++)
-		k[i] = (struct keyed){p->hint_sites[i].allocations,
-				      p->hint_sites[i].allocated_bytes, i};
-	qsort(k, p->nhint_sites, sizeof *k, cmp_keyed);
-	size_t top = in->top && in->top < p->nhint_sites ? in->top : p->nhint_sites;
-	for (size_t i = 0; i < top; i++)
-		print_site(o, in->res, &p->hint_sites[k[i].index], i + 1);
+		k[i] = (struct hp_rank){p->hint_sites[i].allocations,
+					p->hint_sites[i].allocated_bytes, i};
+	qsort(k, p->nhint_sites, sizeof *k, hp_rank_cmp);
+	size_t top = top_n && top_n < p->nhint_sites ? top_n : p->nhint_sites;
+	int rc = 0;
+	for (size_t i = 0; i < top && !rc; i++)
+		rc = print_site(o, in, &p->hint_sites[k[i].index], i + 1, st);
 	free(k);
-	return 0;
+	return rc;
 }
 
 /* The marks under the heap chart: their numbers at their columns, then the list. */
@@ -269,7 +271,8 @@ static void marks(FILE *o, const struct hp_profile *p)
 	}
 }
 
-int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
+static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigned leaks_flags,
+		       int unicode)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32];
@@ -292,9 +295,9 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 		hp_dump_string(o, p->exec_path, strlen(p->exec_path));
 		putc('\n', o);
 	}
-	if (p->header.flags & HP_HDR_ATTACHED) {
+	if (p->attached) {
 		char when[64];
-		time_t t = (time_t)(p->header.start_realtime_ns / 1000000000u);
+		time_t t = (time_t)(p->attached_realtime_ns / 1000000000u);
 		struct tm tm;
 		if (gmtime_r(&t, &tm) && strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S UTC", &tm))
 			fprintf(o,
@@ -322,33 +325,33 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	const char *est = p->sample_mean ? "~" : "";
 	fprintf(o, "\nsummary%s\n", p->sample_mean ? " (~: estimated from samples)" : "");
 	if (rate >= 100 && rate < 1e18)
-		count(b, (uint64_t)(rate + 0.5));
+		hp_human_count(b, (uint64_t)(rate + 0.5));
 	else
 		snprintf(b, sizeof b, "%.1f", rate);
 	fprintf(o, "  calls to allocation functions  %s%s (%s%s/s)\n", est,
-		count(a, p->allocations), est, b);
-	fprintf(o, "  frees                          %s%s\n", est, count(a, p->frees));
+		hp_human_count(a, p->allocations), est, b);
+	fprintf(o, "  frees                          %s%s\n", est, hp_human_count(a, p->frees));
 	fprintf(o, "  bytes allocated                %s%s\n", est,
 		hp_human_bytes(a, p->allocated_bytes));
 	fprintf(o, "  peak heap                      %s%s at %s\n", est,
 		hp_human_bytes(a, p->peak_heap_bytes), seconds(b, p->peak_time_s));
 	fprintf(o, "  peak RSS                       %s\n", hp_human_bytes(a, p->peak_rss_bytes));
 	fprintf(o, "  leaked                         %s%s in %s%s blocks\n", est,
-		hp_human_bytes(a, p->leaked_bytes), est, count(b, p->leaked_allocations));
+		hp_human_bytes(a, p->leaked_bytes), est, hp_human_count(b, p->leaked_allocations));
 	fprintf(o, "  temporary allocations          %s%s (%.1f%% of calls)\n", est,
-		count(a, p->temporary),
+		hp_human_count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
 
 	/* The reachability scan's classes and lost sites; the still reachable sites only
 	 * under --leaks. Without a scan, "leaked" above and its section say it all. */
-	if (in->leaks && in->leaks->have_scan) {
+	if (in->leaks.have_scan) {
 		/* Buffered to drop the printer's closing blank line: sections start with one. */
 		char *buf = NULL;
 		size_t len = 0;
 		FILE *m = open_memstream(&buf, &len);
 		if (!m)
 			return -1;
-		hp_leaks_print_text(m, in->leaks, in->leaks_flags | HP_LEAKS_PRINT_NO_REACHABLE);
+		hp_leaks_print_text(m, &in->leaks, leaks_flags | HP_LEAKS_PRINT_NO_REACHABLE);
 		if (fclose(m)) {
 			free(buf);
 			return -1;
@@ -360,13 +363,16 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 		free(buf);
 	}
 
-	struct keyed *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
-	if (!keys)
-		return -1;
-	for (int m = 0; m < NMEASURES; m++)
-		section(o, in, (enum measure)m, keys);
+	struct hp_rank *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
+	struct hp_stack st = {0};
+	int rc = keys ? 0 : -1;
+	for (int m = 0; m < NMEASURES && !rc; m++)
+		rc = section(o, in, top, (enum measure)m, keys, &st);
 	free(keys);
-	if (hints(o, in))
+	if (!rc)
+		rc = hints(o, in, top, &st);
+	hp_stack_release(&st);
+	if (rc)
 		return -1;
 
 	chart(o, "heap over time", p, 0, unicode);
@@ -374,3 +380,13 @@ int hp_report_text(FILE *o, const struct hp_report_input *in, int unicode)
 	chart(o, "RSS over time", p, 1, unicode);
 	return ferror(o) ? -1 : 0;
 }
+
+static int write_text(const struct hp_model *m, const struct hp_output_options *o)
+{
+	if (o->index)
+		putc('\n', o->out);
+	return report_text(o->out, m, o->top, o->leaks_flags, o->unicode);
+}
+
+const struct hp_output hp_output_text = {
+    .name = "text", .flags = HP_OUTPUT_LAZY_SYMBOLS, .default_top = 5, .write = write_text};

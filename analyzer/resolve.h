@@ -1,47 +1,58 @@
-/* Sites' stacks as reports print them: symbolized (function, file:line, inlined frames)
- * and trimmed of allocator, libc and heapprof frames at the innermost end and of the
- * frames below main at the outermost end. Each distinct (module, address) is symbolized
- * once, and only for the stacks a report asks for. Not thread-safe. */
+/* Symbolized stacks for the model: every code location of a profile symbolized once
+ * (function, file:line, inlined frames) into one pool of frames, and each site's stack
+ * trimmed as reports print it (of allocator, libc and heapprof frames at the innermost
+ * end, of the frames below main at the outermost end: docs/json-report.md) and keyed by
+ * the site key of frame.h. Not thread-safe. */
 #ifndef HP_RESOLVE_H
 #define HP_RESOLVE_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "replay.h"
+#include "frame.h"
+#include "profile.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-struct hp_resolved_frame {
-	const char *function; /* demangled; NULL when unknown */
-	const char *file;     /* NULL without line info */
-	unsigned line;	      /* 0 when unknown */
-	int inlined;	      /* 1: inlined into the next frame */
-	const char *module;   /* absolute path; NULL when the ip is in no known module */
-	uint64_t address;     /* module-relative (the ip when module is NULL) */
-};
-
 struct hp_resolver;
 
-/* Returns a resolver for a profile, or NULL with errno set. With use_symbols 0 nothing is
- * symbolized (frames carry module and address only). `warn` as for hp_symbolizer_new(). */
-struct hp_resolver *hp_resolver_new(const struct hp_profile *p, int use_symbols,
+/* Returns a resolver for a profile's modules and its `nlocations` locations, or NULL
+ * with errno set. With use_symbols 0 nothing is symbolized (frames carry module and
+ * address only). `warn` as for hp_symbolizer_new(). The modules must outlive the
+ * resolver. */
+struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t nmodules,
+				    size_t nlocations, int use_symbols,
 				    void (*warn)(void *ctx, const char *msg), void *ctx);
 
-/* Resolves a site's stack, innermost first, trimmed. *out points into the resolver and is
- * valid until the next call. Returns the number of frames (0 for a site without stack). */
-size_t hp_resolve_site(struct hp_resolver *rs, const struct hp_site *site,
-		       const struct hp_resolved_frame **out);
+/* For a profile that grows (hp_replay_peek): its modules, which may have moved, are now
+ * modules[0..nmodules), a prefix of them the ones the resolver knew, and it has
+ * nlocations locations, the first ones those it knew. Frames already symbolized stay.
+ * Returns 0 or -ENOMEM. */
+int hp_resolver_grow(struct hp_resolver *rs, const struct hp_module_info *modules, size_t nmodules,
+		     size_t nlocations);
 
-/* As hp_resolve_site(), but every frame: the allocator's, libc's, the recorder's and
- * those below main included (leak suppressions match them, as LeakSanitizer does). */
-size_t hp_resolve_site_untrimmed(struct hp_resolver *rs, const struct hp_site *site,
-				 const struct hp_resolved_frame **out);
+/* The frames of location i (at least 1: a frame of module and address when nothing is
+ * known), symbolized on first use only: *frames is valid until the next call. Returns 0
+ * or -ENOMEM. */
+int hp_resolve_location(struct hp_resolver *rs, const struct hp_location *locs, size_t i,
+			const struct hp_frame **frames, uint32_t *n);
 
-/* Returns the file name part of a path ("libc.so.6" for "/lib/libc.so.6"). */
-const char *hp_basename(const char *path);
+/* Symbolizes every one of locs[0..n) and sets its first_frame and nframes (indices into
+ * hp_resolver_frames()). Returns 0 or -ENOMEM. */
+int hp_resolve_locations(struct hp_resolver *rs, struct hp_location *locs, size_t n);
+
+/* The pool: every symbolized location's frames; valid until the next symbolization. */
+const struct hp_frame *hp_resolver_frames(const struct hp_resolver *rs, size_t *n);
+
+/* After hp_resolve_locations(): sets the site's nframes, trim_lo, trim_hi and key
+ * (profile.h) from the locations of its stack. Returns 0 or -ENOMEM. */
+int hp_resolve_site(struct hp_resolver *rs, const struct hp_location *locs, struct hp_site *site);
+
+/* The trimming rules on an expanded stack f[0..n): returns the number of frames kept and
+ * their first index in *lo. A stack of nothing but trimmed frames is kept whole. Pure. */
+size_t hp_resolve_trim(const struct hp_frame *f, size_t n, size_t *lo);
 
 void hp_resolver_free(struct hp_resolver *rs);
 

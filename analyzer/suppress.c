@@ -218,7 +218,7 @@ static long match_str(const struct hp_suppressions *s, const char *str)
 	return -1;
 }
 
-long hp_suppress_match(const struct hp_suppressions *s, const struct hp_leak_frame *frames,
+long hp_suppress_match(const struct hp_suppressions *s, const struct hp_frame *frames,
 		       size_t nframes)
 {
 	if (!s->nrules)
@@ -226,7 +226,7 @@ long hp_suppress_match(const struct hp_suppressions *s, const struct hp_leak_fra
 	/* LSan tests a frame's module first, then each of its (inlined) functions and
 	 * files; frames are tried innermost first. */
 	for (size_t i = 0; i < nframes; i++) {
-		long r = match_str(s, frames[i].module);
+		long r = match_str(s, frames[i].module_path);
 		if (r < 0)
 			r = match_str(s, frames[i].function);
 		if (r < 0)

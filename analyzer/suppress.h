@@ -15,20 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "frame.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* One symbolized frame of an allocation stack, as the JSON report's `sites[].stack`
- * shows it. Strings may be NULL when unknown and are owned by whoever resolved them. */
-struct hp_leak_frame {
-	const char *function; /* demangled */
-	const char *file;
-	const char *module; /* absolute path of the ELF object */
-	unsigned line;
-	int inlined;
-	uint64_t address; /* module-relative */
-};
 
 /* Where a rule came from, for messages and --print-suppressions. */
 enum hp_supp_origin {
@@ -82,7 +73,7 @@ const char *hp_suppress_default_text(void);
 
 /* Returns the index of the rule that suppresses a leak allocated at `frames` (innermost
  * first), or -1 when none does. Does not count the hit. */
-long hp_suppress_match(const struct hp_suppressions *s, const struct hp_leak_frame *frames,
+long hp_suppress_match(const struct hp_suppressions *s, const struct hp_frame *frames,
 		       size_t nframes);
 
 /* Adds a suppressed leak group to rule `rule`'s counters. */

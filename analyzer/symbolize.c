@@ -84,7 +84,7 @@ struct hp_symbolizer {
 	struct file *files;
 	struct module_slot *modules;
 	size_t modules_cap, modules_len;
-	struct hp_sym_frame *frames; /* every cached frame, strings interned */
+	struct hp_frame *frames; /* every cached frame, strings interned */
 	size_t frames_len, frames_cap;
 	char **strings; /* interned strings, open addressing */
 	size_t strings_cap, strings_len;
@@ -156,16 +156,19 @@ static const char *intern(struct hp_symbolizer *s, const char *str)
 	return copy;
 }
 
-/* A Rust or C++ (Itanium ABI) name demangled and interned; anything else interned as is.
- * Rust first: its legacy names are valid C++ names, which __cxa_demangle shows hashed. */
-static const char *intern_symbol(struct hp_symbolizer *s, const char *name)
+/* A Rust or C++ (Itanium ABI) name demangled and interned, with the linkage name
+ * interned in *mangled; anything else interned as is (*mangled NULL). Rust first: its
+ * legacy names are valid C++ names, which __cxa_demangle shows hashed. */
+static const char *intern_symbol(struct hp_symbolizer *s, const char *name, const char **mangled)
 {
+	*mangled = NULL;
 	if (!name || !*name)
 		return NULL;
 	char *rust = hp_demangle_rust(name); /* NULL but for _R... and Rust's _ZN...E */
 	if (rust) {
 		const char *r = intern(s, rust);
 		free(rust);
+		*mangled = r ? intern(s, name) : NULL;
 		return r;
 	}
 	if (name[0] == '_' && name[1] == 'Z') {
@@ -174,11 +177,17 @@ static const char *intern_symbol(struct hp_symbolizer *s, const char *name)
 		if (plain && status == 0) {
 			const char *r = intern(s, plain);
 			free(plain);
+			*mangled = r ? intern(s, name) : NULL;
 			return r;
 		}
 		free(plain);
 	}
 	return intern(s, name);
+}
+
+static void set_function(struct hp_symbolizer *s, struct hp_frame *fr, const char *name)
+{
+	fr->function = intern_symbol(s, name, &fr->mangled);
 }
 
 /* ---- debug info lookup, local only ---- */
@@ -455,7 +464,7 @@ static int modules_grow(struct hp_symbolizer *s)
 
 /* ---- lookup ---- */
 
-static const char *die_function_name(struct hp_symbolizer *s, Dwarf_Die *die)
+static const char *die_function_name(Dwarf_Die *die)
 {
 	Dwarf_Attribute attr;
 	const char *name = NULL;
@@ -466,7 +475,7 @@ static const char *die_function_name(struct hp_symbolizer *s, Dwarf_Die *die)
 		name = dwarf_formstring(&attr);
 	if (!name)
 		name = dwarf_diename(die);
-	return intern_symbol(s, name);
+	return name;
 }
 
 static int is_function_scope(Dwarf_Die *die)
@@ -545,20 +554,21 @@ static Dwarf_Die *cu_at(struct file *f, Dwarf_Addr addr, Dwarf_Die *mem, Dwarf_A
 }
 
 /* The line table's file:line for `pc` (a DWARF address) in `cu`. */
-static void line_at(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc, struct hp_sym_frame *fr)
+static void line_at(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc, struct hp_frame *fr)
 {
 	Dwarf_Line *line = cu ? dwarf_getsrc_die(cu, pc) : NULL;
 	const char *src = line ? dwarf_linesrc(line, NULL, NULL) : NULL;
-	int lineno = 0;
+	int lineno = 0, col = 0;
 
 	fr->file = src ? intern(s, src) : NULL;
 	fr->line = src && dwarf_lineno(line, &lineno) == 0 && lineno > 0 ? (unsigned)lineno : 0;
+	fr->column = fr->line && dwarf_linecol(line, &col) == 0 && col > 0 ? (unsigned)col : 0;
 }
 
 /* The DWARF frames at `pc` in `cu`, innermost first: the innermost gets the line table's
  * file:line, each caller the call site recorded in the inlined scope below it. */
-static int dwarf_frames(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc,
-			struct hp_sym_frame *out, int max)
+static int dwarf_frames(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc, struct hp_frame *out,
+			int max)
 {
 	Dwarf_Die *scopes = NULL, *chain = NULL;
 	int n = 0, nscopes = dwarf_getscopes(cu, pc, &scopes);
@@ -571,19 +581,21 @@ static int dwarf_frames(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc,
 		dwarf_getsrcfiles(cu, &files, &nfiles);
 
 	const char *call_file = NULL;
-	unsigned call_line = 0;
+	unsigned call_line = 0, call_column = 0;
 	for (int i = 0; i < nchain && n < max; i++) {
 		Dwarf_Die *die = &chain[i];
 		if (!is_function_scope(die))
 			continue;
-		struct hp_sym_frame *fr = &out[n];
-		fr->function = die_function_name(s, die);
+		struct hp_frame *fr = &out[n];
+		memset(fr, 0, sizeof *fr);
+		set_function(s, fr, die_function_name(die));
 		fr->inlined = dwarf_tag(die) == DW_TAG_inlined_subroutine;
 		if (n == 0) {
 			line_at(s, cu, pc, fr);
 		} else {
 			fr->file = call_file;
 			fr->line = call_line;
+			fr->column = call_column;
 		}
 		n++;
 		if (!fr->inlined)
@@ -591,20 +603,23 @@ static int dwarf_frames(struct hp_symbolizer *s, Dwarf_Die *cu, Dwarf_Addr pc,
 		Dwarf_Attribute attr;
 		Dwarf_Word v;
 		const char *src = NULL;
-		call_line = 0;
+		call_line = call_column = 0;
 		if (files && dwarf_formudata(dwarf_attr(die, DW_AT_call_file, &attr), &v) == 0 &&
 		    v < nfiles)
 			src = dwarf_filesrc(files, v, NULL, NULL);
 		call_file = src ? intern(s, src) : NULL;
 		if (call_file && dwarf_formudata(dwarf_attr(die, DW_AT_call_line, &attr), &v) == 0)
 			call_line = (unsigned)v;
+		if (call_line &&
+		    dwarf_formudata(dwarf_attr(die, DW_AT_call_column, &attr), &v) == 0)
+			call_column = (unsigned)v;
 	}
 	free(scopes);
 	free(chain);
 	return n;
 }
 
-static int lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr, struct hp_sym_frame *out,
+static int lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr, struct hp_frame *out,
 		  int max)
 {
 	Dwarf_Die mem;
@@ -616,14 +631,14 @@ static int lookup(struct hp_symbolizer *s, struct file *f, uint64_t addr, struct
 	const char *elfname = hp_symtab_lookup(&f->syms, f->mod, addr);
 	if (n > 0) {
 		/* The outermost DWARF function had no name: the symbol table's is the same code. */
-		out[n - 1].function = intern_symbol(s, elfname);
+		set_function(s, &out[n - 1], elfname);
 		return n;
 	}
+	memset(&out[0], 0, sizeof out[0]);
 	line_at(s, cu, addr - bias, &out[0]);
 	if (!elfname && !out[0].file)
 		return 0;
-	out[0].function = intern_symbol(s, elfname);
-	out[0].inlined = 0;
+	set_function(s, &out[0], elfname);
 	return 1;
 }
 
@@ -666,11 +681,11 @@ static struct cache_slot *cached_lookup(struct hp_symbolizer *s, struct file *f,
 	if (slot->used)
 		return slot;
 
-	struct hp_sym_frame tmp[MAX_INLINE_DEPTH];
+	struct hp_frame tmp[MAX_INLINE_DEPTH];
 	int n = lookup(s, f, addr, tmp, MAX_INLINE_DEPTH);
 	if (s->frames_len + (size_t)n > s->frames_cap) {
 		size_t cap = s->frames_cap ? s->frames_cap * 2 : 1024;
-		struct hp_sym_frame *frames =
+		struct hp_frame *frames =
 		    cap <= UINT32_MAX ? realloc(s->frames, cap * sizeof(*frames)) : NULL;
 		if (!frames)
 			return NULL;
@@ -768,7 +783,7 @@ int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const 
 }
 
 int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, int is_return_address,
-		 struct hp_sym_frame *out, int max)
+		 struct hp_frame *out, int max)
 {
 	struct module_slot *slot = module_slot(s, module_id);
 	if (!slot || !slot->file)

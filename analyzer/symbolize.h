@@ -6,17 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct hp_symbolizer;
+#include "frame.h"
 
-/* One source-level frame. An address inside inlined code yields several: the inlined
- * callee first (inlined = 1), then each caller up to the real function (inlined = 0).
- * Strings are owned by the symbolizer and valid until hp_symbolizer_free(). */
-struct hp_sym_frame {
-	const char *function; /* demangled; NULL when unknown */
-	const char *file;     /* NULL when there is no line info */
-	unsigned line;	      /* 0 when unknown */
-	int inlined;
-};
+struct hp_symbolizer;
 
 /* Returns a new symbolizer, or NULL with errno set. `warn` is called once per problem
  * (missing binary, build-id mismatch, no debug info) with a message naming the module;
@@ -32,10 +24,14 @@ int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const 
 
 /* Symbolizes `vaddr`, an address in the module's own ELF address space (runtime ip
  * minus bias). When `is_return_address` is set the lookup uses vaddr - 1 so the line
- * is the call's. Fills at most `max` frames, innermost first, and returns how many
- * (0 when nothing is known). Results are cached per (module, vaddr). */
+ * is the call's. Fills the source-level fields (function, mangled, file, line, column,
+ * inlined) of at most `max` frames, innermost first: an address inside inlined code
+ * yields the inlined callee first (inlined = 1), then each caller up to the real
+ * function (inlined = 0). The other fields are zero. Returns how many (0 when nothing
+ * is known). Strings are owned by the symbolizer and valid until hp_symbolizer_free().
+ * Results are cached per (module, vaddr). */
 int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, int is_return_address,
-		 struct hp_sym_frame *out, int max);
+		 struct hp_frame *out, int max);
 
 void hp_symbolizer_free(struct hp_symbolizer *s);
 

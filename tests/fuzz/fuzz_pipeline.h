@@ -1,14 +1,21 @@
 /* What heapprof-analyze does with an untrusted trace, minus symbolization, for the fuzz
- * targets: reader -> replay -> reports (text, JSON) and, when the analyzer has them, the
- * leak join and leak reports; then the same bytes again through --dump. Nothing here
+ * targets: reader -> the analysis model (replay, leak join, suppressions) -> every output
+ * format of the table (output.h); then the same bytes again through --dump. Nothing here
  * opens a file named by the trace; output goes to /dev/null.
  *
- * Besides the sanitizers, a few contracts of reader.h are checked (a violation aborts,
- * which libFuzzer reports as a crash):
+ * Besides the sanitizers, a few contracts are checked (a violation aborts, which
+ * libFuzzer reports as a crash):
  *   - after -1, every later hp_reader_next() returns -1 again;
  *   - hp_reader_format_error() and hp_read_error_name() give NUL-terminated strings;
  *   - a decode error is never HP_READ_OK, and a clean end never leaves an error set;
- *   - hp_dump() sees the same outcome (end or error) as the pull loop. */
+ *   - LEAK_BLOCKS: v1 addresses ascending, v2 slot keys nonzero and 16-aligned, classes
+ *     at most definite;
+ *   - hp_dump() sees the same outcome (end or error) as the model;
+ *   - the model's sites: trimmed range within the stack, key = hp_stack_key() of the
+ *     trimmed frames, series within HP_SERIES_BUCKETS and, unsampled, summing to the
+ *     site's totals.
+ * Inputs of odd size load the model as the command line does (symbols on demand), even
+ * ones as formats that read keys and locations need it. */
 #ifndef HP_FUZZ_PIPELINE_H
 #define HP_FUZZ_PIPELINE_H
 
@@ -18,17 +25,10 @@
 #include <string.h>
 
 #include "dump.h"
+#include "model.h"
+#include "output.h"
 #include "reader.h"
-#include "replay.h"
-#include "report.h"
-#include "resolve.h"
-#ifdef HP_FUZZ_HAVE_LEAKS
-#include "leaks.h"
 #include "suppress.h"
-#endif
-#ifdef HP_FUZZ_HAVE_REPORT_LEAKS
-#include "report_leaks.h"
-#endif
 
 #define HP_FUZZ_CHECK(c)                                                                           \
 	do {                                                                                       \
@@ -47,96 +47,82 @@ static FILE *hp_fuzz_sink(void)
 	return f;
 }
 
-static void hp_fuzz_warn(void *ctx, const char *msg)
+static void hp_fuzz_check_model(const struct hp_model *m, int lazy)
 {
-	(void)ctx;
-	(void)msg;
-}
-
-#ifdef HP_FUZZ_HAVE_LEAKS
-/* The live set at the end, computed apart from replay.c (which does not expose its own
- * yet): every touch of an address in order; an address is live when its last touch is an
- * allocation. Capped so a huge input cannot make the harness itself the slow part. */
-#define HP_FUZZ_MAX_TOUCHES (1u << 20)
-struct hp_fuzz_touch {
-	uint64_t addr, size, seq;
-	uint32_t stack;
-	int alloc;
-};
-struct hp_fuzz_live {
-	struct hp_fuzz_touch *t;
-	size_t n, cap;
-	uint64_t seq;
-};
-
-static void hp_fuzz_touch(struct hp_fuzz_live *l, uint64_t addr, uint64_t size, uint32_t stack,
-			  int alloc)
-{
-	if (l->n == l->cap) {
-		if (l->cap >= HP_FUZZ_MAX_TOUCHES)
-			return;
-		size_t c = l->cap ? 2 * l->cap : 256;
-		struct hp_fuzz_touch *nt = realloc(l->t, c * sizeof *nt);
-		if (!nt)
-			abort();
-		l->t = nt;
-		l->cap = c;
+	const struct hp_profile *p = m->prof;
+	struct hp_stack st = {0};
+	HP_FUZZ_CHECK(p->ntimeline <= HP_TIMELINE_MAX_POINTS);
+	HP_FUZZ_CHECK(p->series.nbuckets <= HP_SERIES_BUCKETS);
+	for (size_t i = 0; i < p->nlocations && !lazy; i++)
+		HP_FUZZ_CHECK(p->locations[i].nframes >= 1 &&
+			      p->locations[i].first_frame + p->locations[i].nframes <= m->nframes);
+	for (size_t i = 0; i < p->nsites + p->nhint_sites; i++) {
+		const struct hp_site *s =
+		    i < p->nsites ? &p->sites[i] : &p->hint_sites[i - p->nsites];
+		if (!lazy) {
+			HP_FUZZ_CHECK(s->trim_lo <= s->trim_hi && s->trim_hi <= s->nframes);
+			HP_FUZZ_CHECK(s->nframes >= s->nlocations);
+		}
+		if (hp_model_stack(m, s, 0, &st) == 0 && !lazy) {
+			HP_FUZZ_CHECK(st.n == s->trim_hi - s->trim_lo);
+			HP_FUZZ_CHECK(hp_stack_key(st.v, st.n) == s->key);
+		}
+		if (hp_model_stack(m, s, HP_STACK_UNTRIMMED, &st) == 0)
+			HP_FUZZ_CHECK(st.n >= s->nlocations);
+		HP_FUZZ_CHECK(!s->hint || !s->series);
+		if (p->sample_mean || !s->series)
+			continue;
+		uint64_t calls = 0, bytes = 0;
+		for (size_t k = 0; k < p->series.nbuckets; k++) {
+			calls += s->series[k].allocations;
+			bytes += s->series[k].allocated_bytes;
+		}
+		HP_FUZZ_CHECK(calls == s->allocations && bytes == s->allocated_bytes);
+		HP_FUZZ_CHECK(s->series[p->series.nbuckets - 1].live_bytes == s->leaked_bytes);
 	}
-	l->t[l->n++] = (struct hp_fuzz_touch){addr, size, l->seq++, stack, alloc};
+	hp_stack_release(&st);
 }
 
-static int hp_fuzz_touch_cmp(const void *a, const void *b)
+/* Every format that reads a model, as with --top 5 and with --top 0. */
+static void hp_fuzz_outputs(const struct hp_model *m)
 {
-	const struct hp_fuzz_touch *x = a, *y = b;
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->seq < y->seq ? -1 : x->seq > y->seq;
+	const struct hp_output *f;
+	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++) {
+		if (!f->write)
+			continue;
+		for (unsigned top = 0; top <= 5; top += 5) {
+			struct hp_output_options o = {
+			    .out = hp_fuzz_sink(),
+			    .top = top,
+			    .unicode = 1,
+			    .leaks_flags = 1, /* HP_LEAKS_PRINT_SUPPRESSIONS */
+			    .leak_kinds = 0xf,
+			    .ntraces = 1,
+			};
+			if (f->begin)
+				f->begin(&o);
+			f->write(m, &o);
+			if (f->end)
+				f->end(&o);
+		}
+	}
 }
 
-/* Synthetic frames so that suppression matching runs: a libc module for odd stacks, a
- * function name for the others. */
-static int hp_fuzz_resolve(void *ctx, uint32_t stack, int untrimmed, struct hp_leak_frame *out,
-			   int max)
+/* The reader's contracts on each item, as the model takes it. */
+static void hp_fuzz_item(void *ctx, const struct hp_reader *r, const struct hp_item *it)
 {
 	(void)ctx;
-	(void)untrimmed;
-	if (!stack || max < 2)
-		return 0;
-	memset(out, 0, 2 * sizeof *out);
-	out[0].module = (stack & 1) ? "/lib/x86_64-linux-gnu/libc.so.6" : "/usr/bin/test";
-	out[0].function = (stack & 2) ? "_dl_allocate_tls" : NULL;
-	out[0].address = stack;
-	out[1].function = "main";
-	out[1].file = "test.c";
-	out[1].line = stack;
-	return (stack & 4) ? 2 : 1;
-}
-#endif
-
-static void hp_fuzz_reports(const struct hp_profile *p, int truncated)
-{
-	struct hp_resolver *res = hp_resolver_new(p, 0, hp_fuzz_warn, NULL);
-	if (!res)
+	if (it->kind != HP_REC_LEAK_BLOCKS)
 		return;
-	const char *warnings[] = {"fuzz"};
-	struct hp_report_input in = {
-	    .file = "fuzz",
-	    .prof = p,
-	    .res = res,
-	    .complete = !truncated,
-	    .warnings = warnings,
-	    .nwarnings = 1,
-	    .top = 5,
-	};
-	hp_report_text(hp_fuzz_sink(), &in, 1);
-	in.top = 0;
-	hp_report_json(hp_fuzz_sink(), &in);
-	for (size_t i = 0; i < p->nsites; i++) {
-		const struct hp_resolved_frame *f;
-		size_t n = hp_resolve_site(res, &p->sites[i], &f);
-		HP_FUZZ_CHECK(n <= p->sites[i].nframes || p->sites[i].nframes == 0);
+	for (uint32_t i = 0; i < it->u.leak_blocks.count; i++) {
+		/* v1: ascending addresses; v2: slots' keys in any order; v3: block keys (0:
+		 * none) in any order */
+		HP_FUZZ_CHECK(hp_reader_version(r) != 1 || i == 0 ||
+			      it->u.leak_blocks.addr[i] > it->u.leak_blocks.addr[i - 1]);
+		HP_FUZZ_CHECK(hp_reader_version(r) != 2 ||
+			      (it->u.leak_blocks.addr[i] && !(it->u.leak_blocks.addr[i] & 15)));
+		HP_FUZZ_CHECK(it->u.leak_blocks.cls[i] <= HP_LEAK_DEFINITE);
 	}
-	hp_resolver_free(res);
 }
 
 /* `dump`: also run the bytes through hp_dump(). fuzz_reader leaves it out: its inputs are
@@ -146,106 +132,34 @@ static int hp_fuzz_pipeline(const uint8_t *data, size_t size, int dump)
 	struct hp_reader *r = hp_reader_open_mem(data, size, "fuzz");
 	if (!r)
 		return 0;
-	struct hp_replay *rp = hp_replay_new();
-	if (!rp) {
-		hp_reader_free(r);
-		return 0;
-	}
-#ifdef HP_FUZZ_HAVE_LEAKS
-	struct hp_leaks lk;
 	struct hp_suppressions base;
-	struct hp_fuzz_live live = {0};
 	hp_suppress_init(&base);
 	hp_suppress_add_defaults(&base);
-	hp_leaks_init(&lk, &base);
-#endif
+	/* Odd sizes take the command line's path (symbols on demand), even ones the model
+	 * filled for formats that read keys and locations. */
+	int lazy = (int)(size & 1);
+	const struct hp_analysis_options ao = {
+	    .no_symbols = 1, .suppressions = &base, .item = hp_fuzz_item, .lazy_symbols = lazy};
+	struct hp_model m;
+	int rc = hp_model_load_reader(&m, r, "fuzz", &ao);
+	int outcome = -2; /* out of memory: nothing to compare */
 	struct hp_item it;
-	int n;
-	while ((n = hp_reader_next(r, &it)) > 0) {
-		if (hp_replay_item(rp, &it)) {
-			n = -2;
-			break;
-		}
-#ifdef HP_FUZZ_HAVE_LEAKS
-		switch (it.kind) {
-		case HP_ITEM_ALLOC:
-			hp_fuzz_touch(&live, it.u.ev.addr, it.u.ev.size, it.u.ev.stack, 1);
-			break;
-		case HP_ITEM_FREE:
-			hp_fuzz_touch(&live, it.u.ev.addr, 0, 0, 0);
-			break;
-		case HP_ITEM_REALLOC:
-			hp_fuzz_touch(&live, it.u.ev.old, 0, 0, 0);
-			hp_fuzz_touch(&live, it.u.ev.addr, it.u.ev.size, it.u.ev.stack, 1);
-			break;
-		case HP_REC_LEAK_SCAN: {
-			struct hp_leak_scan s = {.time = it.u.leak_scan.time,
-						 .flags = it.u.leak_scan.flags,
-						 .nblocks = it.u.leak_scan.nblocks};
-			memcpy(s.bytes, it.u.leak_scan.bytes, sizeof s.bytes);
-			memcpy(s.blocks, it.u.leak_scan.blocks, sizeof s.blocks);
-			hp_leaks_set_scan(&lk, &s);
-			break;
-		}
-		case HP_REC_SUPPRESSIONS:
-			hp_leaks_add_program_suppressions(&lk, it.u.suppressions.text,
-							  it.u.suppressions.text_len);
-			break;
-		case HP_REC_LEAK_BLOCKS:
-			for (uint32_t i = 0; i < it.u.leak_blocks.count; i++) {
-				/* v1: ascending addresses; v2: slots' keys in any order;
-				 * v3: block keys (0: none) in any order */
-				HP_FUZZ_CHECK(hp_reader_version(r) != 1 || i == 0 ||
-					      it.u.leak_blocks.addr[i] >
-						  it.u.leak_blocks.addr[i - 1]);
-				HP_FUZZ_CHECK(
-				    hp_reader_version(r) != 2 ||
-				    (it.u.leak_blocks.addr[i] && !(it.u.leak_blocks.addr[i] & 15)));
-				HP_FUZZ_CHECK(it.u.leak_blocks.cls[i] <= HP_LEAK_DEFINITE);
-				hp_leaks_add_block(&lk, it.u.leak_blocks.addr[i],
-						   it.u.leak_blocks.cls[i]);
-			}
-			break;
-		}
-#endif
-	}
 	char msg[256];
-	if (n == -1) {
-		HP_FUZZ_CHECK(hp_reader_error(r) != HP_READ_OK);
+	if (hp_reader_error(r) != HP_READ_OK) {
+		outcome = -1;
+		HP_FUZZ_CHECK(rc != 0);
 		HP_FUZZ_CHECK(hp_reader_next(r, &it) == -1);
-		const char *m = hp_reader_format_error(r, msg, sizeof msg);
-		HP_FUZZ_CHECK(m && memchr(m, 0, sizeof msg));
+		const char *e = hp_reader_format_error(r, msg, sizeof msg);
+		HP_FUZZ_CHECK(e && memchr(e, 0, sizeof msg));
 		HP_FUZZ_CHECK(strlen(hp_read_error_name(hp_reader_error(r))) > 0);
-	} else if (n == 0) {
-		HP_FUZZ_CHECK(hp_reader_error(r) == HP_READ_OK);
-		const struct hp_profile *p = hp_replay_finish(rp);
-		if (p) {
-			HP_FUZZ_CHECK(p->ntimeline <= HP_TIMELINE_MAX_POINTS);
-			hp_fuzz_reports(p, hp_reader_truncated(r));
-		}
-#ifdef HP_FUZZ_HAVE_LEAKS
-		if (live.n > 1)
-			qsort(live.t, live.n, sizeof *live.t, hp_fuzz_touch_cmp);
-		for (size_t i = 0; i < live.n; i++)
-			if ((i + 1 == live.n || live.t[i + 1].addr != live.t[i].addr) &&
-			    live.t[i].alloc)
-				hp_leaks_add_live(&lk, live.t[i].addr, live.t[i].size,
-						  live.t[i].stack);
-		hp_leaks_finish(&lk, hp_fuzz_resolve, NULL);
-#ifdef HP_FUZZ_HAVE_REPORT_LEAKS
-		hp_leaks_print_text(hp_fuzz_sink(), &lk, HP_LEAKS_PRINT_SUPPRESSIONS);
-		hp_leaks_print_json(hp_fuzz_sink(), &lk, 2);
-		hp_leaks_print_lsan(hp_fuzz_sink(), &lk, 42, 0xf);
-#endif
-#endif
+		HP_FUZZ_CHECK(memchr(m.error, 0, sizeof m.error) && m.error[0]);
+	} else if (rc == 0) {
+		outcome = 0;
+		hp_fuzz_check_model(&m, lazy);
+		hp_fuzz_outputs(&m);
 	}
-	int outcome = n;
-#ifdef HP_FUZZ_HAVE_LEAKS
-	free(live.t);
-	hp_leaks_release(&lk);
+	hp_model_release(&m);
 	hp_suppress_release(&base);
-#endif
-	hp_replay_free(rp);
 	hp_reader_free(r);
 
 	/* --dump decodes the same bytes through the same reader: same outcome. */

@@ -9,31 +9,28 @@
 #include "../../analyzer/report_leaks.h"
 
 /* Stack 1: make_node <- main; stack 2: helper <- main; stack 3: libstdc++'s pool. */
-static int resolve(void *ctx, uint32_t stack, int untrimmed, struct hp_leak_frame *out, int max)
+static int resolve(void *ctx, uint32_t stack, int untrimmed, struct hp_stack *out)
 {
 	(void)ctx;
 	(void)untrimmed;
-	static const struct hp_leak_frame main_f = {
-	    .function = "main", .file = "/src/t.c", .line = 40, .module = "/bin/t"};
-	if (max < 2)
-		return 0;
+	static const struct hp_frame main_f = {
+	    .function = "main", .file = "/src/t.c", .line = 40, .module_path = "/bin/t"};
+	static const struct hp_frame make_node = {
+	    .function = "make_node", .file = "/src/list.c", .line = 12, .module_path = "/bin/t"};
+	static const struct hp_frame helper = {
+	    .function = "helper", .file = "/src/\"q\".c", .line = 7, .module_path = "/bin/t"};
+	static const struct hp_frame pool = {.function = "(anonymous namespace)::pool::pool()",
+					     .module_path =
+						 "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
+					     .address = 0xa1b2};
+	out->n = 0;
 	switch (stack) {
 	case 1:
-		out[0] = (struct hp_leak_frame){
-		    .function = "make_node", .file = "/src/list.c", .line = 12, .module = "/bin/t"};
-		out[1] = main_f;
-		return 2;
+		return hp_stack_push(out, &make_node) || hp_stack_push(out, &main_f) ? -ENOMEM : 0;
 	case 2:
-		out[0] = (struct hp_leak_frame){
-		    .function = "helper", .file = "/src/\"q\".c", .line = 7, .module = "/bin/t"};
-		out[1] = main_f;
-		return 2;
+		return hp_stack_push(out, &helper) || hp_stack_push(out, &main_f) ? -ENOMEM : 0;
 	case 3:
-		out[0] =
-		    (struct hp_leak_frame){.function = "(anonymous namespace)::pool::pool()",
-					   .module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6",
-					   .address = 0xa1b2};
-		return 1;
+		return hp_stack_push(out, &pool);
 	}
 	return 0;
 }

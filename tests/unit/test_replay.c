@@ -17,11 +17,12 @@
 
 static const uint64_t seg[][3] = {{0x0, 0x10000, 5}};
 
-/* Replays a built trace; returns the profile (owned by *rp). */
-static const struct hp_profile *replay(struct tb *b, struct hp_replay **rp)
+/* Replays a built trace with `buckets` per site series (0: the default); returns the
+ * profile (owned by *rp). */
+static const struct hp_profile *replay_n(struct tb *b, struct hp_replay **rp, unsigned buckets)
 {
 	struct hp_reader *r = hp_reader_open_mem(b->out.data, b->out.len, "t.zst");
-	*rp = hp_replay_new();
+	*rp = hp_replay_new(buckets);
 	struct hp_item it;
 	int rc;
 	while ((rc = hp_reader_next(r, &it)) > 0)
@@ -33,11 +34,17 @@ static const struct hp_profile *replay(struct tb *b, struct hp_replay **rp)
 	return p;
 }
 
+static const struct hp_profile *replay(struct tb *b, struct hp_replay **rp)
+{
+	return replay_n(b, rp, 0);
+}
+
 /* The site whose innermost frame has this module-relative address. */
 static const struct hp_site *site_at(const struct hp_profile *p, uint64_t vaddr)
 {
 	for (size_t i = 0; i < p->nsites; i++)
-		if (p->sites[i].nframes && p->sites[i].frames[0].vaddr == vaddr)
+		if (p->sites[i].nlocations &&
+		    p->locations[p->sites[i].locations[0]].address == vaddr)
 			return &p->sites[i];
 	return NULL;
 }
@@ -114,9 +121,16 @@ static void test_two_threads(void)
 		CHECK_U64(x->leaked_bytes, 2000);
 		CHECK_U64(x->leaked_allocations, 1);
 		CHECK_U64(x->temporary, 2);
-		CHECK_U64(x->nframes, 2);
-		CHECK_U64(x->frames[1].vaddr, 0x2000);
-		CHECK(x->frames[0].module == 0);
+		CHECK_U64(x->nlocations, 2);
+		CHECK_U64(p->locations[x->locations[1]].address, 0x2000);
+		CHECK_U64(p->locations[x->locations[1]].ip, 0x402000);
+		CHECK(p->locations[x->locations[0]].module == 0);
+		/* Locations in order of first appearance, shared between stacks. */
+		CHECK_U64(p->nlocations, 3);
+		CHECK_U64(x->locations[0], 0);
+		CHECK_U64(x->locations[1], 1);
+		CHECK_U64(y->locations[0], 2);
+		CHECK_U64(y->locations[1], 1);
 		CHECK_U64(y->allocations, 3);
 		CHECK_U64(y->allocated_bytes, 257);
 		CHECK_U64(y->peak_bytes, 50);
@@ -198,9 +212,16 @@ static void test_modules(void)
 			     *c = site_at(p, 0x10);
 	CHECK(a && bb && c);
 	if (a && bb && c) {
-		CHECK_STR(p->modules[a->frames[0].module].path, "/lib/a.so");
-		CHECK_STR(p->modules[bb->frames[0].module].path, "/lib/b.so");
-		CHECK(c->frames[0].module == -1);
+		CHECK_STR(p->modules[p->locations[a->locations[0]].module].path, "/lib/a.so");
+		CHECK_STR(p->modules[p->locations[bb->locations[0]].module].path, "/lib/b.so");
+		CHECK(p->locations[c->locations[0]].module == -1);
+		/* One ip in two modules: two locations. */
+		CHECK(a->locations[0] != bb->locations[0]);
+		CHECK_U64(p->locations[c->locations[0]].ip, 0x10);
+		/* Mappings: the segments' runtime range. */
+		CHECK_U64(p->modules[0].start, 0x7f0000000000);
+		CHECK_U64(p->modules[0].limit, 0x7f0000010000);
+		CHECK_U64(p->modules[1].start, 0x7f0000001000);
 	}
 	hp_replay_free(rp);
 	tb_release(&b);
@@ -285,6 +306,202 @@ static void test_v3_release_before_alloc(void)
 	tb_release(&b);
 }
 
+static void check_point(const struct hp_site_point *p, uint64_t live, uint64_t calls,
+			uint64_t bytes, const char *what, size_t i)
+{
+	CHECK_(p->live_bytes == live && p->allocations == calls && p->allocated_bytes == bytes,
+	       "%s[%zu] = {%" PRIu64 ", %" PRIu64 ", %" PRIu64 "}, expected {%" PRIu64 ", %" PRIu64
+	       ", %" PRIu64 "}",
+	       what, i, p->live_bytes, p->allocations, p->allocated_bytes, live, calls, bytes);
+}
+
+#define MS 1000000 /* time units of 1 ns: the builder's header */
+
+/* Per-site series (64 buckets) on a known sequence, at 1 ms buckets and, with one late
+ * event, after the clock doubled to 2 ms (pairs merged):
+ *   0.5 ms  alloc 100 A (x)    0.7 ms  alloc 10 B (y)
+ *   2.5 ms  alloc 200 C (x)    2.6 ms  free A
+ *  10.5 ms  free C             30.2 ms RSS 8192
+ *  [100.5 ms alloc 5 D (y), with `late`] */
+static void test_series(int late)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000}, s2[] = {0x401100};
+	tb_stack(&b, 1, 1, s1);
+	tb_stack(&b, 2, 1, s2);
+	tb_thread(&b, 0, 1, 0);
+	tb_alloc(&b, 0, MS / 2, 100, 1, A);
+	tb_alloc(&b, 0, 7 * MS / 10, 10, 2, B);
+	tb_alloc(&b, 0, 5 * MS / 2, 200, 1, C);
+	tb_free(&b, 0, 26 * MS / 10, A);
+	tb_free(&b, 0, 105 * MS / 10, C);
+	if (late)
+		tb_alloc(&b, 0, 1005 * MS / 10, 5, 2, D);
+	tb_flush_events(&b);
+	tb_rss(&b, 302 * MS / 10, 8192);
+	tb_end(&b, 1010 * MS / 10, 6, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay_n(&b, &rp, 64);
+	const struct hp_site *x = site_at(p, 0x1000), *y = site_at(p, 0x1100);
+	const struct hp_series_info *si = &p->series;
+	CHECK(x && y && x->series && y->series);
+	if (!x || !y || !x->series || !y->series)
+		goto out;
+	if (!late) {
+		CHECK_U64(si->nbuckets, 31);
+		CHECK(fabs(si->bucket_s - 1e-3) < 1e-12);
+		check_point(&x->series[0], 100, 1, 100, "x", 0);
+		check_point(&x->series[1], 100, 0, 0, "x", 1);
+		check_point(&x->series[2], 200, 1, 200, "x", 2);
+		for (size_t i = 3; i < 10; i++)
+			check_point(&x->series[i], 200, 0, 0, "x", i);
+		for (size_t i = 10; i < 31; i++)
+			check_point(&x->series[i], 0, 0, 0, "x", i);
+		check_point(&y->series[0], 10, 1, 10, "y", 0);
+		for (size_t i = 1; i < 31; i++)
+			check_point(&y->series[i], 10, 0, 0, "y", i);
+		/* The process on the same buckets: heap maxima, last RSS. */
+		CHECK_U64(si->process[0].heap_bytes, 110);
+		CHECK_U64(si->process[1].heap_bytes, 110);
+		CHECK_U64(si->process[2].heap_bytes, 310);
+		CHECK_U64(si->process[3].heap_bytes, 210);
+		CHECK_U64(si->process[10].heap_bytes, 210);
+		CHECK_U64(si->process[11].heap_bytes, 10);
+		CHECK(!si->process[29].has_rss && si->process[30].has_rss);
+		CHECK_U64(si->process[30].rss_bytes, 8192);
+		CHECK(fabs(si->process[2].t_s - 3e-3) < 1e-12);
+	} else {
+		/* 100.5 ms is past 64 buckets of 1 ms: 51 buckets of 2 ms. */
+		CHECK_U64(si->nbuckets, 51);
+		CHECK(fabs(si->bucket_s - 2e-3) < 1e-12);
+		check_point(&x->series[0], 100, 1, 100, "x", 0);
+		check_point(&x->series[1], 200, 1, 200, "x", 1);
+		for (size_t i = 2; i < 5; i++)
+			check_point(&x->series[i], 200, 0, 0, "x", i);
+		for (size_t i = 5; i < 51; i++)
+			check_point(&x->series[i], 0, 0, 0, "x", i);
+		check_point(&y->series[0], 10, 1, 10, "y", 0);
+		for (size_t i = 1; i < 50; i++)
+			check_point(&y->series[i], 10, 0, 0, "y", i);
+		check_point(&y->series[50], 15, 1, 5, "y", 50);
+		CHECK_U64(si->process[1].heap_bytes, 310);
+		CHECK_U64(si->process[5].heap_bytes, 210);
+		CHECK_U64(si->process[6].heap_bytes, 10);
+		CHECK_U64(si->process[50].heap_bytes, 15);
+		CHECK_U64(si->process[15].rss_bytes, 8192);
+		CHECK(!si->process[14].has_rss);
+	}
+out:
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+/* Many doublings over a long run with many sites: each site's series sums to its totals
+ * and ends at its leaked bytes, the process's series keeps the peak, and a site bucket is
+ * a whole number (a power of two) of timeline intervals; for any count of buckets (0:
+ * the default; over the maximum: the maximum). */
+static void test_series_long(unsigned buckets)
+{
+	unsigned want = !buckets			  ? HP_SERIES_BUCKETS
+			: buckets > HP_SERIES_MAX_BUCKETS ? HP_SERIES_MAX_BUCKETS
+							  : buckets;
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	for (uint64_t k = 1; k <= 50; k++) {
+		uint64_t ip = 0x401000 + 16 * k;
+		tb_stack(&b, k, 1, &ip);
+	}
+	tb_thread(&b, 0, 1, 0);
+	uint64_t t = 0;
+	for (int i = 0; i < 30000; i++) {
+		t += 333333; /* 10 s in all */
+		uint64_t k = 1 + (uint64_t)(i * 7) % 50, addr = 0x100000 + 16 * (uint64_t)(i % 997);
+		if (i >= 997)
+			tb_free(&b, 0, t, addr);
+		tb_alloc(&b, 0, t, i == 20000 ? 5000000 : 16 + k, k, addr);
+		if (i % 1000 == 999) {
+			tb_flush_events(&b);
+			tb_round(&b, t);
+			tb_frame(&b);
+		}
+	}
+	tb_flush_events(&b);
+	tb_end(&b, t + 10, 60000, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay_n(&b, &rp, buckets);
+	const struct hp_series_info *si = &p->series;
+	CHECK_(si->nbuckets > want / 2 && si->nbuckets <= want, "%zu buckets of %u", si->nbuckets,
+	       want);
+	CHECK_U64(p->nsites, 50);
+	uint64_t calls = 0, peak = 0;
+	for (size_t i = 0; i < p->nsites; i++) {
+		const struct hp_site *s = &p->sites[i];
+		uint64_t c = 0, bytes = 0;
+		for (size_t k = 0; k < si->nbuckets; k++) {
+			c += s->series[k].allocations;
+			bytes += s->series[k].allocated_bytes;
+		}
+		CHECK_U64(c, s->allocations);
+		CHECK_U64(bytes, s->allocated_bytes);
+		CHECK_U64(s->series[si->nbuckets - 1].live_bytes, s->leaked_bytes);
+		calls += c;
+	}
+	CHECK_U64(calls, 30000);
+	for (size_t k = 0; k < si->nbuckets; k++)
+		if (si->process[k].heap_bytes > peak)
+			peak = si->process[k].heap_bytes;
+	CHECK_U64(peak, p->peak_heap_bytes);
+	double ratio = si->bucket_s / p->timeline[0].t_s;
+	CHECK(ratio >= 1 && fabs(ratio - exp2(round(log2(ratio)))) < 1e-9);
+	CHECK(fabs(si->process[si->nbuckets - 1].t_s - p->duration_s) < 1e-12);
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
+/* A first event late in the run: the timeline's buckets widen before the sites' clock
+ * has seen an event, and the sites' buckets still line up with them. */
+static void test_series_late_start(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1});
+	tb_thread(&b, 0, 1, 0);
+	tb_alloc(&b, 0, 10000 * (uint64_t)MS, 64, 0, A);
+	tb_alloc(&b, 0, 10001 * (uint64_t)MS, 32, 0, B);
+	tb_free(&b, 0, 10500 * (uint64_t)MS, A);
+	tb_flush_events(&b);
+	tb_end(&b, 10600 * (uint64_t)MS, 3, 0);
+	tb_frame(&b);
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	const struct hp_series_info *si = &p->series;
+	CHECK(si->nbuckets > HP_SERIES_BUCKETS / 2 && si->nbuckets <= HP_SERIES_BUCKETS);
+	CHECK_U64(p->nsites, 1);
+	if (p->nsites == 1 && si->nbuckets) {
+		const struct hp_site_point *v = p->sites[0].series;
+		uint64_t calls = 0;
+		for (size_t k = 0; k < si->nbuckets; k++)
+			calls += v[k].allocations;
+		CHECK_U64(calls, 2);
+		CHECK_U64(v[si->nbuckets - 1].live_bytes, 32);
+		CHECK_U64(v[0].live_bytes, 0);
+		/* 10.6 s into 32 buckets of 2^k ms: 512 ms each. */
+		CHECK(fabs(si->bucket_s - 0.512) < 1e-9);
+		size_t k10 = (size_t)(10.0 / si->bucket_s);
+		CHECK_U64(v[k10].allocations, 2);
+		CHECK_U64(v[k10].live_bytes, 96);
+	}
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
 int main(void)
 {
 	test_v3_release_before_alloc();
@@ -292,5 +509,12 @@ int main(void)
 	test_ties_and_tolerance();
 	test_modules();
 	test_timeline();
+	test_series(0);
+	test_series(1);
+	test_series_long(0);
+	test_series_long(2);
+	test_series_long(64);
+	test_series_long(5000);
+	test_series_late_start();
 	return check_done();
 }

@@ -1,18 +1,22 @@
 /* analyzer/report_json.c: the document of docs/json-report.md, with strings escaped
- * whatever bytes they hold. */
+ * whatever bytes they hold, written from a model built by hand. */
 #define _GNU_SOURCE /* open_memstream */
 #include "check.h"
 
 #include <stdlib.h>
 
-#include "report.h"
+#include "model.h"
+#include "output.h"
 
-static char *render(const struct hp_report_input *in)
+static char *render(const struct hp_model *m, unsigned top)
 {
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
-	CHECK(hp_report_json(f, in) == 0);
+	const struct hp_output *json = hp_output_find("json");
+	CHECK(json != NULL);
+	struct hp_output_options o = {.out = f, .top = top, .ntraces = 1};
+	CHECK(json && json->write(m, &o) == 0);
 	fclose(f);
 	return text;
 }
@@ -25,13 +29,15 @@ int main(void)
 	struct hp_module_info mods[] = {
 	    {.id = 1, .path = "/odd\\dir/\"lib\".so", .build_id = (const uint8_t *)""},
 	};
-	struct hp_frame frames[] = {{.vaddr = 0xabc, .module = 0}, {.vaddr = 0x42, .module = -1}};
+	struct hp_location locs[] = {{.ip = 0x7abc, .address = 0xabc, .module = 0},
+				     {.ip = 0x42, .address = 0x42, .module = -1}};
+	const uint32_t stack[] = {0, 1};
 	struct hp_site sites[] = {
 	    {.allocations = 3,
 	     .allocated_bytes = 300,
 	     .peak_bytes = 100,
-	     .nframes = 2,
-	     .frames = frames},
+	     .nlocations = 2,
+	     .locations = stack},
 	    {.allocations = 9,
 	     .allocated_bytes = 900,
 	     .peak_bytes = 200,
@@ -56,18 +62,17 @@ int main(void)
 	    .nsites = 2,
 	    .modules = mods,
 	    .nmodules = 1,
+	    .locations = locs,
+	    .nlocations = 2,
 	    .timeline = tl,
 	    .ntimeline = 2,
 	};
-	struct hp_resolver *rs = hp_resolver_new(&p, 0, NULL, NULL);
-	const char *warnings[] = {"no trailer"};
-	struct hp_report_input in = {.file = "t.zst",
-				     .prof = &p,
-				     .res = rs,
-				     .complete = 0,
-				     .warnings = warnings,
-				     .nwarnings = 1};
-	char *j = render(&in);
+	struct hp_model m = {0};
+	CHECK(hp_model_resolve(&m, &p, &(struct hp_analysis_options){.no_symbols = 1}) == 0);
+	m.file = "t.zst";
+	m.warnings[0] = "no trailer";
+	m.nwarnings = 1;
+	char *j = render(&m, 0);
 	CONTAINS(j, "\"schema_version\": 1");
 	CONTAINS(j, "\"complete\": false, \"warnings\": [\"no trailer\"]");
 	CONTAINS(j, "\"command\": \"echo \\\"hi\\\"\\n\\u0001\\ufffd\xc3\xa9\"");
@@ -87,10 +92,9 @@ int main(void)
 	free(j);
 
 	/* --top 1 keeps the first site only. */
-	in.top = 1;
-	j = render(&in);
+	j = render(&m, 1);
 	CHECK(strstr(j, "\"peak_bytes\": 100") == NULL);
 	free(j);
-	hp_resolver_free(rs);
+	hp_model_release(&m);
 	return check_done();
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "model.h"
 #include "resolve.h"
 
 static uint64_t exe_bias;
@@ -36,6 +37,14 @@ static void warn(void *ctx, const char *msg)
 	(void)msg;
 }
 
+/* The frames reports print for a site, through the model's accessor. */
+static size_t shown(const struct hp_model *m, const struct hp_site *site, unsigned flags,
+		    struct hp_stack *st)
+{
+	CHECK(hp_model_stack(m, site, flags, st) == 0);
+	return st->n;
+}
+
 int main(void)
 {
 	dl_iterate_phdr(phdr, NULL);
@@ -55,52 +64,86 @@ int main(void)
 	     .path = "/nonexistent/libstdc++.so.6",
 	     .build_id = (const uint8_t *)""},
 	};
-	struct hp_profile prof = {.modules = mods, .nmodules = 3};
-	struct hp_frame frames[] = {
-	    {.ip = 0, .vaddr = 0x1234, .module = 1},
-	    {.ip = 0, .vaddr = 0x5678, .module = 2},
-	    {.ip = 0, .vaddr = vaddr_of((void (*)(void))helper_alloc), .module = 0},
-	    {.ip = 0, .vaddr = vaddr_of((void (*)(void))main), .module = 0},
-	    {.ip = 0x42, .vaddr = 0x42, .module = -1}, /* below main */
+	uint64_t helper = vaddr_of((void (*)(void))helper_alloc),
+		 mainv = vaddr_of((void (*)(void))main);
+	struct hp_location locs[] = {
+	    {.ip = 0x7e0000001234, .address = 0x1234, .module = 1},
+	    {.ip = 0x7f0000005678, .address = 0x5678, .module = 2},
+	    {.ip = exe_bias + helper, .address = helper, .module = 0},
+	    {.ip = exe_bias + mainv, .address = mainv, .module = 0},
+	    {.ip = 0x42, .address = 0x42, .module = -1}, /* below main */
 	};
-	struct hp_site site = {.allocations = 1, .nframes = 5, .frames = frames};
+	const uint32_t all[] = {0, 1, 2, 3, 4};
+	struct hp_site sites[] = {
+	    {.allocations = 1, .nlocations = 5, .locations = all},
+	    {.allocations = 1, .nlocations = 2, .locations = all}, /* nothing but trimmed frames */
+	    {.allocations = 1},					   /* no stack */
+	};
+	struct hp_profile prof = {.modules = mods,
+				  .nmodules = 3,
+				  .locations = locs,
+				  .nlocations = 5,
+				  .sites = sites,
+				  .nsites = 3};
+	struct hp_stack st = {0};
 
 	/* Symbolized: heapprof and libstdc++ frames go, main stays, below main goes. */
-	struct hp_resolver *rs = hp_resolver_new(&prof, 1, warn, NULL);
-	CHECK(rs != NULL);
-	const struct hp_resolved_frame *f;
-	size_t k = hp_resolve_site(rs, &site, &f);
+	struct hp_model m = {0};
+	CHECK(hp_model_resolve(&m, &prof, &(struct hp_analysis_options){.warn = warn}) == 0);
+	size_t k = shown(&m, &sites[0], 0, &st);
 	CHECK_U64(k, 2);
 	if (k == 2) {
-		CHECK_STR(f[0].function, "helper_alloc");
-		CHECK_STR(hp_basename(f[0].file), "test_resolve.c");
-		CHECK(f[0].line > 0);
-		CHECK_STR(f[0].module, exe);
-		CHECK_STR(f[1].function, "main");
+		CHECK_STR(st.v[0].function, "helper_alloc");
+		CHECK_STR(hp_basename(st.v[0].file), "test_resolve.c");
+		CHECK(st.v[0].line > 0);
+		CHECK_STR(st.v[0].module_path, exe);
+		CHECK(st.v[0].module == 0 && st.v[0].location == 2);
+		CHECK_U64(st.v[0].ip, exe_bias + helper);
+		CHECK_STR(st.v[1].function, "main");
+		CHECK_U64(sites[0].key, hp_stack_key(st.v, st.n));
 	}
-	/* Same again: from the cache, same answer. */
-	CHECK_U64(hp_resolve_site(rs, &site, &f), 2);
-	hp_resolver_free(rs);
+	/* Untrimmed: every frame, in stack order. */
+	CHECK_U64(shown(&m, &sites[0], HP_STACK_UNTRIMMED, &st), sites[0].nframes);
+	CHECK(sites[0].nframes >= 5);
+	CHECK_U64(st.v[st.n - 1].address, 0x42);
+	CHECK(st.v[st.n - 1].module_path == NULL);
+	/* Each location symbolized once: a frame of it is the same frame in every site. */
+	CHECK_U64(m.nframes, sites[0].nframes);
+	hp_model_release(&m);
 
 	/* Without symbols: only module-based trimming; frames keep module and address. */
-	rs = hp_resolver_new(&prof, 0, warn, NULL);
-	k = hp_resolve_site(rs, &site, &f);
+	CHECK(hp_model_resolve(&m, &prof, &(struct hp_analysis_options){.no_symbols = 1}) == 0);
+	k = shown(&m, &sites[0], 0, &st);
 	CHECK_U64(k, 3);
 	if (k == 3) {
-		CHECK(f[0].function == NULL);
-		CHECK_STR(f[0].module, exe);
-		CHECK_U64(f[0].address, frames[2].vaddr);
-		CHECK(f[2].module == NULL);
-		CHECK_U64(f[2].address, 0x42);
+		CHECK(st.v[0].function == NULL);
+		CHECK_STR(st.v[0].module_path, exe);
+		CHECK_U64(st.v[0].address, helper);
+		CHECK(st.v[2].module_path == NULL && st.v[2].module == -1);
+		CHECK_U64(st.v[2].address, 0x42);
 	}
 	/* A stack of nothing but trimmed frames is shown whole. */
-	struct hp_site only = {.allocations = 1, .nframes = 2, .frames = frames};
-	CHECK_U64(hp_resolve_site(rs, &only, &f), 2);
-	struct hp_site none = {.allocations = 1};
-	CHECK_U64(hp_resolve_site(rs, &none, &f), 0);
-	hp_resolver_free(rs);
+	CHECK_U64(shown(&m, &sites[1], 0, &st), 2);
+	CHECK_U64(shown(&m, &sites[2], 0, &st), 0);
+	CHECK_U64(sites[2].key, HP_STACK_KEY_INIT);
+	hp_model_release(&m);
+
+	/* The rules on frames built by hand. */
+	struct hp_frame f[] = {
+	    {.function = "malloc"},
+	    {.function = "operator new(unsigned long)"},
+	    {.function = "make"},
+	    {.function = "main"},
+	    {.function = "__libc_start_call_main"},
+	};
+	size_t lo;
+	CHECK_U64(hp_resolve_trim(f, 5, &lo), 2);
+	CHECK_U64(lo, 2);
+	CHECK_U64(hp_resolve_trim(f, 2, &lo), 2);
+	CHECK_U64(lo, 0);
 
 	CHECK_STR(hp_basename("/a/b/c.so"), "c.so");
 	CHECK_STR(hp_basename("c.so"), "c.so");
+	hp_stack_release(&st);
 	return check_done();
 }

@@ -89,10 +89,10 @@ static void test_match(void)
 	CHECK_I64(hp_suppress_add_text(&s, text, sizeof(text) - 1, HP_SUPP_FILE, "m.supp", err,
 				       sizeof(err)),
 		  0);
-	struct hp_leak_frame st[3] = {
-	    {.function = "alloc_list_node", .file = "/src/list.c", .module = "/bin/prog"},
-	    {.function = "helper", .file = "/src/helper.c", .module = "/bin/prog"},
-	    {.function = "main", .file = "/src/main.c", .module = "/bin/prog"},
+	struct hp_frame st[3] = {
+	    {.function = "alloc_list_node", .file = "/src/list.c", .module_path = "/bin/prog"},
+	    {.function = "helper", .file = "/src/helper.c", .module_path = "/bin/prog"},
+	    {.function = "main", .file = "/src/main.c", .module_path = "/bin/prog"},
 	};
 	/* the innermost frame decides first: alloc_*_node$ (rule 3) before helper.c (rule 0) */
 	CHECK_I64(hp_suppress_match(&s, st, 3), 3);
@@ -100,12 +100,12 @@ static void test_match(void)
 	CHECK_I64(hp_suppress_match(&s, st, 3), 0);
 	CHECK_I64(hp_suppress_match(&s, st, 1), -1);
 	/* a module matches by path; "^libfoo" is anchored at the start of the full path */
-	struct hp_leak_frame lib[1] = {{.function = NULL, .module = "/usr/lib/libfoo.so.1"}};
+	struct hp_frame lib[1] = {{.function = NULL, .module_path = "/usr/lib/libfoo.so.1"}};
 	CHECK_I64(hp_suppress_match(&s, lib, 1), -1);
-	lib[0].module = "/usr/lib/libbar.so.2";
+	lib[0].module_path = "/usr/lib/libbar.so.2";
 	CHECK_I64(hp_suppress_match(&s, lib, 1), 2);
 	/* unknown strings never match, even "*" */
-	struct hp_leak_frame none[1] = {{0}};
+	struct hp_frame none[1] = {{0}};
 	CHECK_I64(hp_suppress_match(&s, none, 1), -1);
 
 	hp_suppress_count(&s, 2, 3, 96);
@@ -123,13 +123,13 @@ static void test_defaults_and_file(void)
 	hp_suppress_init(&s);
 	CHECK_I64(hp_suppress_add_defaults(&s), 0);
 	CHECK(s.nrules > 5);
-	struct hp_leak_frame pool[2] = {
+	struct hp_frame pool[2] = {
 	    {.function = "(anonymous namespace)::pool::pool()",
-	     .module = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"},
+	     .module_path = "/usr/lib/x86_64-linux-gnu/libstdc++.so.6"},
 	    {.function = "_GLOBAL__sub_I_eh_alloc.cc"},
 	};
 	CHECK(hp_suppress_match(&s, pool, 2) >= 0);
-	struct hp_leak_frame user[1] = {{.function = "make_node", .module = "/bin/prog"}};
+	struct hp_frame user[1] = {{.function = "make_node", .module_path = "/bin/prog"}};
 	CHECK_I64(hp_suppress_match(&s, user, 1), -1);
 
 	char path[] = "/tmp/test_suppress.XXXXXX";

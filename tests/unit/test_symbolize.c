@@ -155,14 +155,15 @@ static void check_fixture(struct hp_symbolizer *s, uint64_t id, const struct fix
 			  int lines)
 {
 	const char *src = HPSYM_SRC;
-	struct hp_sym_frame fr[MAXF];
+	struct hp_frame fr[MAXF];
 	int n;
 
 	n = hp_symbolize(s, id, a->direct, 1, fr, MAXF);
 	CHECK_I64(n, 1);
-	if (n >= 1 && lines)
+	if (n >= 1 && lines) {
 		CHECK_FRAME(fr[0], "fix_direct", src, marker_line(src, "direct_call"), 0);
-	else if (n >= 1) {
+		CHECK(fr[0].column > 0 && fr[0].mangled == NULL);
+	} else if (n >= 1) {
 		CHECK_STR(fr[0].function, "fix_direct");
 		CHECK(fr[0].file == NULL && fr[0].line == 0 && !fr[0].inlined);
 	}
@@ -263,7 +264,7 @@ static void test_executables_and_library(const struct fixture_addrs *lib)
 	unsigned char bid[64];
 	size_t bid_len;
 	struct fixture_addrs pie, nopie;
-	struct hp_sym_frame fr[MAXF], again[MAXF];
+	struct hp_frame fr[MAXF], again[MAXF];
 
 	CHECK(s != NULL);
 	if (!s)
@@ -326,7 +327,7 @@ static void test_unusable_modules(const struct fixture_addrs *lib, const char *t
 	struct hp_symbolizer *s = hp_symbolizer_new(on_warn, &w);
 	unsigned char bid[64];
 	size_t bid_len = build_id_of(HPSYM_LIB, bid, sizeof(bid));
-	struct hp_sym_frame fr[MAXF];
+	struct hp_frame fr[MAXF];
 	uint64_t addrs[] = {lib->direct, lib->outer, lib->deep, lib->entry};
 
 	CHECK(s != NULL);
@@ -504,7 +505,7 @@ static void test_cxx(const char *tmp)
 	struct hp_symbolizer *s = hp_symbolizer_new(on_warn, &w);
 	unsigned char bid[64];
 	size_t bid_len = build_id_of(HPSYM_CXX_LIB, bid, sizeof(bid));
-	struct hp_sym_frame fr[MAXF];
+	struct hp_frame fr[MAXF];
 	struct link_map *lm;
 	void *h = dlopen(HPSYM_CXX_LIB, RTLD_NOW | RTLD_LOCAL);
 
@@ -526,9 +527,13 @@ static void test_cxx(const char *tmp)
 
 	int n = hp_symbolize(s, 1, (uintptr_t)grow() - lm->l_addr, 1, fr, MAXF);
 	CHECK_I64(n, 1);
-	if (n == 1)
+	if (n == 1) {
 		CHECK_FRAME(fr[0], "ns::Widget::grow(unsigned long)", src,
 			    marker_line(src, "grow_call"), 0);
+		/* The linkage name is kept beside the demangled one. */
+		CHECK_STR(fr[0].mangled, "_ZN2ns6Widget4growEm");
+		CHECK(fr[0].column > 0);
+	}
 
 	n = hp_symbolize(s, 1, (uintptr_t)scale() - lm->l_addr, 1, fr, MAXF);
 	CHECK_I64(n, 1);
@@ -541,6 +546,9 @@ static void test_cxx(const char *tmp)
 	if (n == 2) {
 		CHECK_FRAME(fr[0], "ns::helper(int)", src, marker_line(src, "helper_call"), 1);
 		CHECK_FRAME(fr[1], "cxx_inlined", src, marker_line(src, "helper_caller"), 0);
+		CHECK_STR(fr[0].mangled, "_ZN2ns6helperEi");
+		CHECK(fr[1].mangled == NULL); /* extern "C": nothing to demangle */
+		CHECK(fr[1].column > 0);      /* the call site's column */
 	}
 	CHECK_I64(w.count, 0);
 	hp_symbolizer_free(s);
