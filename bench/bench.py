@@ -21,7 +21,8 @@ import time
 BENCH = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(BENCH)
 TOOLS = ("native", "heapprof", "heaptrack")
-WORKLOADS = ("churn", "churn_deep", "sqlite3", "python", "exceptions", "redis", "many_threads")
+WORKLOADS = ("churn", "churn_deep", "sqlite3", "python", "exceptions", "redis", "many_threads",
+             "writers")
 # Opt-in (--only): a redis trace of the size a ten-minute loaded server writes.
 EXTRA_WORKLOADS = ("redis_long",)
 MiB = 1024 * 1024
@@ -152,7 +153,8 @@ class Runner:
             note("%s: exit status %d (see %s)" % (tag, r["status"], log))
         return r
 
-    def run_tool(self, tool, wl, argv, stdin, i):
+    def run_tool(self, tool, wl, argv, stdin, i, env=()):
+        """env: extra NAME=VALUE settings for heapprof (HEAPPROF_WRITERS=2)."""
         tag = "%s.%s.%d" % (wl, tool, i)
         if tool == "native":
             return self.measure_cmd(argv, stdin, tag=tag), None
@@ -161,8 +163,10 @@ class Runner:
                 os.unlink(old)
             pattern = os.path.join(self.traces, tag + ".%p.zst")
             r = self.measure_cmd(["env", "LD_PRELOAD=" + self.lib, "HEAPPROF_OUTPUT=" + pattern,
-                                  "HEAPPROF_VERBOSE=1"] + argv, stdin, tag=tag)
-            r["writer_ns"] = writer_ns_per_event(os.path.join(self.out, "logs", tag + ".stderr"))
+                                  "HEAPPROF_VERBOSE=1"] + list(env) + argv, stdin, tag=tag)
+            log = os.path.join(self.out, "logs", tag + ".stderr")
+            r["writer_ns"] = writer_ns_per_event(log)
+            r["compressor_ns"] = writer_ns_per_event(log, "compressor threads (")
             files = sorted(glob.glob(os.path.join(self.traces, tag + ".*.zst")),
                            key=os.path.getmtime)
             return r, files[-1] if files else None
@@ -182,12 +186,13 @@ class Runner:
         return r, trace
 
 
-def writer_ns_per_event(log):
-    """The writer thread's CPU per event, from HEAPPROF_VERBOSE's line at exit."""
+def writer_ns_per_event(log, who="writer thread:"):
+    """The writer thread's CPU per event (or, with who="compressor threads (", all the
+    compressor threads' together), from HEAPPROF_VERBOSE's lines at exit."""
     try:
         with open(log, errors="replace") as f:
             for line in f:
-                if "writer thread:" in line and "x100 = " in line:
+                if who in line and "x100 = " in line:
                     return int(line.rsplit("x100 = ", 1)[1]) / 100.0
     except (OSError, ValueError):
         pass
@@ -410,6 +415,82 @@ def bench_many_threads(runner, tools, runs, ops):
     return {"tools": tools, "counts": counts, "rates": out, "ops": ops}
 
 
+def writer_cpu(log, who="writer thread:"):
+    """(CPU seconds, events) of HEAPPROF_VERBOSE's line for `who` at exit, or None."""
+    try:
+        with open(log, errors="replace") as f:
+            for line in f:
+                if who in line and " us CPU for " in line:
+                    us, rest = line.split(who, 1)[1].split(" us CPU for ", 1)
+                    return int(us.split()[-1]) / 1e6, int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def bench_writers(runner, runs, argv):
+    """The writing side: the writer thread's CPU (its serial work: every thread's events
+    pass through it) and the compressor threads', with 1 and 2 compressing threads
+    (HEAPPROF_WRITERS), on an allocation-bound workload, and the same on a program that
+    sleeps 2 s: the writer's cost per second of running with nearly no events (its ticks,
+    RSS samples). What is left per event is the serial work each event costs, and the
+    most events per second the writing side sustains is 1e9 / that (the compressors run
+    in parallel, each taking 1/N of the frames)."""
+    note("writers: %s under heapprof with HEAPPROF_WRITERS=1 and 2" % " ".join(argv))
+    idle_argv = ["/usr/bin/python3", "-c", "import time; time.sleep(2)"]
+    out, idle = {}, {}
+    for i in range(runs):
+        for w in (1, 2):
+            env = ["HEAPPROF_WRITERS=%d" % w]
+            r, _ = runner.run_tool("heapprof", "writers%d" % w, argv, None, i, env=env)
+            log = os.path.join(runner.out, "logs", "writers%d.heapprof.%d.stderr" % (w, i))
+            wc, cc = writer_cpu(log), writer_cpu(log, "compressor threads (%d):" % w)
+            if not r["timed_out"] and r["status"] == 0 and wc:
+                out.setdefault(w, []).append((wc, cc, r["wall_s"]))
+            r, _ = runner.run_tool("heapprof", "writers%d_idle" % w, idle_argv, None, i, env=env)
+            log = os.path.join(runner.out, "logs", "writers%d_idle.heapprof.%d.stderr" % (w, i))
+            wc = writer_cpu(log)
+            if not r["timed_out"] and r["status"] == 0 and wc:
+                idle.setdefault(w, []).append(wc[0] / r["wall_s"])
+    res = {}
+    for w, v in out.items():
+        ev = median([x[0][1] for x in v])
+        wn = median([1e9 * x[0][0] / x[0][1] for x in v])
+        cn = median([1e9 * x[1][0] / x[1][1] for x in v if x[1]]) if w > 1 else None
+        per_s = median(idle.get(w, []))
+        marginal = median([1e9 * max(0.0, x[0][0] - (per_s or 0) * x[2]) / x[0][1] for x in v])
+        serial = max(marginal or 0, (cn or 0) / w)
+        res[w] = {"events": ev, "writer_ns": wn, "compressor_ns": cn, "idle_cpu_per_s": per_s,
+                  "marginal_ns": marginal, "wall": median([x[2] for x in v]),
+                  "max_rate": 1e9 / serial if serial else None}
+    return {"argv": argv, "writers": res}
+
+
+def writers_table(wr):
+    L = ["### writers", "",
+         "The writing side on `%s` (heapprof only; the writer thread is the one thread every "
+         "event passes through): its CPU per event; its CPU per second on a program that "
+         "only sleeps (ticks, RSS samples: a cost of time, not of events); what is left per "
+         "event once that is taken off (the serial work an event costs); the compressor "
+         "threads' CPU per event, all together; and the most events per second the writing "
+         "side sustains, 1e9 / the larger of the serial ns per event and each compressor's "
+         "share. From `HEAPPROF_VERBOSE=1`'s lines at exit. Issue 15's starting point: "
+         "about 50 ns per event on the writer (live set and transcoding), a cap near 20M "
+         "events/s." % " ".join(os.path.basename(a) for a in wr["argv"]), "",
+         "| HEAPPROF_WRITERS | writer ns/event | writer CPU when idle | serial ns/event "
+         "| compressors ns/event (all) | max events/s | program wall (s) |",
+         "|---|---|---|---|---|---|---|"]
+    for w in sorted(wr["writers"]):
+        x = wr["writers"][w]
+        idle = "–" if x["idle_cpu_per_s"] is None else "%.1f ms/s" % (1e3 * x["idle_cpu_per_s"])
+        L.append("| %d | %s | %s | %s | %s | %s | %s |" % (
+            w, fmt(x["writer_ns"]), idle, fmt(x["marginal_ns"]),
+            "– (the writer compresses)" if w == 1 else fmt(x["compressor_ns"]),
+            fmt(x["max_rate"], "rate"), fmt(x["wall"], "s")))
+    L.append("")
+    return L
+
+
 # ---------------------------------------------------------------------------- report
 
 def fmt(v, unit=""):
@@ -488,7 +569,7 @@ def with_cpu(r, row, base):
     return "%s (CPU %s)" % (fmt(r, "x"), fmt(c, "x"))
 
 
-def targets(rows, mt):
+def targets(rows, mt, wr=None):
     T = []
 
     def add(name, measured, ok):
@@ -540,7 +621,22 @@ def targets(rows, mt):
         txt = ("%.0f%%" % (100 * r) if r is not None else "–")
         if cores < 16:
             txt += " (needs ≥ 16 cores; measured on %d)" % cores
+        if cores < 16 and wr and rt[1][0]:
+            # What 16 cores would show if only the writing side limited the threads:
+            # 16 threads at the 1-thread rate need 16x its events through the writer.
+            best = max((x["max_rate"] or 0) for x in wr["writers"].values())
+            if best:
+                txt += "; projected from the writing side's %s events/s: %.0f%%" % (
+                    fmt(best, "rate"), 100 * min(1.0, best / (16 * rt[1][0])))
         add("many_threads: 16-thread per-thread rate ≥ 70% of 1-thread (heapprof)", txt, ok)
+    if wr:
+        for w, x in sorted(wr["writers"].items()):
+            if x["marginal_ns"] is not None:
+                add("writers=%d: the writer's serial CPU per event a small fraction "
+                    "(≤ 25%%) of issue 15's 50 ns" % w,
+                    "%.1f ns (%.0f%%; %.1f ns with its idle ticks), max %s events/s" % (
+                        x["marginal_ns"], 100 * x["marginal_ns"] / 50, x["writer_ns"],
+                        fmt(x["max_rate"], "rate")), x["marginal_ns"] <= 12.5)
     return T
 
 
@@ -644,9 +740,14 @@ def main():
                        None),
     }
     t0 = time.time()
-    rows, mt = {}, None
+    rows, mt, wr = {}, None, None
     for w in wls:
-        if w == "many_threads":
+        if w == "writers":
+            if "heapprof" in tools:
+                wr = bench_writers(runner, runs, specs["churn_deep"][0])
+                for f in glob.glob(os.path.join(runner.traces, "writers*")):
+                    os.unlink(f)
+        elif w == "many_threads":
             mt = bench_many_threads(runner, tools, runs, 100000 if q else 1000000)
         elif w in ("redis", "redis_long"):
             n = (20000 if q else 200000) * (10 if w == "redis_long" else 1)
@@ -662,7 +763,7 @@ def main():
                     os.unlink(f)
 
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"rows": rows, "many_threads": mt}, f, indent=1, default=str)
+        json.dump({"rows": rows, "many_threads": mt, "writers": wr}, f, indent=1, default=str)
     cmd = "bench/run " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if os.environ.get("HEAPPROF_BUILD"):
         cmd = "HEAPPROF_BUILD=%s %s" % (shlex.quote(os.environ["HEAPPROF_BUILD"]), cmd)
@@ -675,7 +776,7 @@ def main():
           "own. Events are allocations + frees (heapprof: analyzer JSON; heaptrack: its "
           "interpreted file's +/- lines). Analyzer: `heapprof-analyze TRACE` vs "
           "`heaptrack_print TRACE`, text output to /dev/null.", ""]
-    T = targets(rows, mt)
+    T = targets(rows, mt, wr)
     if T:
         L += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
         L += ["| %s | %s | %s |" % t for t in T]
@@ -686,6 +787,8 @@ def main():
             L += workload_table(w, rows[w])
     if mt:
         L += many_threads_table(mt)
+    if wr:
+        L += writers_table(wr)
     text = "\n".join(L)
     print(text)
     if args.results != "-":
