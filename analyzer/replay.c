@@ -670,8 +670,18 @@ static int release(struct hp_replay *rp, uint64_t watermark)
 	while (n) {
 		uint32_t t = rp->heapv[0];
 		struct queue *q = &rp->thr[t].q;
-		if (apply(rp, t, &q->v[q->head++]))
-			return -ENOMEM;
+		/* The thread on top applies its whole run, up to the next thread's head (the
+		 * least of the top's children): a time unit of version 3 holds many events of
+		 * one thread, and the heap is sifted once a run instead of once an event. */
+		uint32_t o = UINT32_MAX;
+		if (n > 1)
+			o = n > 2 && ev_before(rp, rp->heapv[2], rp->heapv[1]) ? rp->heapv[2]
+									       : rp->heapv[1];
+		do {
+			if (apply(rp, t, &q->v[q->head++]))
+				return -ENOMEM;
+		} while (q->head < q->len && q->v[q->head].time < watermark &&
+			 (o == UINT32_MAX || ev_before(rp, t, o)));
 		if (q->head == q->len || q->v[q->head].time >= watermark) {
 			queue_compact(q);
 			rp->heapv[0] = rp->heapv[--n];
