@@ -204,6 +204,22 @@ def case_refusals():
     prog.stop()
 
 
+def wait_for_line(f, text, timeout):
+    """Reads f (a text pipe) until a line holds `text` or `timeout` seconds pass;
+    returns what it read."""
+    import select
+    got, deadline = "", time.monotonic() + timeout
+    while text not in got:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([f], [], [], left)[0]:
+            break
+        line = f.readline()
+        if not line:
+            break
+        got += line
+    return got
+
+
 def case_interrupt_and_exit():
     prog = Program("interrupt")
     if not prog.ok:
@@ -211,13 +227,17 @@ def case_interrupt_and_exit():
     a = subprocess.Popen([A.heapprof, "-p", str(prog.pid), "-o",
                           os.path.join(prog.work, "t.%p.zst")], env=env(), cwd=prog.work,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
+    # Ctrl-C once it says it is attached (a loaded machine takes seconds to inject),
+    # then a little later, so that something is recorded.
+    said = wait_for_line(a.stderr, "attached to process", 30)
+    time.sleep(0.5)
     a.send_signal(signal.SIGINT)
     try:
         _, err = a.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         a.kill()
         _, err = a.communicate()
+    err = said + err
     check(a.returncode == 0 and "detached from process" in err,
           "Ctrl-C (SIGINT) detaches, exit 0", 0, (a.returncode, err))
     rc, _, _ = prog.stop()
