@@ -11,6 +11,7 @@
 #include "model.h"
 #include "output.h"
 #include "report_leaks.h"
+#include "term.h"
 
 #define CHART_ROWS 8
 #define CHART_COLS 80
@@ -92,7 +93,7 @@ int hp_rank_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void print_frame(FILE *o, const struct hp_frame *f)
+void hp_report_print_frame(FILE *o, const struct hp_frame *f, int color)
 {
 	char loc[64];
 	fputs("        at ", o);
@@ -100,9 +101,9 @@ static void print_frame(FILE *o, const struct hp_frame *f)
 		hp_dump_string(o, f->function, strlen(f->function));
 	else
 		fputs("??", o);
+	fprintf(o, " %s(", hp_term_style(color, HP_STYLE_LOCATION));
 	if (f->file) {
 		const char *b = hp_basename(f->file);
-		fputs(" (", o);
 		hp_dump_string(o, b, strlen(b));
 		if (f->line)
 			fprintf(o, ":%u", f->line);
@@ -110,10 +111,10 @@ static void print_frame(FILE *o, const struct hp_frame *f)
 	} else {
 		const char *m = f->module_path ? hp_basename(f->module_path) : "?";
 		snprintf(loc, sizeof loc, "+0x%" PRIx64 ")", f->address);
-		fputs(" (", o);
 		hp_dump_string(o, m, strlen(m));
 		fputs(loc, o);
 	}
+	fputs(hp_term_style(color, HP_STYLE_RESET), o);
 	if (f->inlined)
 		fputs(" [inlined]", o);
 	putc('\n', o);
@@ -132,7 +133,7 @@ static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s
 	if (!st->n)
 		fputs("        (no stack)\n", o);
 	for (size_t i = 0; i < st->n; i++)
-		print_frame(o, &st->v[i]);
+		hp_report_print_frame(o, &st->v[i], 0);
 	return 0;
 }
 
