@@ -155,7 +155,8 @@ void hp_debuginfo_print(const struct hp_debuginfo *d, FILE *err, const char *pro
 	if (pkg)
 		packages(d, pkg);
 	if (d->n == 1) {
-		fprintf(err, "%s: warning: no debug info for '%s': its frames get function names only",
+		fprintf(err,
+			"%s: warning: no debug info for '%s': its frames get function names only",
 			prog, d->paths[0]);
 	} else {
 		fprintf(err, "%s: warning: no debug info for %zu modules (", prog, d->n);

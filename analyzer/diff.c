@@ -10,10 +10,9 @@
 
 #include "report.h"
 
-static const char *const measure_name[HP_DIFF_NMEASURES] = {"peak", "calls", "allocated",
-							     "leaked"};
+static const char *const measure_name[HP_DIFF_NMEASURES] = {"peak", "calls", "allocated", "leaked"};
 static const char *const measure_title[HP_DIFF_NMEASURES] = {"peak heap", "calls",
-							      "bytes allocated", "leaked bytes"};
+							     "bytes allocated", "leaked bytes"};
 
 const char *hp_diff_measure_name(enum hp_diff_measure m)
 {
@@ -233,13 +232,15 @@ int hp_diff_budget_parse(struct hp_diff_budget *b, const char *arg, char *err, s
 		if (colon) {
 			size_t len = (size_t)(colon - p);
 			for (m = 0; m < HP_DIFF_NMEASURES; m++)
-				if (strlen(measure_name[m]) == len && !memcmp(p, measure_name[m], len))
+				if (strlen(measure_name[m]) == len &&
+				    !memcmp(p, measure_name[m], len))
 					break;
 			if (m == HP_DIFF_NMEASURES) {
-				snprintf(err, errsize,
-					 "unknown measure '%.*s': expected peak, calls, allocated or "
-					 "leaked",
-					 (int)len, p);
+				snprintf(
+				    err, errsize,
+				    "unknown measure '%.*s': expected peak, calls, allocated or "
+				    "leaked",
+				    (int)len, p);
 				return -EINVAL;
 			}
 			p = colon + 1;

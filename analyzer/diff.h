@@ -14,8 +14,8 @@
  *   hp_diff_release(&d);
  *
  * Sites of one run with the same key (two calls on one line: the same frames reached
- * through different return addresses) are merged into one entry, their figures summed. Pool objects (heapprof_alloc_hint) are not compared. Not
- * thread-safe; the models must outlive the diff. */
+ * through different return addresses) are merged into one entry, their figures summed. Pool objects
+ * (heapprof_alloc_hint) are not compared. Not thread-safe; the models must outlive the diff. */
 #ifndef HP_DIFF_H
 #define HP_DIFF_H
 
@@ -56,7 +56,7 @@ struct hp_diff_site {
 };
 
 struct hp_diff {
-	const struct hp_model *base, *new; /* borrowed */
+	const struct hp_model *base, *new;	   /* borrowed */
 	struct hp_diff_side base_total, new_total; /* the processes' summary figures */
 	struct hp_diff_site *sites;		   /* in the order of the last hp_diff_sort() */
 	size_t nsites;

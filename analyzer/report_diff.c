@@ -99,7 +99,9 @@ static int site_text(FILE *f, const struct hp_diff *d, const struct hp_diff_site
 		hp_term_style(o->color, HP_STYLE_RESET), tone(o, x, y),
 		change(c, m, hp_diff_delta(&e->base, &e->new, (enum hp_diff_measure)m)),
 		*percent(p, x, y) ? " " : "", p, reset(o, x, y), figure(a, m, x), figure(b, m, y),
-		!e->base.site ? "  (new site)" : !e->new.site ? "  (gone)" : "");
+		!e->base.site  ? "  (new site)"
+		: !e->new.site ? "  (gone)"
+			       : "");
 	/* The other measures' changes, on one line (or one each when it does not fit). */
 	char line[256];
 	size_t len = 0;
@@ -117,9 +119,11 @@ static int site_text(FILE *f, const struct hp_diff *d, const struct hp_diff_site
 	} else {
 		for (int k = 0; k < HP_DIFF_NMEASURES; k++)
 			if (k != m)
-				fprintf(f, "        %s %s\n", hp_diff_measure_name((enum hp_diff_measure)k),
+				fprintf(f, "        %s %s\n",
+					hp_diff_measure_name((enum hp_diff_measure)k),
 					change(c, k,
-					       hp_diff_delta(&e->base, &e->new, (enum hp_diff_measure)k)));
+					       hp_diff_delta(&e->base, &e->new,
+							     (enum hp_diff_measure)k)));
 	}
 	const struct hp_model *model = e->base.site ? d->base : d->new;
 	const struct hp_site *s = e->base.site ? e->base.site : e->new.site;
@@ -154,8 +158,9 @@ int hp_diff_write_text(struct hp_diff *d, const struct hp_output_options *o)
 		while (n < d->nsites && d->sites[n].base.value[m] != d->sites[n].new.value[m])
 			n++;
 		size_t shown = top && top < n ? top : n;
-		fprintf(f, "\n%stop %zu change%s of %s%s\n", hp_term_style(o->color, HP_STYLE_TITLE),
-			shown, shown == 1 ? "" : "s", hp_diff_measure_title((enum hp_diff_measure)m),
+		fprintf(f, "\n%stop %zu change%s of %s%s\n",
+			hp_term_style(o->color, HP_STYLE_TITLE), shown, shown == 1 ? "" : "s",
+			hp_diff_measure_title((enum hp_diff_measure)m),
 			hp_term_style(o->color, HP_STYLE_RESET));
 		if (!n)
 			fputs("  (none)\n", f);

@@ -32,7 +32,7 @@ int hp_term_color(enum hp_color_mode mode, int fd)
 
 static unsigned clamp(unsigned long w)
 {
-	return w < HP_TERM_MIN_WIDTH ? HP_TERM_MIN_WIDTH
+	return w < HP_TERM_MIN_WIDTH   ? HP_TERM_MIN_WIDTH
 	       : w > HP_TERM_MAX_WIDTH ? HP_TERM_MAX_WIDTH
 				       : (unsigned)w;
 }
@@ -56,9 +56,9 @@ unsigned hp_term_width(int fd)
 const char *hp_term_style(int color, enum hp_style s)
 {
 	static const char *const sgr[] = {
-	    [HP_STYLE_RESET] = "\033[0m",   [HP_STYLE_TITLE] = "\033[1m",
-	    [HP_STYLE_RANK] = "\033[36m",   [HP_STYLE_WORSE] = "\033[31m",
-	    [HP_STYLE_BETTER] = "\033[32m", [HP_STYLE_WARNING] = "\033[33m",
+	    [HP_STYLE_RESET] = "\033[0m",    [HP_STYLE_TITLE] = "\033[1m",
+	    [HP_STYLE_RANK] = "\033[36m",    [HP_STYLE_WORSE] = "\033[31m",
+	    [HP_STYLE_BETTER] = "\033[32m",  [HP_STYLE_WARNING] = "\033[33m",
 	    [HP_STYLE_LOCATION] = "\033[2m",
 	};
 	if (!color || (unsigned)s >= sizeof sgr / sizeof sgr[0])
