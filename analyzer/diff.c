@@ -293,8 +293,9 @@ unsigned hp_diff_budget_check(const struct hp_diff_budget *b, const struct hp_di
 		if (x && (long double)(y - x) * 100 <= (long double)b->percent[m] * (long double)x)
 			continue;
 		char a[32], c[32], pct[32];
+		double grown = hp_diff_percent(x, y);
 		if (x)
-			snprintf(pct, sizeof pct, "%.4g%%", hp_diff_percent(x, y));
+			snprintf(pct, sizeof pct, grown < 1e6 ? "%.3f%%" : "%.4g%%", grown);
 		else
 			snprintf(pct, sizeof pct, "from nothing");
 		fprintf(err,

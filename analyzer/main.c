@@ -50,8 +50,10 @@ static void usage(FILE *o)
 	char names[256];
 	fprintf(o,
 		"usage: " PROG " [options] TRACE...\n"
+		"       " PROG " --diff [options] BASE NEW\n"
 		"\n"
-		"Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
+		"Reports the heap profile recorded by libheapprof.so in each TRACE, or how NEW's\n"
+		"differs from BASE's.\n"
 		"\n"
 		"options:\n"
 		"  --format %s\n",

@@ -188,9 +188,10 @@ int main(void)
 	CHECK(hp_diff_budget_parse(&bud, "peak:9.99,calls:15.38", err, sizeof err) == 0);
 	CHECK(hp_diff_budget_check(&bud, &d, "prog", f) == 2);
 	fclose(f);
-	CONTAINS(text, "prog: check failed: peak heap grew by 10% (1000 B -> 1.1 KiB), more than "
-		       "the 9.99% allowed (--fail-on-increase peak:9.99)\n");
-	CONTAINS(text, "prog: check failed: calls grew by 15.38% (13 -> 15)");
+	CONTAINS(text,
+		 "prog: check failed: peak heap grew by 10.000% (1000 B -> 1.1 KiB), more than "
+		 "the 9.99% allowed (--fail-on-increase peak:9.99)\n");
+	CONTAINS(text, "prog: check failed: calls grew by 15.385% (13 -> 15)");
 	free(text);
 	bud = (struct hp_diff_budget){0};
 	CHECK(hp_diff_budget_parse(&bud, "calls:15.39", err, sizeof err) == 0);
