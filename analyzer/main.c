@@ -15,11 +15,15 @@
 #include <heapprof/version.h>
 
 #include "checks.h"
+#include "debuginfo.h"
+#include "diff.h"
 #include "follow.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
+#include "report_diff.h"
 #include "report_leaks.h"
+#include "term.h"
 
 #define PROG "heapprof-analyze"
 #define PROGRESS_MIN_SIZE (64ull << 20)
@@ -35,6 +39,10 @@ struct options {
 	int top_set;
 	const char *output;
 	struct hp_checks checks;
+	int diff;		      /* --diff BASE NEW */
+	struct hp_diff_budget budget; /* --fail-on-increase */
+	enum hp_color_mode color;     /* --color */
+	struct hp_debuginfo dbg;      /* "no debug info" warnings, told in one line at the end */
 };
 
 static void usage(FILE *o)
@@ -42,8 +50,10 @@ static void usage(FILE *o)
 	char names[256];
 	fprintf(o,
 		"usage: " PROG " [options] TRACE...\n"
+		"       " PROG " --diff [options] BASE NEW\n"
 		"\n"
-		"Reports the heap profile recorded by libheapprof.so in each TRACE.\n"
+		"Reports the heap profile recorded by libheapprof.so in each TRACE, or how NEW's\n"
+		"differs from BASE's.\n"
 		"\n"
 		"options:\n"
 		"  --format %s\n",
@@ -63,6 +73,16 @@ static void usage(FILE *o)
 	      "                      the top sites, redrawn every --interval seconds (default\n"
 	      "                      1; on a pipe one line each) until the process ends or\n"
 	      "                      Ctrl-C; one TRACE only\n"
+	      "  --diff BASE NEW     compare two runs site by site (sites matched by function,\n"
+	      "                      file and line, so two builds line up): the change of peak,\n"
+	      "                      calls, bytes allocated and leaked, per site and in total;\n"
+	      "                      text or json (docs/diff.md)\n"
+	      "  --fail-on-increase [MEASURE:]PERCENT[,...]\n"
+	      "                      with --diff: exit 3 when NEW's total of MEASURE (peak, the\n"
+	      "                      default; calls, allocated, leaked) grew by more than\n"
+	      "                      PERCENT of BASE's (peak:10, calls:5,leaked:0); repeatable\n"
+	      "  --color[=WHEN]      colour the text: auto (default: on a terminal, unless\n"
+	      "                      NO_COLOR is set), always (the default of --color), never\n"
 	      "  -o, --output FILE   write the report to FILE instead of stdout\n"
 	      "  --no-symbols        do not symbolize: frames show module and address\n"
 	      "  --progress          show reading progress on stderr (default: only when stderr\n"
@@ -81,14 +101,17 @@ static void usage(FILE *o)
 	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace, or a\n"
 	      "     suppression file cannot be read\n"
 	      "  3  a check failed (--fail-on-leaks, --max-peak, --max-leaked,\n"
-	      "     --max-allocations); 2 takes precedence\n",
+	      "     --max-allocations, --fail-on-increase); 2 takes precedence\n"
+	      "\n"
+	      "The text report is laid out for COLUMNS columns, else the terminal's width, else\n"
+	      "100. With --diff the checks above apply to NEW.\n",
 	      o);
 }
 
 static void warn(void *ctx, const char *msg)
 {
-	const struct options *opt = ctx;
-	if (!opt->quiet)
+	struct options *opt = ctx;
+	if (!opt->quiet && !hp_debuginfo_take(&opt->dbg, msg))
 		fprintf(stderr, PROG ": warning: %s\n", msg);
 }
 
@@ -183,6 +206,56 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	return EXIT_OK;
 }
 
+/* --diff BASE NEW: both models loaded in full (the site keys are needed), diffed, the
+ * diff written in text or JSON, then the budgets and the checks (on NEW). */
+static int diff(char **paths, struct options *opt, const struct hp_output_options *oo, int *werr)
+{
+	const struct hp_analysis_options ao = {
+	    .no_symbols = opt->no_symbols,
+	    .suppressions = &opt->checks.supp,
+	    .warn = warn,
+	    .progress = progress,
+	    .ctx = opt,
+	};
+	struct hp_model m[2];
+	int rc = EXIT_OK, loaded = 0;
+	for (; loaded < 2; loaded++) {
+		if (hp_model_load(&m[loaded], paths[loaded], &ao)) {
+			fprintf(stderr, PROG ": %s\n", m[loaded].error);
+			rc = EXIT_INPUT;
+			loaded++;
+			break;
+		}
+	}
+	struct hp_diff d;
+	if (!rc && hp_diff_build(&d, &m[0], &m[1])) {
+		fprintf(stderr, PROG ": %s\n", strerror(ENOMEM));
+		rc = EXIT_INPUT;
+	} else if (!rc) {
+		int w = opt->format == hp_output_find("json") ? hp_diff_write_json(&d, oo)
+							      : hp_diff_write_text(&d, oo);
+		if (w && !*werr)
+			*werr = errno ? errno : EIO;
+		opt->checks.failed += hp_diff_budget_check(&opt->budget, &d, PROG, stderr);
+		const struct hp_profile *p = m[1].prof;
+		hp_checks_evaluate(&opt->checks,
+				   &(struct hp_check_input){
+				       .name = paths[1],
+				       .peak_heap_bytes = p->peak_heap_bytes,
+				       .allocations = p->allocations,
+				       .leaked_bytes = p->leaked_bytes,
+				       .leaked_allocations = p->leaked_allocations,
+				       .exec_replaced = p->exec_path != NULL,
+				   },
+				   &m[1].leaks);
+	}
+	if (!rc)
+		hp_diff_release(&d);
+	for (int i = 0; i < loaded; i++)
+		hp_model_release(&m[i]);
+	return rc;
+}
+
 static int parse_top(const char *s, unsigned *out)
 {
 	char *end;
@@ -205,7 +278,10 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_PROGRESS,
 		OPT_NO_PROGRESS,
 		OPT_FOLLOW,
-		OPT_INTERVAL
+		OPT_INTERVAL,
+		OPT_DIFF,
+		OPT_FAIL_ON_INCREASE,
+		OPT_COLOR
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -213,6 +289,10 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"diff", no_argument, NULL, OPT_DIFF},
+	    {"fail-on-increase", required_argument, NULL, OPT_FAIL_ON_INCREASE},
+	    {"color", optional_argument, NULL, OPT_COLOR},
+	    {"colour", optional_argument, NULL, OPT_COLOR},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -262,6 +342,29 @@ static int run(struct options *opt, int argc, char **argv)
 			}
 			break;
 		}
+		case OPT_DIFF:
+			opt->diff = 1;
+			break;
+		case OPT_FAIL_ON_INCREASE: {
+			char err[256];
+			if (hp_diff_budget_parse(&opt->budget, optarg, err, sizeof err)) {
+				fprintf(stderr, PROG ": invalid --fail-on-increase '%s': %s\n",
+					optarg, err);
+				return EXIT_USAGE;
+			}
+			break;
+		}
+		case OPT_COLOR:
+			if (!optarg) {
+				opt->color = HP_COLOR_ALWAYS;
+			} else if (hp_term_parse_color(optarg, &opt->color)) {
+				fprintf(stderr,
+					PROG
+					": invalid --color '%s': expected auto, always or never\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'o':
 			opt->output = optarg;
 			break;
@@ -302,6 +405,19 @@ static int run(struct options *opt, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (opt->budget.set && !opt->diff) {
+		fprintf(stderr, PROG ": --fail-on-increase needs --diff BASE NEW\n");
+		return EXIT_USAGE;
+	}
+	if (opt->diff) {
+		const struct hp_output *f = opt->format;
+		if (nfiles != 2 || opt->dump || opt->follow ||
+		    (f != hp_output_find("text") && f != hp_output_find("json"))) {
+			fprintf(stderr, PROG ": --diff takes two traces, BASE and NEW, and writes "
+					     "text or json\n");
+			return EXIT_USAGE;
+		}
+	}
 	if (opt->follow) {
 		if (nfiles != 1 || opt->dump || opt->format != hp_output_find("text")) {
 			fprintf(stderr, PROG ": --follow takes one trace and the text view only\n");
@@ -339,24 +455,33 @@ static int run(struct options *opt, int argc, char **argv)
 			      ? opt->checks.fail_kinds
 			      : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT),
 	    .ntraces = nfiles,
+	    .color = hp_term_color(opt->color, fileno(out)),
+	    .width = hp_term_width(fileno(out)),
 	};
 	int werr = 0;
 	rc = EXIT_OK;
-	if (opt->format->begin)
-		opt->format->begin(&oo);
-	for (int i = 0; i < nfiles; i++) {
-		int r = analyze(argv[optind + i], opt, &oo, &werr);
-		if (r)
-			rc = r;
-		else
-			oo.index++;
+	if (opt->diff) {
+		if (!opt->top_set)
+			oo.top = opt->format == hp_output_find("json") ? 0 : 5;
+		rc = diff(argv + optind, opt, &oo, &werr);
+	} else {
+		if (opt->format->begin)
+			opt->format->begin(&oo);
+		for (int i = 0; i < nfiles; i++) {
+			int r = analyze(argv[optind + i], opt, &oo, &werr);
+			if (r)
+				rc = r;
+			else
+				oo.index++;
+		}
+		if (opt->format->end)
+			opt->format->end(&oo);
 	}
-	if (opt->format->end)
-		opt->format->end(&oo);
 	if ((fflush(out) || ferror(out)) && !werr)
 		werr = errno ? errno : EIO;
 	if (out != stdout && fclose(out) && !werr)
 		werr = errno ? errno : EIO;
+	hp_debuginfo_print(&opt->dbg, stderr, PROG);
 	if (werr) {
 		fprintf(stderr, PROG ": cannot write '%s': %s\n",
 			opt->output ? opt->output : "stdout", strerror(werr));
@@ -373,5 +498,6 @@ int main(int argc, char **argv)
 	hp_checks_init(&opt.checks);
 	int rc = run(&opt, argc, argv);
 	hp_checks_release(&opt.checks);
+	hp_debuginfo_release(&opt.dbg);
 	return rc;
 }

@@ -30,6 +30,8 @@ struct hp_output_options {
 	int ntraces;	      /* traces on the command line */
 	int index;	      /* traces written before this one */
 	const char *arg;      /* the format's own argument, if it takes one; else NULL */
+	int color;	      /* colour the text (term.h: --color, NO_COLOR, a terminal) */
+	unsigned width;	      /* columns to lay text out for (term.h); 0: 100 */
 };
 
 enum hp_output_flags {

@@ -22,6 +22,12 @@ const char *hp_human_bytes(char *buf, uint64_t bytes);
 /* "1,234,567". buf: 32 bytes. */
 const char *hp_human_count(char *buf, uint64_t v);
 
+struct hp_frame;
+
+/* Writes one frame of a stack as the text reports do, "        at f (file.c:12)\n", the
+ * location dimmed when `color` (term.h). */
+void hp_report_print_frame(FILE *o, const struct hp_frame *f, int color);
+
 /* A site to rank: by key, then key2, both largest first, then by index (a stable order
  * whatever qsort does with ties). */
 struct hp_rank {

@@ -1,5 +1,7 @@
 /* The default report (--format text): header, summary, top sites per measure, heap and
- * RSS charts. Laid out for 100 columns; one blank line between sections. */
+ * RSS charts. Laid out for the output's width (term.h: COLUMNS, the terminal, else 100
+ * columns, the layout tests and scripts see), coloured on a terminal; one blank line
+ * between sections. Frames are never cut, whatever the width. */
 #include "report.h"
 
 #include <inttypes.h>
@@ -11,10 +13,24 @@
 #include "model.h"
 #include "output.h"
 #include "report_leaks.h"
+#include "term.h"
 
 #define CHART_ROWS 8
-#define CHART_COLS 80
 #define LABEL_W 10
+/* The charts take the width but their labels and margins: 80 columns at 100. */
+#define CHART_MARGIN 20
+#define CHART_MIN_COLS 20
+
+/* How the report is laid out and coloured (struct hp_output_options). */
+struct layout {
+	int color, unicode;
+	unsigned width, chart_cols;
+};
+
+static const char *sty(const struct layout *l, enum hp_style s)
+{
+	return hp_term_style(l->color, s);
+}
 
 const char *hp_human_bytes(char *buf, uint64_t b)
 {
@@ -92,7 +108,7 @@ int hp_rank_cmp(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-static void print_frame(FILE *o, const struct hp_frame *f)
+void hp_report_print_frame(FILE *o, const struct hp_frame *f, int color)
 {
 	char loc[64];
 	fputs("        at ", o);
@@ -100,9 +116,9 @@ static void print_frame(FILE *o, const struct hp_frame *f)
 		hp_dump_string(o, f->function, strlen(f->function));
 	else
 		fputs("??", o);
+	fprintf(o, " %s(", hp_term_style(color, HP_STYLE_LOCATION));
 	if (f->file) {
 		const char *b = hp_basename(f->file);
-		fputs(" (", o);
 		hp_dump_string(o, b, strlen(b));
 		if (f->line)
 			fprintf(o, ":%u", f->line);
@@ -110,34 +126,55 @@ static void print_frame(FILE *o, const struct hp_frame *f)
 	} else {
 		const char *m = f->module_path ? hp_basename(f->module_path) : "?";
 		snprintf(loc, sizeof loc, "+0x%" PRIx64 ")", f->address);
-		fputs(" (", o);
 		hp_dump_string(o, m, strlen(m));
 		fputs(loc, o);
 	}
+	fputs(hp_term_style(color, HP_STYLE_RESET), o);
 	if (f->inlined)
 		fputs(" [inlined]", o);
 	putc('\n', o);
 }
 
 static int print_site(FILE *o, const struct hp_model *m, const struct hp_site *s, size_t rank,
-		      struct hp_stack *st)
+		      struct hp_stack *st, const struct layout *l)
 {
-	char a[32], b[32], c[32], d[32], e[32];
-	fprintf(o, "  #%-3zu peak %-10s calls %-12s allocated %-10s leaked %-10s temporary %s\n",
-		rank, hp_human_bytes(a, s->peak_bytes), hp_human_count(b, s->allocations),
-		hp_human_bytes(c, s->allocated_bytes), hp_human_bytes(d, s->leaked_bytes),
-		hp_human_count(e, s->temporary));
+	char a[32], b[32], c[32], d[32], e[32], r[32];
+	const char *lk = s->leaked_bytes ? sty(l, HP_STYLE_WORSE) : "";
+	const char *lk_end = s->leaked_bytes ? sty(l, HP_STYLE_RESET) : "";
+	hp_human_bytes(a, s->peak_bytes);
+	hp_human_count(b, s->allocations);
+	hp_human_bytes(c, s->allocated_bytes);
+	hp_human_bytes(d, s->leaked_bytes);
+	hp_human_count(e, s->temporary);
+	snprintf(r, sizeof r, "#%zu", rank);
+	if (l->width >= HP_TERM_DEFAULT_WIDTH) {
+		fprintf(o,
+			"  %s%-4s%s peak %-10s calls %-12s allocated %-10s leaked %s%-10s%s "
+			"temporary %s\n",
+			sty(l, HP_STYLE_RANK), r, sty(l, HP_STYLE_RESET), a, b, c, lk, d, lk_end,
+			e);
+	} else {
+		/* Narrower: no padding, and the line broken before "leaked" when too long. */
+		int n = snprintf(NULL, 0,
+				 "  %s peak %s, calls %s, allocated %s, leaked %s, temporary %s", r,
+				 a, b, c, d, e);
+		int wrap = n > 0 && (unsigned)n > l->width;
+		fprintf(
+		    o, "  %s%s%s peak %s, calls %s, allocated %s,%s%sleaked %s%s%s, temporary %s\n",
+		    sty(l, HP_STYLE_RANK), r, sty(l, HP_STYLE_RESET), a, b, c, wrap ? "\n" : " ",
+		    wrap ? "        " : "", lk, d, lk_end, e);
+	}
 	if (hp_model_stack(m, s, 0, st))
 		return -1;
 	if (!st->n)
 		fputs("        (no stack)\n", o);
 	for (size_t i = 0; i < st->n; i++)
-		print_frame(o, &st->v[i]);
+		hp_report_print_frame(o, &st->v[i], l->color);
 	return 0;
 }
 
 static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum measure m,
-		   struct hp_rank *keys, struct hp_stack *st)
+		   struct hp_rank *keys, struct hp_stack *st, const struct layout *l)
 {
 	const struct hp_profile *p = model->prof;
 	size_t n = 0;
@@ -149,29 +186,33 @@ static int section(FILE *o, const struct hp_model *model, unsigned top_n, enum m
 	size_t top = top_n ? top_n : n;
 	if (top > n)
 		top = n;
-	fprintf(o, "\ntop %zu site%s by %s\n", top, top == 1 ? "" : "s", section_title[m]);
+	fprintf(o, "\n%stop %zu site%s by %s%s\n", sty(l, HP_STYLE_TITLE), top, top == 1 ? "" : "s",
+		section_title[m], sty(l, HP_STYLE_RESET));
 	if (!n) {
 		fputs("  (none)\n", o);
 		return 0;
 	}
 	qsort(keys, n, sizeof *keys, hp_rank_cmp);
 	for (size_t i = 0; i < top; i++)
-		if (print_site(o, model, &p->sites[keys[i].index], i + 1, st))
+		if (print_site(o, model, &p->sites[keys[i].index], i + 1, st, l))
 			return -1;
 	return 0;
 }
 
-/* One chart of CHART_ROWS x CHART_COLS; value(i) for i < n timeline points. */
-static void chart(FILE *o, const char *title, const struct hp_profile *p, int rss, int unicode)
+/* One chart of CHART_ROWS x l->chart_cols; value(i) for i < n timeline points. */
+static void chart(FILE *o, const char *title, const struct hp_profile *p, int rss,
+		  const struct layout *l)
 {
 	static const char *const eighths[9] = {" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
-	uint64_t col[CHART_COLS] = {0}, max = 0;
-	int has[CHART_COLS] = {0};
+	uint64_t col[HP_TERM_MAX_WIDTH] = {0}, max = 0;
+	int has[HP_TERM_MAX_WIDTH] = {0};
 	size_t n = p->ntimeline;
+	const size_t cols = l->chart_cols;
+	const int unicode = l->unicode;
 	if (!n)
 		return;
-	for (size_t c = 0; c < CHART_COLS; c++) {
-		size_t lo = c * n / CHART_COLS, hi = (c + 1) * n / CHART_COLS;
+	for (size_t c = 0; c < cols; c++) {
+		size_t lo = c * n / cols, hi = (c + 1) * n / cols;
 		if (hi <= lo)
 			hi = lo + 1;
 		for (size_t i = lo; i < hi && i < n; i++) {
@@ -189,7 +230,7 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 	if (!max)
 		return;
 	char lbl[32], dur[32];
-	fprintf(o, "\n%s\n", title);
+	fprintf(o, "\n%s%s%s\n", sty(l, HP_STYLE_TITLE), title, sty(l, HP_STYLE_RESET));
 	for (int r = 0; r < CHART_ROWS; r++) {
 		if (r == 0)
 			fprintf(o, "%*s |", LABEL_W, hp_human_bytes(lbl, max));
@@ -198,7 +239,7 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 		else
 			fprintf(o, "%*s |", LABEL_W, "");
 		int base = (CHART_ROWS - 1 - r) * 8;
-		for (int c = 0; c < CHART_COLS; c++) {
+		for (size_t c = 0; c < cols; c++) {
 			int h =
 			    has[c] ? (int)((double)col[c] * CHART_ROWS * 8 / (double)max + 0.5) : 0;
 			if (has[c] && col[c] && h == 0 && r == CHART_ROWS - 1)
@@ -214,22 +255,24 @@ static void chart(FILE *o, const char *title, const struct hp_profile *p, int rs
 		putc('\n', o);
 	}
 	fprintf(o, "%*s +", LABEL_W, "");
-	for (int c = 0; c < CHART_COLS; c++)
+	for (size_t c = 0; c < cols; c++)
 		putc('-', o);
 	seconds(dur, p->duration_s);
-	fprintf(o, "\n%*s 0 s%*s\n", LABEL_W, "", CHART_COLS - 2, dur);
+	fprintf(o, "\n%*s 0 s%*s\n", LABEL_W, "", (int)cols - 2, dur);
 }
 
 /* heapprof_alloc_hint blocks: their own totals and sites, apart from the heap's. */
-static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_stack *st)
+static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_stack *st,
+		 const struct layout *l)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32], c[32], d[32], e[32];
 	if (!p->hint_allocations && !p->nhint_sites)
 		return 0;
 	fprintf(o,
-		"\npool objects (heapprof_alloc_hint; not part of the heap figures)\n"
+		"\n%spool objects (heapprof_alloc_hint; not part of the heap figures)%s\n"
 		"  calls %s, allocated %s, peak %s, live at the end %s in %s blocks\n",
+		sty(l, HP_STYLE_TITLE), sty(l, HP_STYLE_RESET),
 		hp_human_count(a, p->hint_allocations), hp_human_bytes(b, p->hint_allocated_bytes),
 		hp_human_bytes(c, p->hint_peak_bytes), hp_human_bytes(d, p->hint_live_bytes),
 		hp_human_count(e, p->hint_live_blocks));
@@ -243,25 +286,27 @@ static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_s
 	size_t top = top_n && top_n < p->nhint_sites ? top_n : p->nhint_sites;
 	int rc = 0;
 	for (size_t i = 0; i < top && !rc; i++)
-		rc = print_site(o, in, &p->hint_sites[k[i].index], i + 1, st);
+		rc = print_site(o, in, &p->hint_sites[k[i].index], i + 1, st, l);
 	free(k);
 	return rc;
 }
 
 /* The marks under the heap chart: their numbers at their columns, then the list. */
-static void marks(FILE *o, const struct hp_profile *p)
+static void marks(FILE *o, const struct hp_profile *p, const struct layout *l)
 {
 	if (!p->nmarks)
 		return;
-	char row[CHART_COLS + 1], a[32], b[32];
-	memset(row, ' ', CHART_COLS);
-	row[CHART_COLS] = 0;
+	const int cols = (int)l->chart_cols;
+	char row[HP_TERM_MAX_WIDTH + 1], a[32], b[32];
+	memset(row, ' ', cols);
+	row[cols] = 0;
 	for (size_t i = 0; i < p->nmarks; i++) {
 		double f = p->duration_s > 0 ? p->marks[i].t_s / p->duration_s : 0;
-		int c = f >= 1 ? CHART_COLS - 1 : f > 0 ? (int)(f * CHART_COLS) : 0;
+		int c = f >= 1 ? cols - 1 : f > 0 ? (int)(f * cols) : 0;
 		row[c] = (char)(i < 9 ? '1' + i : '+');
 	}
-	fprintf(o, "%*s  %s\nmarks\n", LABEL_W, "", row);
+	fprintf(o, "%*s  %s\n%smarks%s\n", LABEL_W, "", row, sty(l, HP_STYLE_TITLE),
+		sty(l, HP_STYLE_RESET));
 	for (size_t i = 0; i < p->nmarks; i++) {
 		const struct hp_mark *m = &p->marks[i];
 		fprintf(o, "  %c %10s  heap %-10s ", i < 9 ? (char)('1' + i) : '+',
@@ -271,17 +316,63 @@ static void marks(FILE *o, const struct hp_profile *p)
 	}
 }
 
+/* One argument as a POSIX shell would read it back: as it is when it holds only
+ * characters no shell treats specially, else in single quotes ('' when empty, ' as '\''). */
+static void print_arg(FILE *o, const char *s, size_t n)
+{
+	static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				    "0123456789_@%+=:,./-";
+	size_t k = 0;
+	while (k < n && s[k] && strchr(plain, s[k]))
+		k++;
+	if (n && k == n) {
+		hp_dump_string(o, s, n);
+		return;
+	}
+	putc('\'', o);
+	for (size_t i = 0, start = 0; i <= n; i++) {
+		if (i == n || s[i] == '\'') {
+			hp_dump_string(o, s + start, i - start);
+			if (i < n)
+				fputs("'\\''", o);
+			start = i + 1;
+		}
+	}
+	putc('\'', o);
+}
+
+/* The command line, its arguments as a shell would take them back (empty ones as ''):
+ * the header's cmdline holds them separated by NUL bytes; an empty last argument leaves
+ * a NUL at its end. */
+static void print_command(FILE *o, const struct hp_profile *p)
+{
+	const char *s = p->header.cmdline;
+	size_t n = p->header.cmdline_len;
+	if (!p->has_header || !s) {
+		if (p->command)
+			hp_dump_string(o, p->command, strlen(p->command));
+		return;
+	}
+	for (size_t i = 0, start = 0; n && i <= n; i++) {
+		if (i == n || !s[i]) {
+			if (start)
+				putc(' ', o);
+			print_arg(o, s + start, i - start);
+			start = i + 1;
+		}
+	}
+}
+
 static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigned leaks_flags,
-		       int unicode)
+		       const struct layout *l)
 {
 	const struct hp_profile *p = in->prof;
 	char a[32], b[32];
 
-	fputs("heapprof report: ", o);
+	fprintf(o, "%sheapprof report:%s ", sty(l, HP_STYLE_TITLE), sty(l, HP_STYLE_RESET));
 	hp_dump_string(o, in->file, strlen(in->file));
 	fputs("\n  command      ", o);
-	if (p->command)
-		hp_dump_string(o, p->command, strlen(p->command));
+	print_command(o, p);
 	fprintf(o, "\n  pid          %" PRIu64 " (parent %" PRIu64 ")\n", p->header.pid,
 		p->header.ppid);
 	fprintf(o, "  duration     %s\n", seconds(a, p->duration_s));
@@ -315,7 +406,7 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	else if (p->header.flags & HP_HDR_SAMPLED)
 		fputs("  sampled      mean unknown: figures count the sampled events only\n", o);
 	for (size_t i = 0; i < in->nwarnings; i++) {
-		fputs("  warning      ", o);
+		fprintf(o, "  %swarning%s      ", sty(l, HP_STYLE_WARNING), sty(l, HP_STYLE_RESET));
 		hp_dump_string(o, in->warnings[i], strlen(in->warnings[i]));
 		putc('\n', o);
 	}
@@ -323,7 +414,8 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	double rate = p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0;
 	/* "~": an estimate scaled from a sampled trace; measured figures have no mark */
 	const char *est = p->sample_mean ? "~" : "";
-	fprintf(o, "\nsummary%s\n", p->sample_mean ? " (~: estimated from samples)" : "");
+	fprintf(o, "\n%ssummary%s%s\n", sty(l, HP_STYLE_TITLE), sty(l, HP_STYLE_RESET),
+		p->sample_mean ? " (~: estimated from samples)" : "");
 	if (rate >= 100 && rate < 1e18)
 		hp_human_count(b, (uint64_t)(rate + 0.5));
 	else
@@ -336,8 +428,10 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	fprintf(o, "  peak heap                      %s%s at %s\n", est,
 		hp_human_bytes(a, p->peak_heap_bytes), seconds(b, p->peak_time_s));
 	fprintf(o, "  peak RSS                       %s\n", hp_human_bytes(a, p->peak_rss_bytes));
-	fprintf(o, "  leaked                         %s%s in %s%s blocks\n", est,
-		hp_human_bytes(a, p->leaked_bytes), est, hp_human_count(b, p->leaked_allocations));
+	fprintf(o, "  leaked                         %s%s%s in %s%s blocks%s\n",
+		p->leaked_bytes ? sty(l, HP_STYLE_WORSE) : "", est,
+		hp_human_bytes(a, p->leaked_bytes), est, hp_human_count(b, p->leaked_allocations),
+		p->leaked_bytes ? sty(l, HP_STYLE_RESET) : "");
 	fprintf(o, "  temporary allocations          %s%s (%.1f%% of calls)\n", est,
 		hp_human_count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
@@ -367,17 +461,17 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	struct hp_stack st = {0};
 	int rc = keys ? 0 : -1;
 	for (int m = 0; m < NMEASURES && !rc; m++)
-		rc = section(o, in, top, (enum measure)m, keys, &st);
+		rc = section(o, in, top, (enum measure)m, keys, &st, l);
 	free(keys);
 	if (!rc)
-		rc = hints(o, in, top, &st);
+		rc = hints(o, in, top, &st, l);
 	hp_stack_release(&st);
 	if (rc)
 		return -1;
 
-	chart(o, "heap over time", p, 0, unicode);
-	marks(o, p);
-	chart(o, "RSS over time", p, 1, unicode);
+	chart(o, "heap over time", p, 0, l);
+	marks(o, p, l);
+	chart(o, "RSS over time", p, 1, l);
 	return ferror(o) ? -1 : 0;
 }
 
@@ -385,7 +479,15 @@ static int write_text(const struct hp_model *m, const struct hp_output_options *
 {
 	if (o->index)
 		putc('\n', o->out);
-	return report_text(o->out, m, o->top, o->leaks_flags, o->unicode);
+	unsigned width = o->width ? o->width : HP_TERM_DEFAULT_WIDTH;
+	const struct layout l = {
+	    .color = o->color,
+	    .unicode = o->unicode,
+	    .width = width,
+	    .chart_cols =
+		width > CHART_MARGIN + CHART_MIN_COLS ? width - CHART_MARGIN : CHART_MIN_COLS,
+	};
+	return report_text(o->out, m, o->top, o->leaks_flags, &l);
 }
 
 const struct hp_output hp_output_text = {

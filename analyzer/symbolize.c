@@ -399,7 +399,8 @@ static void file_open(struct hp_symbolizer *s, struct file *f)
 
 	Dwarf_Addr bias;
 	if (!dwfl_module_getdwarf(f->mod, &bias))
-		warnf(s, "no debug info for '%s'; its frames get function names only", f->path);
+		warnf(s, HP_SYMBOLIZE_NO_DEBUG_INFO_PREFIX "%s" HP_SYMBOLIZE_NO_DEBUG_INFO_SUFFIX,
+		      f->path);
 }
 
 static struct file *file_get(struct hp_symbolizer *s, const char *path, const uint8_t *build_id,

@@ -10,6 +10,11 @@
 
 struct hp_symbolizer;
 
+/* The warning of a module without debug info, as `warn` gets it: the prefix, the module's
+ * path, the suffix. heapprof-analyze gathers these into one line (debuginfo.h). */
+#define HP_SYMBOLIZE_NO_DEBUG_INFO_PREFIX "no debug info for '"
+#define HP_SYMBOLIZE_NO_DEBUG_INFO_SUFFIX "'; its frames get function names only"
+
 /* Returns a new symbolizer, or NULL with errno set. `warn` is called once per problem
  * (missing binary, build-id mismatch, no debug info) with a message naming the module;
  * NULL means print "heapprof-analyze: warning: <msg>" on stderr. */

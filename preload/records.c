@@ -51,7 +51,9 @@ void hp_records_header(void)
 	ssize_t clen = hp_os_read_file("/proc/self/cmdline", cmdline, sizeof(cmdline));
 	if (clen < 0)
 		clen = 0;
-	while (clen > 0 && cmdline[clen - 1] == '\0')
+	/* Only the terminator of the last argument: the NUL left before it is an empty last
+	 * argument ("prog a ''"), which the reports show as ''. */
+	if (clen > 0 && cmdline[clen - 1] == '\0')
 		clen--;
 	const char *exe = hp_modmap_exe();
 	uint8_t *p = hp_out_reserve(HP_MAGIC_LEN + 256 + PATH_MAX + sizeof(cmdline));
