@@ -81,7 +81,7 @@ static void usage(FILE *o)
 	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace, or a\n"
 	      "     suppression file cannot be read\n"
 	      "  3  a check failed (--fail-on-leaks, --max-peak, --max-leaked,\n"
-	      "     --max-allocations); 2 takes precedence\n",
+	      "     --max-allocations, an item of --check); 2 takes precedence\n",
 	      o);
 }
 
@@ -159,6 +159,8 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	    .progress = progress,
 	    .ctx = opt,
 	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
+	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
+	    .time = &opt->checks.time,
 	};
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {
@@ -177,6 +179,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 			       .leaked_bytes = p->leaked_bytes,
 			       .leaked_allocations = p->leaked_allocations,
 			       .exec_replaced = p->exec_path != NULL,
+			       .checklist = m.checklist,
 			   },
 			   &m.leaks);
 	hp_model_release(&m);
