@@ -73,8 +73,8 @@ static void fragmentation(const struct hp_profile *p, struct hp_check_item *it)
 	}
 	if (!peak || p->peak_heap_bytes < FRAG_MIN_HEAP || peak->rss_bytes <= base) {
 		it->verdict = HP_VERDICT_NA;
-		snprintf(it->note, sizeof it->note,
-			 "%s", !peak ? "no RSS sample in the trace"
+		snprintf(it->note, sizeof it->note, "%s",
+			 !peak ? "no RSS sample in the trace"
 			       : "a peak heap under 4 MiB: too small to tell from RSS");
 		return;
 	}
@@ -83,9 +83,9 @@ static void fragmentation(const struct hp_profile *p, struct hp_check_item *it)
 	it->measured = unused > 0 ? unused / share : 0;
 	char a[32], b[32], c[32];
 	snprintf(it->note, sizeof it->note,
-		 "an estimate: at %.3f s RSS %s, %s over its first sample, live heap %s",
-		 peak->t_s, hp_human_bytes(a, peak->rss_bytes),
-		 hp_human_bytes(b, peak->rss_bytes - base), hp_human_bytes(c, peak->heap_bytes));
+		 "an estimate: at %.3f s RSS %s, %s over its first sample, live heap %s", peak->t_s,
+		 hp_human_bytes(a, peak->rss_bytes), hp_human_bytes(b, peak->rss_bytes - base),
+		 hp_human_bytes(c, peak->heap_bytes));
 	judge(it);
 }
 
@@ -121,9 +121,9 @@ int hp_checklist_compute(const struct hp_model *m, const struct hp_time_options 
 	uint64_t budget = o->budget;
 
 	struct hp_check_item *it = &c->item[HP_CHECK_HEAP_STABLE];
-	it->threshold = o->max_growth >= 0 ? o->max_growth
-					   : HP_CHECK_DEFAULT_GROWTH_PER_HOUR *
-						 (double)p->peak_heap_bytes / 3600;
+	it->threshold = o->max_growth >= 0
+			    ? o->max_growth
+			    : HP_CHECK_DEFAULT_GROWTH_PER_HOUR * (double)p->peak_heap_bytes / 3600;
 	if (!g || !g->enough) {
 		snprintf(it->note, sizeof it->note,
 			 "too few points after warm-up to fit growth (%zu, %d needed)",
@@ -142,8 +142,8 @@ int hp_checklist_compute(const struct hp_model *m, const struct hp_time_options 
 	it = &c->item[HP_CHECK_NO_LEAKS];
 	it->threshold = 0;
 	if (m->leaks.have_scan && m->leaks.finished) {
-		it->measured = (double)(m->leaks.bytes[HP_LEAK_DEFINITE] +
-					m->leaks.bytes[HP_LEAK_INDIRECT]);
+		it->measured =
+		    (double)(m->leaks.bytes[HP_LEAK_DEFINITE] + m->leaks.bytes[HP_LEAK_INDIRECT]);
 		snprintf(it->note, sizeof it->note,
 			 "%" PRIu64 " definitely and %" PRIu64 " indirectly lost blocks",
 			 m->leaks.blocks[HP_LEAK_DEFINITE], m->leaks.blocks[HP_LEAK_INDIRECT]);

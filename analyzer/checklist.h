@@ -26,11 +26,11 @@ extern "C" {
 struct hp_model;
 
 #define HP_TIME_UNSET UINT64_MAX
-#define HP_CHECK_DEFAULT_BUDGET 500000000ull	  /* 500 MB */
-#define HP_CHECK_DEFAULT_ALLOC_RATE 100000000ull  /* 100 MB/s */
-#define HP_CHECK_DEFAULT_ALLOC_CALLS 1000000ull	  /* 1 M/s */
-#define HP_CHECK_DEFAULT_FRAGMENTATION 0.20	  /* of the heap's share of RSS */
-#define HP_CHECK_DEFAULT_GROWTH_PER_HOUR 0.10	  /* of the peak heap */
+#define HP_CHECK_DEFAULT_BUDGET 500000000ull	 /* 500 MB */
+#define HP_CHECK_DEFAULT_ALLOC_RATE 100000000ull /* 100 MB/s */
+#define HP_CHECK_DEFAULT_ALLOC_CALLS 1000000ull	 /* 1 M/s */
+#define HP_CHECK_DEFAULT_FRAGMENTATION 0.20	 /* of the heap's share of RSS */
+#define HP_CHECK_DEFAULT_GROWTH_PER_HOUR 0.10	 /* of the peak heap */
 
 /* What --growth, --check and their thresholds ask (checks.c parses them). */
 struct hp_time_options {
@@ -65,8 +65,8 @@ struct hp_check_item {
 	const char *option; /* its threshold's option: "--max-growth" */
 	const char *unit;   /* "B/s", "B", "calls/s", "%" (measured and threshold in %) */
 	double measured, threshold;
-	int verdict;	   /* enum hp_verdict */
-	char note[200];	   /* how it was measured, or why N/A */
+	int verdict;	/* enum hp_verdict */
+	char note[200]; /* how it was measured, or why N/A */
 };
 
 struct hp_checklist {

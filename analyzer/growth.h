@@ -30,11 +30,11 @@ struct hp_model;
 #define HP_GROWTH_MIN_BYTES 1024
 
 struct hp_growth_site {
-	size_t site;	    /* index in m->prof->sites */
-	double slope;	    /* bytes per second */
-	double late_slope;  /* of the second half of the points */
-	double r2;	    /* of the line of `slope` through the median intercept */
-	double grew_share;  /* intervals in which its live bytes rose, of all */
+	size_t site;	     /* index in m->prof->sites */
+	double slope;	     /* bytes per second */
+	double late_slope;   /* of the second half of the points */
+	double r2;	     /* of the line of `slope` through the median intercept */
+	double grew_share;   /* intervals in which its live bytes rose, of all */
 	uint64_t live_bytes; /* at the end of the window */
 	int growing;
 };
@@ -47,17 +47,17 @@ struct hp_growth_function {
 };
 
 struct hp_growth {
-	int enough;	      /* HP_GROWTH_MIN_POINTS points or more after warm-up */
-	int warmup_mark;      /* warm-up ended at a "warmup" mark */
-	double warmup_end_s;  /* the fit uses points from here ... */
-	double fit_to_s;      /* ... to here */
+	int enough;	     /* HP_GROWTH_MIN_POINTS points or more after warm-up */
+	int warmup_mark;     /* warm-up ended at a "warmup" mark */
+	double warmup_end_s; /* the fit uses points from here ... */
+	double fit_to_s;     /* ... to here */
 	size_t npoints;
 	struct hp_growth_site *sites; /* every fitted site: growing first, by slope */
 	size_t nsites, ngrowing;
 	struct hp_growth_function *functions; /* by slope */
 	size_t nfunctions;
-	double growing_slope; /* the sum over growing sites, bytes per second */
-	uint64_t heap_bytes;  /* live heap at the end of the window */
+	double growing_slope;	  /* the sum over growing sites, bytes per second */
+	uint64_t heap_bytes;	  /* live heap at the end of the window */
 	double heap_1h, heap_24h; /* projected */
 	uint64_t budget;	  /* --budget, 0 none */
 	double budget_s;	  /* seconds from the end to reach it; < 0: never; 0: reached */

@@ -361,7 +361,8 @@ static inline void busy_add(struct hp_replay *rp, uint64_t t, uint64_t bytes, ui
 	}
 	b->bytes += bytes;
 	b->count += count;
-	while (b->v[b->head].time + b->width <= t) {
+	/* Never the entry just put (a corrupt trace's times may go back or wrap). */
+	while (b->n > 1 && t - b->v[b->head].time >= b->width) {
 		b->bytes -= b->v[b->head].bytes;
 		b->count -= b->v[b->head].count;
 		b->head = (b->head + 1) & b->mask;

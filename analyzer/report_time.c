@@ -89,14 +89,14 @@ static void checklist_text(FILE *o, const struct hp_checklist *c)
 	}
 }
 
-static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth *g,
-		       unsigned top)
+static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth *g, unsigned top)
 {
 	const struct hp_profile *p = m->prof;
 	char a[40], b[40], c[40], d[40];
 	fputs("\nSuspected leaks (growing, still reachable)\n", o);
 	if (g->warmup_mark)
-		fprintf(o, "  fit after warm-up (up to the \"warmup\" mark at %s)", secs(a, g->warmup_end_s));
+		fprintf(o, "  fit after warm-up (up to the \"warmup\" mark at %s)",
+			secs(a, g->warmup_end_s));
 	else
 		fprintf(o, "  fit after warm-up (the first %.0f%% of the %s: up to %s)",
 			HP_GROWTH_WARMUP_SHARE * 100, p->window.active ? "window" : "run",
@@ -115,13 +115,14 @@ static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth
 	struct hp_stack st = {0};
 	for (size_t i = 0; i < n; i++) {
 		const struct hp_growth_site *s = &g->sites[i];
-		fprintf(o,
-			"  #%-3zu %s  fit R² %.2f  grew in %.0f%% of intervals  live %s  in 1 h %s, "
-			"in 24 h %s\n",
-			i + 1, rate(a, s->slope), s->r2, s->grew_share * 100,
-			hp_human_bytes(b, s->live_bytes),
-			bytes_d(c, (double)s->live_bytes + s->slope * 3600),
-			bytes_d(d, (double)s->live_bytes + s->slope * 86400));
+		fprintf(
+		    o,
+		    "  #%-3zu %s  fit R² %.2f  grew in %.0f%% of intervals  live %s  in 1 h %s, "
+		    "in 24 h %s\n",
+		    i + 1, rate(a, s->slope), s->r2, s->grew_share * 100,
+		    hp_human_bytes(b, s->live_bytes),
+		    bytes_d(c, (double)s->live_bytes + s->slope * 3600),
+		    bytes_d(d, (double)s->live_bytes + s->slope * 86400));
 		if (hp_model_stack(m, &p->sites[s->site], 0, &st)) {
 			hp_stack_release(&st);
 			return -1;
@@ -142,8 +143,8 @@ static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth
 			hp_human_bytes(b, f->live_bytes));
 	}
 	fprintf(o, "  heap: %s live at the end, growing %s; projected %s in 1 h, %s in 24 h",
-		hp_human_bytes(a, g->heap_bytes), rate(b, g->growing_slope),
-		bytes_d(c, g->heap_1h), bytes_d(d, g->heap_24h));
+		hp_human_bytes(a, g->heap_bytes), rate(b, g->growing_slope), bytes_d(c, g->heap_1h),
+		bytes_d(d, g->heap_24h));
 	if (g->budget) {
 		char e[32];
 		if (g->budget_s == 0)
@@ -243,7 +244,8 @@ int hp_report_timeline_text(FILE *o, const struct hp_model *m)
 			if (p->sites[i].series)
 				all += (double)p->sites[i].series[b].live_bytes;
 		v[b * (n + 2) + n] = all > sum ? all - sum : 0;
-		v[b * (n + 2) + n + 1] = se->process[b].has_rss ? (double)se->process[b].rss_bytes : 0;
+		v[b * (n + 2) + n + 1] =
+		    se->process[b].has_rss ? (double)se->process[b].rss_bytes : 0;
 		if (all > max)
 			max = all;
 	}
@@ -264,7 +266,8 @@ int hp_report_timeline_text(FILE *o, const struct hp_model *m)
 	if (rss_on_scale)
 		fputs("; '-' RSS)\n", o);
 	else if (rss_max > 0)
-		fprintf(o, "; RSS, up to %s, is off the scale)\n", hp_human_bytes(lbl, (uint64_t)rss_max));
+		fprintf(o, "; RSS, up to %s, is off the scale)\n",
+			hp_human_bytes(lbl, (uint64_t)rss_max));
 	else
 		fputs(")\n", o);
 	for (int r = CHART_ROWS - 1; r >= 0; r--) {
@@ -397,7 +400,8 @@ static void checks_json(FILE *o, const struct hp_checklist *c)
 			jnum(o, it->threshold);
 		else
 			jint(o, it->threshold);
-		fprintf(o, ", \"unit\": \"%s\", \"option\": ", it->unit[0] == '%' ? "fraction" : it->unit);
+		fprintf(o, ", \"unit\": \"%s\", \"option\": ",
+			it->unit[0] == '%' ? "fraction" : it->unit);
 		jstr0(o, it->option);
 		fputs(", \"note\": ", o);
 		jstr0(o, it->note);
@@ -462,7 +466,8 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 		jstr0(o, f->function);
 		fputs(", \"slope_bytes_per_s\": ", o);
 		jnum(o, f->slope);
-		fprintf(o, ", \"live_bytes\": %" PRIu64 ", \"sites\": %zu}", f->live_bytes, f->nsites);
+		fprintf(o, ", \"live_bytes\": %" PRIu64 ", \"sites\": %zu}", f->live_bytes,
+			f->nsites);
 	}
 	fputs(g->nfunctions ? "\n    ]},\n" : "]},\n", o);
 	return 0;
@@ -505,7 +510,8 @@ static int series_json(FILE *o, const struct hp_model *m)
 		}
 		fputs(",\n       \"live_bytes\": [", o);
 		for (size_t b = 0; b < se->nbuckets; b++)
-			fprintf(o, "%s%" PRIu64, b ? ", " : "", p->sites[idx[k]].series[b].live_bytes);
+			fprintf(o, "%s%" PRIu64, b ? ", " : "",
+				p->sites[idx[k]].series[b].live_bytes);
 		fputs("]}", o);
 	}
 	hp_stack_release(&st);
@@ -530,7 +536,8 @@ int hp_report_time_json(FILE *o, const struct hp_model *m, unsigned top)
 		checks_json(o, m->checklist);
 		fprintf(o,
 			"  \"busiest_window\": {\"width_s\": %.6g, \"bytes\": %" PRIu64
-			", \"bytes_end_s\": %.6f, \"calls\": %" PRIu64 ", \"calls_end_s\": %.6f},\n",
+			", \"bytes_end_s\": %.6f, \"calls\": %" PRIu64
+			", \"calls_end_s\": %.6f},\n",
 			b->width_s, b->bytes, b->bytes_end_s, b->calls, b->calls_end_s);
 	}
 	if (m->growth) {

@@ -37,12 +37,12 @@ static int parse_edge(struct hp_window_edge *e, const char *s, size_t n, char *e
 	char *end;
 	double v = strtod(buf, &end);
 	if (end != buf && ((buf[0] >= '0' && buf[0] <= '9') || buf[0] == '.')) {
-		double mult = !strcmp(end, "") || !strcmp(end, "s")  ? 1
-			      : !strcmp(end, "ms")		      ? 1e-3
-			      : !strcmp(end, "us")		      ? 1e-6
+		double mult = !strcmp(end, "") || !strcmp(end, "s")	 ? 1
+			      : !strcmp(end, "ms")			 ? 1e-3
+			      : !strcmp(end, "us")			 ? 1e-6
 			      : !strcmp(end, "m") || !strcmp(end, "min") ? 60
-			      : !strcmp(end, "h")			      ? 3600
-									      : -1;
+			      : !strcmp(end, "h")			 ? 3600
+									 : -1;
 		if (mult < 0 || !isfinite(v) || v < 0) {
 			snprintf(err, size,
 				 "expected seconds (2.5, 2.5s, 1500ms, 2m), peak, end or a mark "
@@ -66,8 +66,9 @@ int hp_window_parse(struct hp_window *w, const char *opt, const char *arg, char 
 	if (!strcmp(opt, "range")) {
 		const char *dots = strstr(arg, "..");
 		if (!dots) {
-			snprintf(why, sizeof why, "expected A..B (seconds or mark labels; either may "
-						  "be empty)");
+			snprintf(why, sizeof why,
+				 "expected A..B (seconds or mark labels; either may "
+				 "be empty)");
 			rc = -EINVAL;
 		} else if (w->set) {
 			snprintf(why, sizeof why, "--range takes the place of --at and --from");
@@ -75,13 +76,15 @@ int hp_window_parse(struct hp_window *w, const char *opt, const char *arg, char 
 		} else {
 			rc = parse_edge(&w->from, arg, (size_t)(dots - arg), why, sizeof why);
 			if (!rc)
-				rc = parse_edge(&w->to, dots + 2, strlen(dots + 2), why, sizeof why);
+				rc =
+				    parse_edge(&w->to, dots + 2, strlen(dots + 2), why, sizeof why);
 			if (!rc && w->from.kind == HP_EDGE_PEAK) {
-				snprintf(why, sizeof why, "a window can end at the peak, not start there");
+				snprintf(why, sizeof why,
+					 "a window can end at the peak, not start there");
 				rc = -EINVAL;
 			}
-			if (!rc && w->from.kind == HP_EDGE_SECONDS && w->to.kind == HP_EDGE_SECONDS &&
-			    w->to.seconds <= w->from.seconds) {
+			if (!rc && w->from.kind == HP_EDGE_SECONDS &&
+			    w->to.kind == HP_EDGE_SECONDS && w->to.seconds <= w->from.seconds) {
 				snprintf(why, sizeof why, "the end must come after the start");
 				rc = -EINVAL;
 			}
@@ -95,7 +98,8 @@ int hp_window_parse(struct hp_window *w, const char *opt, const char *arg, char 
 		} else {
 			rc = parse_edge(e, arg, strlen(arg), why, sizeof why);
 			if (!rc && !at && e->kind == HP_EDGE_PEAK) {
-				snprintf(why, sizeof why, "a window can end at the peak, not start there");
+				snprintf(why, sizeof why,
+					 "a window can end at the peak, not start there");
 				rc = -EINVAL;
 			}
 		}

@@ -46,8 +46,7 @@ struct hp_window {
 /* Parses the argument of --at, --range or --from (`opt` is the option's name, without
  * the dashes) into w, which may already hold another of them (--from M --at T).
  * Returns 0, or -EINVAL with a message "invalid --at 'x': ..." in err. */
-int hp_window_parse(struct hp_window *w, const char *opt, const char *arg, char *err,
-		    size_t size);
+int hp_window_parse(struct hp_window *w, const char *opt, const char *arg, char *err, size_t size);
 
 #ifdef __cplusplus
 }
