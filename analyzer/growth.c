@@ -56,24 +56,40 @@ static void fit(struct hp_growth_site *g, const struct fit_buf *b, size_t n)
 	g->late_slope = theil_sen(b->x + h, b->y + h, n - h, b->tmp);
 	for (size_t i = 0; i < n; i++)
 		b->tmp[i] = b->y[i] - g->slope * b->x[i];
-	double icept = median(b->tmp, n), mean = 0, ss_tot = 0, ss_res = 0;
+	double icept = median(b->tmp, n);
+	/* R^2 without the tenth of the points farthest from the line (a spike, the cleanup
+	 * at exit): robust as the slope is. */
 	for (size_t i = 0; i < n; i++)
+		b->tmp[i] = fabs(b->y[i] - (g->slope * b->x[i] + icept));
+	qsort(b->tmp, n, sizeof *b->tmp, cmp_double);
+	double cut = b->tmp[n - 1 - n / 10];
+	double mean = 0, ss_tot = 0, ss_res = 0;
+	size_t kept = 0, rose = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (fabs(b->y[i] - (g->slope * b->x[i] + icept)) > cut)
+			continue;
 		mean += b->y[i];
-	mean /= (double)n;
-	size_t rose = 0;
+		kept++;
+	}
+	mean /= (double)kept;
 	for (size_t i = 0; i < n; i++) {
 		double r = b->y[i] - (g->slope * b->x[i] + icept), d = b->y[i] - mean;
-		ss_res += r * r;
-		ss_tot += d * d;
 		if (i && b->y[i] > b->y[i - 1])
 			rose++;
+		if (fabs(r) > cut)
+			continue;
+		ss_res += r * r;
+		ss_tot += d * d;
 	}
 	g->r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 0;
 	if (g->r2 < 0)
 		g->r2 = 0;
 	g->grew_share = n > 1 ? (double)rose / (double)(n - 1) : 0;
+	g->fitted_end = g->slope * b->x[n - 1] + icept;
+	if (g->fitted_end < 0)
+		g->fitted_end = 0;
 	g->growing = g->slope > 0 && g->late_slope >= 0.5 * g->slope && g->r2 >= 0.5 &&
-		     b->y[n - 1] - b->y[0] >= HP_GROWTH_MIN_BYTES;
+		     g->slope * (b->x[n - 1] - b->x[0]) >= HP_GROWTH_MIN_BYTES;
 }
 
 static int cmp_site(const void *a, const void *b)
@@ -178,8 +194,14 @@ int hp_growth_compute(const struct hp_model *m, const struct hp_time_options *o,
 		b.x[i] = se->process[first + i].t_s;
 	for (size_t s = 0; s < p->nsites; s++) {
 		const struct hp_site_point *pt = p->sites[s].series;
-		if (!pt || pt[first + n - 1].live_bytes <= pt[first].live_bytes)
-			continue; /* did not grow over the fit: nothing to fit */
+		if (!pt)
+			continue;
+		uint64_t top = 0;
+		for (size_t i = 1; i < n; i++)
+			if (pt[first + i].live_bytes > top)
+				top = pt[first + i].live_bytes;
+		if (top <= pt[first].live_bytes)
+			continue; /* never above where the fit starts: nothing to fit */
 		for (size_t i = 0; i < n; i++)
 			b.y[i] = (double)pt[first + i].live_bytes;
 		struct hp_growth_site *gs = &g->sites[g->nsites++];
@@ -191,17 +213,22 @@ int hp_growth_compute(const struct hp_model *m, const struct hp_time_options *o,
 	free(b.y);
 	free(b.tmp);
 	qsort(g->sites, g->nsites, sizeof *g->sites, cmp_site);
+	double base = (double)g->heap_bytes;
 	while (g->ngrowing < g->nsites && g->sites[g->ngrowing].growing) {
-		g->growing_slope += g->sites[g->ngrowing].slope;
+		const struct hp_growth_site *gs = &g->sites[g->ngrowing];
+		g->growing_slope += gs->slope;
+		if (gs->fitted_end > (double)gs->live_bytes)
+			base += gs->fitted_end - (double)gs->live_bytes;
 		g->ngrowing++;
 	}
-	g->heap_1h = (double)g->heap_bytes + g->growing_slope * 3600;
-	g->heap_24h = (double)g->heap_bytes + g->growing_slope * 86400;
+	g->heap_base = base;
+	g->heap_1h = base + g->growing_slope * 3600;
+	g->heap_24h = base + g->growing_slope * 86400;
 	if (g->budget) {
-		if (g->heap_bytes >= g->budget)
+		if (base >= (double)g->budget)
 			g->budget_s = 0;
 		else if (g->growing_slope > 0)
-			g->budget_s = (double)(g->budget - g->heap_bytes) / g->growing_slope;
+			g->budget_s = ((double)g->budget - base) / g->growing_slope;
 	}
 	return by_function(m, g);
 }

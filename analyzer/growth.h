@@ -7,9 +7,12 @@
  * Warm-up: up to the last mark labelled "warmup" in the window, else the first
  * HP_GROWTH_WARMUP_SHARE of the window. A site is growing when its slope is positive,
  * the slope of the second half of its points is at least half of it (a cache that
- * fills then plateaus is not), its fit explains at least half the variance (R^2 >=
- * 0.5) and it grew by HP_GROWTH_MIN_BYTES or more over the fit.
- * Not thread-safe (it reads stacks of a lazily symbolized model). */
+ * fills then plateaus is not), its fit explains at least half the variance of all but
+ * the tenth of the points farthest from it (R^2 >= 0.5) and its fit rises by HP_GROWTH_MIN_BYTES or
+ * more. A site's projection starts from its fit's value at the end (a structure freed at exit
+ * projects from what it held), the heap's from the live heap at the end plus what the growing
+ * sites' fits hold above their live bytes there. Not thread-safe (it reads stacks of a lazily
+ * symbolized model). */
 #ifndef HP_GROWTH_H
 #define HP_GROWTH_H
 
@@ -36,6 +39,8 @@ struct hp_growth_site {
 	double r2;	     /* of the line of `slope` through the median intercept */
 	double grew_share;   /* intervals in which its live bytes rose, of all */
 	uint64_t live_bytes; /* at the end of the window */
+	double fitted_end;   /* the fit's value at the end: where projections start (a
+			      * structure freed at exit projects from what it held) */
 	int growing;
 };
 
@@ -58,6 +63,7 @@ struct hp_growth {
 	size_t nfunctions;
 	double growing_slope;	  /* the sum over growing sites, bytes per second */
 	uint64_t heap_bytes;	  /* live heap at the end of the window */
+	double heap_base;	  /* where the heap's projection starts (above) */
 	double heap_1h, heap_24h; /* projected */
 	uint64_t budget;	  /* --budget, 0 none */
 	double budget_s;	  /* seconds from the end to reach it; < 0: never; 0: reached */

@@ -142,9 +142,11 @@ static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth
 		fprintf(o, "  (%zu site%s, live %s)\n", f->nsites, f->nsites == 1 ? "" : "s",
 			hp_human_bytes(b, f->live_bytes));
 	}
-	fprintf(o, "  heap: %s live at the end, growing %s; projected %s in 1 h, %s in 24 h",
-		hp_human_bytes(a, g->heap_bytes), rate(b, g->growing_slope), bytes_d(c, g->heap_1h),
-		bytes_d(d, g->heap_24h));
+	fprintf(o, "  heap: %s live at the end", hp_human_bytes(a, g->heap_bytes));
+	if (g->heap_base > (double)g->heap_bytes + 0.5)
+		fprintf(o, " (%s by the fits)", bytes_d(a, g->heap_base));
+	fprintf(o, ", growing %s; projected %s in 1 h, %s in 24 h", rate(b, g->growing_slope),
+		bytes_d(c, g->heap_1h), bytes_d(d, g->heap_24h));
 	if (g->budget) {
 		char e[32];
 		if (g->budget_s == 0)
@@ -420,7 +422,9 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 	fprintf(o, ", \"points\": %zu,\n    \"growing_sites\": %zu, \"growing_bytes_per_s\": ",
 		g->npoints, g->ngrowing);
 	jnum(o, g->growing_slope);
-	fprintf(o, ", \"heap_bytes\": %" PRIu64 ", \"projected_heap_1h_bytes\": ", g->heap_bytes);
+	fprintf(o, ", \"heap_bytes\": %" PRIu64 ", \"projection_base_bytes\": ", g->heap_bytes);
+	jint(o, g->heap_base);
+	fputs(", \"projected_heap_1h_bytes\": ", o);
 	jint(o, g->heap_1h);
 	fputs(", \"projected_heap_24h_bytes\": ", o);
 	jint(o, g->heap_24h);
@@ -448,9 +452,9 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 		jnum(o, s->grew_share);
 		fprintf(o, ", \"live_bytes\": %" PRIu64 ",\n       \"projected_1h_bytes\": ",
 			s->live_bytes);
-		jint(o, (double)s->live_bytes + s->slope * 3600);
+		jint(o, s->fitted_end + s->slope * 3600);
 		fputs(", \"projected_24h_bytes\": ", o);
-		jint(o, (double)s->live_bytes + s->slope * 86400);
+		jint(o, s->fitted_end + s->slope * 86400);
 		fputs(", ", o);
 		if (jstack(o, m, &m->prof->sites[s->site], &st)) {
 			hp_stack_release(&st);

@@ -24,10 +24,14 @@
  *   temporaries  N              leaked  N / 100 sessions of 252 bytes
  * Runs in well under 0.1 s natively.
  *
- * Usage: example-server [requests] */
+ * Usage: example-server [requests [pause_us]]
+ *   pause_us: sleep that long after every 100th request (default 0), so that a run
+ *   lasts long enough for growth over time to show (tools/demo: 20000 5000, 1 s). */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CACHE_LIMIT 4096
 #define MAX_TOKENS 8
@@ -182,6 +186,7 @@ static int handle_request(struct cache *c, unsigned id, const char *line)
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 20000;
+	long pause_us = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 	struct cache c = {calloc(CACHE_LIMIT * 2, sizeof(struct entry)), 0};
 	unsigned errors = 0;
 	char line[128];
@@ -193,6 +198,10 @@ int main(int argc, char **argv)
 			errors++;
 		if (id % 10 == 0)
 			log_request(id, line);
+		if (pause_us > 0 && id % 100 == 99) {
+			struct timespec ts = {pause_us / 1000000, (pause_us % 1000000) * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	size_t peak_entries = c.used;
 	cache_trim(&c);
