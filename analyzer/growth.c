@@ -1,4 +1,4 @@
-/* Growth over time (growth.h): Theil-Sen fits of every site's series after warm-up. */
+/* Growth over time (growth.h): robust fits of every site's series after warm-up. */
 #include "growth.h"
 
 #include <errno.h>
@@ -51,36 +51,48 @@ struct fit_buf {
 
 static void fit(struct hp_growth_site *g, const struct fit_buf *b, size_t n)
 {
-	g->slope = theil_sen(b->x, b->y, n, b->tmp);
+	double ts = theil_sen(b->x, b->y, n, b->tmp);
 	size_t h = n / 2;
 	g->late_slope = theil_sen(b->x + h, b->y + h, n - h, b->tmp);
 	for (size_t i = 0; i < n; i++)
-		b->tmp[i] = b->y[i] - g->slope * b->x[i];
-	double icept = median(b->tmp, n);
-	/* R^2 without the tenth of the points farthest from the line (a spike, the cleanup
-	 * at exit): robust as the slope is. */
+		b->tmp[i] = b->y[i] - ts * b->x[i];
+	double ti = median(b->tmp, n);
+	/* Left out: the tenth of the points farthest from the Theil-Sen line (a spike, the
+	 * cleanup at exit). */
 	for (size_t i = 0; i < n; i++)
-		b->tmp[i] = fabs(b->y[i] - (g->slope * b->x[i] + icept));
+		b->tmp[i] = fabs(b->y[i] - (ts * b->x[i] + ti));
 	qsort(b->tmp, n, sizeof *b->tmp, cmp_double);
 	double cut = b->tmp[n - 1 - n / 10];
-	double mean = 0, ss_tot = 0, ss_res = 0;
+#define KEPT(i) (fabs(b->y[i] - (ts * b->x[i] + ti)) <= cut)
+	/* The slope: least squares over the points kept, accurate for steady growth whose
+	 * clock advances in steps, as the median of pairs is not; R^2 of that line. */
+	double mx = 0, my = 0, sxy = 0, sxx = 0, ss_tot = 0, ss_res = 0;
 	size_t kept = 0, rose = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (fabs(b->y[i] - (g->slope * b->x[i] + icept)) > cut)
-			continue;
-		mean += b->y[i];
-		kept++;
-	}
-	mean /= (double)kept;
-	for (size_t i = 0; i < n; i++) {
-		double r = b->y[i] - (g->slope * b->x[i] + icept), d = b->y[i] - mean;
 		if (i && b->y[i] > b->y[i - 1])
 			rose++;
-		if (fabs(r) > cut)
-			continue;
-		ss_res += r * r;
-		ss_tot += d * d;
+		if (KEPT(i)) {
+			mx += b->x[i];
+			my += b->y[i];
+			kept++;
+		}
 	}
+	mx /= (double)kept;
+	my /= (double)kept;
+	for (size_t i = 0; i < n; i++)
+		if (KEPT(i)) {
+			sxy += (b->x[i] - mx) * (b->y[i] - my);
+			sxx += (b->x[i] - mx) * (b->x[i] - mx);
+		}
+	g->slope = sxx > 0 ? sxy / sxx : ts;
+	double icept = my - g->slope * mx;
+	for (size_t i = 0; i < n; i++)
+		if (KEPT(i)) {
+			double r = b->y[i] - (g->slope * b->x[i] + icept), d = b->y[i] - my;
+			ss_res += r * r;
+			ss_tot += d * d;
+		}
+#undef KEPT
 	g->r2 = ss_tot > 0 ? 1 - ss_res / ss_tot : 0;
 	if (g->r2 < 0)
 		g->r2 = 0;
@@ -88,7 +100,7 @@ static void fit(struct hp_growth_site *g, const struct fit_buf *b, size_t n)
 	g->fitted_end = g->slope * b->x[n - 1] + icept;
 	if (g->fitted_end < 0)
 		g->fitted_end = 0;
-	g->growing = g->slope > 0 && g->late_slope >= 0.5 * g->slope && g->r2 >= 0.5 &&
+	g->growing = g->slope > 0 && ts > 0 && g->late_slope >= 0.5 * g->slope && g->r2 >= 0.5 &&
 		     g->slope * (b->x[n - 1] - b->x[0]) >= HP_GROWTH_MIN_BYTES;
 }
 

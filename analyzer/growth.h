@@ -1,18 +1,20 @@
 /* Growth over time (docs/time-analysis.md): for each site, its live bytes at the end of
- * each bucket of the per-site series (series.h) after warm-up, a robust linear fit
- * (Theil-Sen: the median of the slopes of every pair of points), its quality, the share
- * of intervals in which it grew, and whether it is still growing at the end; the sites
- * ranked by slope, aggregated by function, and the heap projected.
+ * each bucket of the per-site series (series.h) after warm-up, a robust linear fit, its
+ * quality, the share of intervals in which it grew, and whether it is still growing at
+ * the end; the sites ranked by slope, aggregated by function, and the heap projected.
  *
  * Warm-up: up to the last mark labelled "warmup" in the window, else the first
- * HP_GROWTH_WARMUP_SHARE of the window. A site is growing when its slope is positive,
- * the slope of the second half of its points is at least half of it (a cache that
- * fills then plateaus is not), its fit explains at least half the variance of all but
- * the tenth of the points farthest from it (R^2 >= 0.5) and its fit rises by HP_GROWTH_MIN_BYTES or
- * more. A site's projection starts from its fit's value at the end (a structure freed at exit
- * projects from what it held), the heap's from the live heap at the end plus what the growing
- * sites' fits hold above their live bytes there. Not thread-safe (it reads stacks of a lazily
- * symbolized model). */
+ * HP_GROWTH_WARMUP_SHARE of the window. The fit: the Theil-Sen line (the median of the
+ * slopes of every pair of points) picks the points, all but the tenth farthest from it
+ * (a spike, the cleanup at exit); the slope and R^2 are those of the least-squares line
+ * through the points kept (accurate where the recorder's clock advances in steps). A
+ * site is growing when both slopes are positive, the Theil-Sen slope of the second
+ * half of its points is at least half of the slope (a cache that fills then plateaus
+ * is not), R^2 >= 0.5 and its fit rises by HP_GROWTH_MIN_BYTES or more. A site's
+ * projection starts from its fit's value at the end (a structure freed at exit
+ * projects from what it held), the heap's from the live heap at the end plus what the
+ * growing sites' fits hold above their live bytes there.
+ * Not thread-safe (it reads stacks of a lazily symbolized model). */
 #ifndef HP_GROWTH_H
 #define HP_GROWTH_H
 

@@ -79,7 +79,7 @@ static void usage(FILE *o)
 	      "  0  success (a trace cut short is reported with a warning)\n"
 	      "  1  usage error, or the output cannot be written\n"
 	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace, or a\n"
-	      "     suppression file cannot be read\n"
+	      "     suppression file cannot be read, or a window's mark is not in it\n"
 	      "  3  a check failed (--fail-on-leaks, --max-peak, --max-leaked,\n"
 	      "     --max-allocations, an item of --check); 2 takes precedence\n",
 	      o);

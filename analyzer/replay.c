@@ -684,7 +684,8 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	th->last_size = e->size;
 	struct hp_block_rec b = {e->addr, e->size, e->time, site, tidx};
 	int rc = hp_blocks_insert(&rp->live, &b);
-	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
+	/* A window ending at this event (the peak) ends before the release that waited. */
+	if (__builtin_expect(rp->pending.count != 0, 0) && !rc && rp->napplied != rp->win_event)
 		settle_pending(rp, e->addr);
 	return rc;
 }

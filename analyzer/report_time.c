@@ -143,7 +143,7 @@ static int growth_text(FILE *o, const struct hp_model *m, const struct hp_growth
 			hp_human_bytes(b, f->live_bytes));
 	}
 	fprintf(o, "  heap: %s live at the end", hp_human_bytes(a, g->heap_bytes));
-	if (g->heap_base > (double)g->heap_bytes + 0.5)
+	if (g->heap_base >= (double)g->heap_bytes + 1024)
 		fprintf(o, " (%s by the fits)", bytes_d(a, g->heap_base));
 	fprintf(o, ", growing %s; projected %s in 1 h, %s in 24 h", rate(b, g->growing_slope),
 		bytes_d(c, g->heap_1h), bytes_d(d, g->heap_24h));

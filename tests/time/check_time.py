@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Time-aware analysis on programs with known memory over time (docs/time-analysis.md).
 
-    check_time.py --preload LIB --analyzer BIN --workdir DIR --case server|burst -- PROGRAM
+    check_time.py --preload LIB --analyzer BIN --workdir DIR --case server|burst|threads -- PROGRAM
 
 Runs PROGRAM under the preload (server: twice, once without its warm-up mark), then
 heapprof-analyze with --at, --range, --growth and --check, and checks the answers
@@ -16,6 +16,8 @@ against what the program is known to have done (its #defines, repeated here):
           its measured value, and exit status 3 follows a FAIL.
   burst   the busiest 1-second window holds exactly the burst (calls and bytes); the
           rate items and fragmentation flip as above.
+  threads a multi-threaded program (tests/preload/threads.c): --at T and --range T..
+          split its allocations exactly, and --at peak's live heap is the peak.
 Prints every mismatch and exits 1 on any.
 """
 
@@ -40,7 +42,7 @@ def check(cond, what):
     return cond
 
 
-def record(a, name, args=()):
+def record(a, name, args=(), says_ok=True):
     out = os.path.join(a.workdir, name)
     os.makedirs(out)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEAPPROF_") and k != "LD_PRELOAD"}
@@ -48,7 +50,7 @@ def record(a, name, args=()):
     env["HEAPPROF_OUTPUT"] = os.path.join(out, "trace.%p.zst")
     env["LD_PRELOAD"] = os.path.abspath(a.preload)
     r = subprocess.run(a.program + list(args), env=env, capture_output=True, text=True, timeout=60)
-    if r.returncode != 0 or not r.stdout.endswith("ok\n"):
+    if r.returncode != 0 or (says_ok and not r.stdout.endswith("ok\n")):
         sys.exit(f"{a.program}: exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
     traces = glob.glob(os.path.join(out, "trace.*.zst"))
     if len(traces) != 1:
@@ -203,17 +205,38 @@ def burst(a):
         check(w["busiest_window"]["calls"] < 10, f"--range 0..1: busiest {w['busiest_window']}")
 
 
+def threads(a):
+    trace = record(a, "threads", says_ok=False)
+    full = analyze(a, trace)
+    if not full:
+        return
+    s = full["summary"]
+    check(s["threads"] > 2, f"threads: {s['threads']} threads")
+    peak = analyze(a, trace, "--at", "peak")
+    if peak:
+        check(peak["summary"]["leaked_bytes"] == s["peak_heap_bytes"],
+              f"--at peak: live {peak['summary']['leaked_bytes']}, peak {s['peak_heap_bytes']}")
+    t = f"{s['duration_s'] / 2:.6f}"
+    before, after = analyze(a, trace, "--at", t), analyze(a, trace, "--range", t + "..")
+    if before and after:
+        check(before["summary"]["allocations"] + after["summary"]["allocations"] == s["allocations"]
+              and before["summary"]["allocated_bytes"] + after["summary"]["allocated_bytes"] == s["allocated_bytes"],
+              f"--at {t} + --range {t}..: {before['summary']['allocations']} + {after['summary']['allocations']}"
+              f" allocations, all {s['allocations']}")
+        check(before["window"]["to_s"] == after["window"]["from_s"], "the two windows meet")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--preload", required=True)
     ap.add_argument("--analyzer", required=True)
     ap.add_argument("--workdir", required=True)
-    ap.add_argument("--case", choices=("server", "burst"), required=True)
+    ap.add_argument("--case", choices=("server", "burst", "threads"), required=True)
     ap.add_argument("program", nargs="+")
     a = ap.parse_args()
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
-    {"server": server, "burst": burst}[a.case](a)
+    {"server": server, "burst": burst, "threads": threads}[a.case](a)
     for f in fails:
         print("FAIL:", f)
     if fails:
