@@ -85,7 +85,7 @@ static void test_errors(void)
 	CHECK(parse(&w, "at", "mark:", err) == -EINVAL);
 	memset(&w, 0, sizeof w);
 	CHECK(parse(&w, "at", "1", err) == 0);
-	CHECK(parse(&w, "at", "2", err) == -EINVAL); /* twice */
+	CHECK(parse(&w, "at", "2", err) == -EINVAL);	   /* twice */
 	CHECK(parse(&w, "range", "1..2", err) == -EINVAL); /* with --at */
 	char long_label[300];
 	memset(long_label, 'x', sizeof long_label - 1);
