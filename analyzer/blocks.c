@@ -194,3 +194,17 @@ void hp_blocks_foreach(const struct hp_blocks *m,
 			if (m->win[t]->e[i].key)
 				fn(ctx, &m->win[t]->e[i]);
 }
+
+void hp_blocks_foreach_mut(struct hp_blocks *m, void (*fn)(void *ctx, struct hp_block_rec *b),
+			   void *ctx)
+{
+	if (m->has_zero)
+		fn(ctx, &m->zero);
+	for (size_t i = 0; i <= m->mask; i++)
+		if (m->slot[i].key)
+			fn(ctx, &m->slot[i]);
+	for (size_t t = 0; t < m->nwin; t++)
+		for (size_t i = 0; m->win[t] && i < HP_BLOCKS_WINDOW; i++)
+			if (m->win[t]->e[i].key)
+				fn(ctx, &m->win[t]->e[i]);
+}

@@ -54,4 +54,9 @@ void hp_blocks_remove(struct hp_blocks *m, struct hp_block_rec *b);
 void hp_blocks_foreach(const struct hp_blocks *m,
 		       void (*fn)(void *ctx, const struct hp_block_rec *b), void *ctx);
 
+/* As hp_blocks_foreach(), fn may change a block's size, time, site and thread (not its
+ * key). */
+void hp_blocks_foreach_mut(struct hp_blocks *m, void (*fn)(void *ctx, struct hp_block_rec *b),
+			   void *ctx);
+
 #endif

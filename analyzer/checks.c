@@ -17,6 +17,7 @@ void hp_checks_init(struct hp_checks *c)
 	memset(c, 0, sizeof(*c));
 	c->max_peak = c->max_leaked = c->max_allocations = HP_CHECK_UNSET;
 	hp_suppress_init(&c->supp);
+	hp_time_options_init(&c->time);
 }
 
 void hp_checks_release(struct hp_checks *c)
@@ -160,10 +161,136 @@ static int size_opt(const char *opt, const char *value, uint64_t *out)
 	return 0;
 }
 
+/* RATE: a SIZE per second, "/s", "/min" or "/h" after it optional. */
+static int rate_opt(const char *opt, const char *value, double *out)
+{
+	if (need(opt, value))
+		return -1;
+	char buf[64];
+	const char *slash = strchr(value, '/');
+	size_t n = slash ? (size_t)(slash - value) : strlen(value);
+	double per = !slash || !strcmp(slash, "/s") ? 1
+		     : !strcmp(slash, "/min")	    ? 60
+		     : !strcmp(slash, "/h")	    ? 3600
+						    : 0;
+	uint64_t bytes;
+	if (n < sizeof buf) {
+		memcpy(buf, value, n);
+		buf[n] = 0;
+	}
+	if (n >= sizeof buf || !per || hp_checks_parse_size(buf, &bytes)) {
+		fprintf(stderr,
+			PROG ": invalid rate '%s' for %s (bytes per second: 100M, 100M/s, 1G/h)\n",
+			value, opt);
+		return -1;
+	}
+	*out = (double)bytes / per;
+	return 0;
+}
+
+static int count_opt(const char *opt, const char *value, uint64_t *out)
+{
+	if (need(opt, value))
+		return -1;
+	char *end;
+	errno = 0;
+	double v = strtod(value, &end);
+	double mult = !strcmp(end, "") || !strcmp(end, "/s")	 ? 1
+		      : !strcmp(end, "K") || !strcmp(end, "K/s") ? 1e3
+		      : !strcmp(end, "M") || !strcmp(end, "M/s") ? 1e6
+								 : 0;
+	if (errno || end == value || !mult || !(v >= 0) || v * mult > 1e18 || *value == '-') {
+		fprintf(stderr, PROG ": invalid count '%s' for %s (e.g. 1000000, 1M, 500K/s)\n",
+			value, opt);
+		return -1;
+	}
+	*out = (uint64_t)(v * mult + 0.5);
+	return 0;
+}
+
+/* The options of the window, growth and the checklist. Returns as hp_checks_parse_option. */
+static int parse_time_option(struct hp_checks *c, const char *arg, const char *next)
+{
+	static const char *const window_opts[] = {"at", "range", "from"};
+	const char *v;
+	int used;
+	for (size_t i = 0; i < 3; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "--%s", window_opts[i]);
+		if ((used = match_opt(arg, name, next, 1, &v))) {
+			char err[512];
+			if (need(name, v))
+				return -1;
+			if (hp_window_parse(&c->window, window_opts[i], v, err, sizeof err)) {
+				fprintf(stderr, PROG ": %s\n", err);
+				return -1;
+			}
+			return used;
+		}
+	}
+	if ((used = match_opt(arg, "--check", next, 0, &v)) && !v) {
+		c->time.check = 1;
+		return used;
+	}
+	if ((used = match_opt(arg, "--growth", next, 0, &v)) && !v) {
+		c->time.growth = 1;
+		return used;
+	}
+	if ((used = match_opt(arg, "--no-growth", next, 0, &v)) && !v) {
+		c->time.growth = -1;
+		return used;
+	}
+	if ((used = match_opt(arg, "--budget", next, 1, &v)))
+		return size_opt("--budget", v, &c->time.budget) ? -1 : used;
+	if ((used = match_opt(arg, "--max-rss", next, 1, &v)))
+		return size_opt("--max-rss", v, &c->time.max_rss) ? -1 : used;
+	if ((used = match_opt(arg, "--max-growth", next, 1, &v)))
+		return rate_opt("--max-growth", v, &c->time.max_growth) ? -1 : used;
+	if ((used = match_opt(arg, "--max-alloc-rate", next, 1, &v))) {
+		double r;
+		if (rate_opt("--max-alloc-rate", v, &r))
+			return -1;
+		c->time.max_alloc_rate = (uint64_t)(r + 0.5);
+		return used;
+	}
+	if ((used = match_opt(arg, "--max-alloc-calls", next, 1, &v)))
+		return count_opt("--max-alloc-calls", v, &c->time.max_alloc_calls) ? -1 : used;
+	if ((used = match_opt(arg, "--timeline-sites", next, 1, &v))) {
+		uint64_t n;
+		if (count_opt("--timeline-sites", v, &n))
+			return -1;
+		if (n < 1 || n > 26) {
+			fprintf(stderr, PROG ": invalid --timeline-sites '%s': 1 to 26\n", v);
+			return -1;
+		}
+		c->time.timeline_sites = (unsigned)n;
+		return used;
+	}
+	if ((used = match_opt(arg, "--max-fragmentation", next, 1, &v))) {
+		if (need("--max-fragmentation", v))
+			return -1;
+		char *end;
+		double f = strtod(v, &end);
+		int pct = !strcmp(end, "%");
+		if (end == v || (*end && !pct) || !(f >= 0) || (!pct && f > 1) || f > 100) {
+			fprintf(stderr,
+				PROG ": invalid --max-fragmentation '%s': a percentage (20%%) or a "
+				     "fraction (0.2)\n",
+				v);
+			return -1;
+		}
+		c->time.max_fragmentation = pct ? f / 100 : f;
+		return used;
+	}
+	return 0;
+}
+
 int hp_checks_parse_option(struct hp_checks *c, const char *arg, const char *next)
 {
 	const char *v;
 	int used;
+	if ((used = parse_time_option(c, arg, next)))
+		return used;
 	if ((used = match_opt(arg, "--leaks", next, 0, &v)) && !v) {
 		c->leaks_only = 1;
 		return used;
@@ -241,6 +368,7 @@ int hp_checks_take_options(struct hp_checks *c, int *argc, char **argv)
 		argv[out++] = argv[i++];
 	argv[out] = NULL;
 	*argc = out;
+	c->time.max_peak = c->max_peak;
 
 	for (size_t k = 0; k < c->nsupp_files; k++) {
 		char err[512];
@@ -272,7 +400,27 @@ void hp_checks_usage(FILE *out)
 	      "  --max-peak SIZE            fail when the peak heap exceeds SIZE (10M, 512KiB)\n"
 	      "  --max-leaked SIZE          fail when the leaked bytes (of the --fail-on-leaks\n"
 	      "                             kinds; live at exit without a leak scan) exceed SIZE\n"
-	      "  --max-allocations N        fail when there were more than N allocations\n",
+	      "  --max-allocations N        fail when there were more than N allocations\n"
+	      "Time (docs/time-analysis.md):\n"
+	      "  --at T                     the live set at T: seconds (2.5, 1500ms), peak,\n"
+	      "                             end, or a mark label (mark:LABEL); every report\n"
+	      "                             then describes [start, T)\n"
+	      "  --range A..B               only the events in [A, B): the allocations made\n"
+	      "                             in it, and of those what is live at B\n"
+	      "  --from MARK                the window starts at a mark (or a time)\n"
+	      "  --growth, --no-growth      growth over time of every site (default: shown\n"
+	      "                             for traces of 5 s or more): \"Suspected leaks\"\n"
+	      "  --budget SIZE              project when the live heap reaches SIZE\n"
+	      "  --timeline-sites N         sites stacked in the timelines (default 3)\n"
+	      "  --check                    the memory checklist, each item PASS, FAIL or\n"
+	      "                             N/A; exit status 3 when one fails. Thresholds:\n"
+	      "  --max-growth RATE          fitted growth of any site (default 10% of the\n"
+	      "                             peak heap per hour; 4K/s, 10M/h)\n"
+	      "  --max-rss SIZE             peak RSS (default --budget, else 500MB); --max-peak\n"
+	      "                             likewise for the peak heap\n"
+	      "  --max-alloc-rate RATE      bytes allocated in the busiest second (100MB/s)\n"
+	      "  --max-alloc-calls N        calls in the busiest second (default 1M)\n"
+	      "  --max-fragmentation P      RSS the heap does not use, estimated (20%)\n",
 	      out);
 }
 
@@ -325,7 +473,19 @@ unsigned hp_checks_evaluate(struct hp_checks *c, const struct hp_check_input *in
 	unsigned n = 0;
 	char a[32], b[32], k[96];
 	int scanned = lk && lk->have_scan && lk->finished;
-	if (c->max_peak != HP_CHECK_UNSET && in->peak_heap_bytes > c->max_peak)
+	if (in->checklist) {
+		for (int i = 0; i < HP_CHECK_NITEMS; i++) {
+			const struct hp_check_item *it = &in->checklist->item[i];
+			char m[48], t[48];
+			if (it->verdict != HP_VERDICT_FAIL)
+				continue;
+			fail(c, &n, in, "%s: %s exceeds %s%s%s (--check)", it->title,
+			     hp_checklist_value(it, it->measured, m),
+			     hp_checklist_value(it, it->threshold, t), it->option ? " " : "",
+			     it->option ? it->option : "");
+		}
+	}
+	if (c->max_peak != HP_CHECK_UNSET && in->peak_heap_bytes > c->max_peak && !in->checklist)
 		fail(c, &n, in, "peak heap %s exceeds --max-peak %s",
 		     hp_checks_format_size(in->peak_heap_bytes, 0, a, sizeof(a)),
 		     hp_checks_format_size(c->max_peak, 1, b, sizeof(b)));

@@ -10,7 +10,14 @@
  *   --max-peak SIZE            fail when the peak heap exceeds SIZE
  *   --max-leaked SIZE          fail when leaked bytes exceed SIZE
  *   --max-allocations N        fail when there were more than N allocations
+ *   --check                    the memory checklist (checklist.h), its thresholds
+ *                              --max-growth RATE, --max-rss SIZE, --max-alloc-rate
+ *                              RATE, --max-alloc-calls N, --max-fragmentation P (and
+ *                              --max-peak, --budget SIZE)
+ *   --growth, --no-growth      growth over time (growth.h); --timeline-sites N
+ *   --at T, --range A..B, --from MARK   the window of time (window.h)
  *
+ * RATE is a SIZE per second, optionally written with "/s", "/min" or "/h".
  * SIZE is bytes, or a number with K, M, G, T (or KiB, MiB, ...: powers of 1024) or KB,
  * MB, GB, TB (powers of 1000), an optional fraction and an optional B ("1.5M", "512KiB").
  * Not thread-safe. */
@@ -20,8 +27,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "checklist.h"
 #include "leaks.h"
 #include "suppress.h"
+#include "window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +53,8 @@ struct hp_checks {
 	size_t nsupp_files;
 	struct hp_suppressions supp; /* files, then the built-ins; hp_leaks_init() takes it */
 	unsigned failed;	     /* checks failed so far, over all traces */
+	struct hp_window window;     /* --at, --range, --from; window.set 0: none */
+	struct hp_time_options time; /* --check, --growth and the checklist's thresholds */
 };
 
 /* What the checks need from one replayed trace besides its leak report. */
@@ -54,6 +65,9 @@ struct hp_check_input {
 	uint64_t leaked_bytes;	  /* summary.leaked_bytes: live at the end of the trace */
 	uint64_t leaked_allocations;
 	int exec_replaced; /* the trace ended with EXEC: the image never exited */
+	/* --check's items (model.h: m->checklist); NULL without --check. Its FAIL items
+	 * fail, and --max-peak is then one of them. */
+	const struct hp_checklist *checklist;
 };
 
 void hp_checks_init(struct hp_checks *c);

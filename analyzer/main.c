@@ -99,9 +99,10 @@ static void usage(FILE *o)
 	      "  0  success (a trace cut short is reported with a warning)\n"
 	      "  1  usage error, or the output cannot be written\n"
 	      "  2  a trace cannot be read, or is corrupt or not a heapprof trace, or a\n"
-	      "     suppression file cannot be read\n"
+	      "     suppression file cannot be read, or a window's mark is not in it\n"
 	      "  3  a check failed (--fail-on-leaks, --max-peak, --max-leaked,\n"
-	      "     --max-allocations, --fail-on-increase); 2 takes precedence\n"
+	      "     --max-allocations, --fail-on-increase, an item of --check); 2 takes\n"
+	      "     precedence\n"
 	      "\n"
 	      "The text report is laid out for COLUMNS columns, else the terminal's width, else\n"
 	      "100. With --diff the checks above apply to NEW.\n",
@@ -182,6 +183,8 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	    .progress = progress,
 	    .ctx = opt,
 	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
+	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
+	    .time = &opt->checks.time,
 	};
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {
@@ -200,6 +203,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 			       .leaked_bytes = p->leaked_bytes,
 			       .leaked_allocations = p->leaked_allocations,
 			       .exec_replaced = p->exec_path != NULL,
+			       .checklist = m.checklist,
 			   },
 			   &m.leaks);
 	hp_model_release(&m);

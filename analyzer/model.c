@@ -5,8 +5,11 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "checklist.h"
+#include "growth.h"
 #include "proc.h"
 #include "replay.h"
 #include "resolve.h"
@@ -222,6 +225,37 @@ static int start(struct hp_model *m, const char *file, const struct hp_analysis_
 	m->replay = hp_replay_new(o->series_buckets);
 	if (!m->replay)
 		return fail(m, errno ? errno : ENOMEM, "analyze");
+	if (o->window)
+		hp_replay_set_window(m->replay, o->window);
+	return 0;
+}
+
+/* A window's edge that names a mark the trace does not hold: an input error. */
+static int window_missing(struct hp_model *m, const struct hp_analysis_options *o)
+{
+	const struct hp_window_info *w = &m->prof->window;
+	if (!w->active || (!w->from_missing && !w->to_missing))
+		return 0;
+	snprintf(m->error, sizeof m->error, "'%s' has no mark '%s' (%s)", m->file,
+		 w->from_missing ? o->window->from.label : o->window->to.label, w->spec);
+	return -ENOENT;
+}
+
+/* Growth and the checklist, when the options or the trace's length ask for them. */
+static int time_analysis(struct hp_model *m, const struct hp_analysis_options *o)
+{
+	if (o->time)
+		m->timeline_sites = o->time->timeline_sites;
+	if (!hp_growth_wanted(m, o->time))
+		return 0;
+	if (hp_growth_compute(m, o->time, &m->growth_own))
+		return -ENOMEM;
+	m->growth = m->growth_own;
+	if (o->time && o->time->check) {
+		if (hp_checklist_compute(m, o->time, &m->checklist_own))
+			return -ENOMEM;
+		m->checklist = m->checklist_own;
+	}
 	return 0;
 }
 
@@ -261,6 +295,13 @@ static int load(struct hp_model *m, struct hp_reader *r, const char *file, const
 	if (!p)
 		return fail(m, ENOMEM, "analyze");
 	m->prof = p;
+	if ((rc = window_missing(m, o)))
+		return rc;
+	if (p->window.closed) {
+		/* The leak scan is of the exit, after the window: live at its end instead. */
+		hp_leaks_release(&m->leaks);
+		hp_leaks_init(&m->leaks, o->suppressions);
+	}
 	m->complete = !hp_reader_truncated(r);
 	m->running = !m->complete && path && hp_proc_writing_path(p->header.pid, path);
 	trace_warnings(m, o);
@@ -276,6 +317,8 @@ static int load(struct hp_model *m, struct hp_reader *r, const char *file, const
 	if (rc == -EINVAL)
 		warn(o, "'%s': the program's suppressions were ignored: %s", m->file,
 		     m->leaks.supp_error);
+	if (time_analysis(m, o))
+		return fail(m, ENOMEM, "analyze");
 	return 0;
 }
 
@@ -295,8 +338,47 @@ static int open_failed(struct hp_model *m, const char *path, const struct hp_ana
 	return fail(m, err, "open");
 }
 
+/* --at peak: the ordinal of the event after which the heap peaked, from a first pass of
+ * the reader and the replay only. Returns 0 or a negative errno with m->error set. */
+static int peak_event(struct hp_model *m, const char *path, const struct hp_analysis_options *o,
+		      uint64_t *event)
+{
+	struct hp_analysis_options first = *o;
+	first.window = NULL;
+	first.item = NULL;
+	first.progress = NULL;
+	struct hp_reader *r = hp_reader_open(path);
+	if (!r)
+		return open_failed(m, path, o);
+	int rc = start(m, path, &first);
+	int n = rc ? 0 : read_items(m, r, &first);
+	if (!rc && n == -1)
+		rc = decode_error(m, r);
+	else if (!rc && (n == -2 || !hp_replay_finish(m->replay)))
+		rc = fail(m, ENOMEM, "analyze");
+	if (!rc)
+		*event = hp_replay_peak_event(m->replay);
+	hp_reader_free(r);
+	return rc;
+}
+
 int hp_model_load(struct hp_model *m, const char *path, const struct hp_analysis_options *o)
 {
+	struct hp_window at_peak;
+	struct hp_analysis_options po;
+	if (o->window && o->window->to.kind == HP_EDGE_PEAK) {
+		uint64_t event = 0;
+		int rc = peak_event(m, path, o, &event);
+		hp_model_release(m);
+		if (rc)
+			return rc;
+		at_peak = *o->window;
+		at_peak.to.kind = HP_EDGE_EVENT;
+		at_peak.to.event = event;
+		po = *o;
+		po.window = &at_peak;
+		o = &po;
+	}
 	struct hp_reader *r = hp_reader_open(path);
 	if (!r)
 		return open_failed(m, path, o);
@@ -353,5 +435,7 @@ void hp_model_release(struct hp_model *m)
 	hp_resolver_free(m->resolver);
 	hp_replay_free(m->replay);
 	hp_reader_free(m->reader);
+	hp_growth_free(m->growth_own);
+	free(m->checklist_own);
 	memset(m, 0, sizeof *m);
 }

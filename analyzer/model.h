@@ -31,13 +31,17 @@
 #include "profile.h"
 #include "reader.h"
 #include "suppress.h"
+#include "window.h"
+
+struct hp_time_options;
+struct hp_growth;
+struct hp_checklist;
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* How to analyze; zero-initialize, then set what is needed. Issue 13's window of time
- * (--at T, --range A..B) is to be added here, so that every output sees the window. */
+/* How to analyze; zero-initialize, then set what is needed. */
 struct hp_analysis_options {
 	int no_symbols; /* --no-symbols: frames keep module and address only */
 	/* --suppressions files and built-ins (checks.h), borrowed; NULL: none. */
@@ -62,6 +66,12 @@ struct hp_analysis_options {
 	 * nframes, trim_lo, trim_hi and key are left 0, and the model is not thread-safe
 	 * to read. Output formats say so with HP_OUTPUT_LAZY_SYMBOLS. */
 	int lazy_symbols;
+	/* --at, --range, --from (window.h): every figure of the model is of that window, and
+	 * m->prof->window says which; NULL: the whole trace. Borrowed. */
+	const struct hp_window *window;
+	/* --growth, --check and their thresholds (timecheck.h): what m->growth and
+	 * m->checklist hold; NULL: growth only as the default report shows it. Borrowed. */
+	const struct hp_time_options *time;
 };
 
 #define HP_MODEL_MAX_WARNINGS 3
@@ -76,6 +86,11 @@ struct hp_model {
 	const struct hp_frame *frames; /* hp_location.first_frame indexes this */
 	size_t nframes;
 	struct hp_leaks leaks;
+	/* Growth over time (growth.h) when asked for or the trace is long enough, and the
+	 * memory checklist of --check (timecheck.h); NULL when not computed. */
+	const struct hp_growth *growth;
+	const struct hp_checklist *checklist;
+	unsigned timeline_sites; /* --timeline-sites: sites stacked in timelines; 0 default */
 	/* Why hp_model_load() failed, as heapprof-analyze prints it after "heapprof-analyze: "
 	 * ("cannot open 'x.zst': No such file or directory"); room for a PATH_MAX name. */
 	char error[4096 + 512];
@@ -86,6 +101,8 @@ struct hp_model {
 	struct hp_reader *reader; /* hp_model_follow()'s, read with its options */
 	const struct hp_analysis_options *opts;
 	int lazy;
+	struct hp_growth *growth_own;
+	struct hp_checklist *checklist_own;
 	char warning_text[HP_MODEL_MAX_WARNINGS][600];
 };
 

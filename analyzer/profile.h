@@ -90,6 +90,25 @@ struct hp_series_info {
 	const struct hp_timeline_point *process;
 };
 
+/* The window of --at/--range/--from (window.h) as the replay met it; active 0 without one. */
+struct hp_window_info {
+	int active;
+	const char *spec;    /* the options as given, "--at one" */
+	double from_s, to_s; /* the events counted are those in [from_s, to_s) */
+	int closed;	     /* it ended before the trace: live figures are those at to_s */
+	int from_missing;    /* its from (to) edge is a mark the trace does not hold */
+	int to_missing;
+};
+
+/* The busiest window of width_s seconds (1 s) of the allocations counted: the most bytes
+ * (calls) allocated within any such window, (end_s - width_s, end_s], exact over the
+ * event stream. A run shorter than width_s has one window, the run. */
+struct hp_busiest_window {
+	double width_s;
+	uint64_t bytes, calls;
+	double bytes_end_s, calls_end_s;
+};
+
 struct hp_profile {
 	struct hp_header header; /* exe, cmdline: NUL-terminated copies */
 	const char *command;	 /* cmdline with NULs turned into spaces */
@@ -130,6 +149,9 @@ struct hp_profile {
 
 	const struct hp_mark *marks; /* by time */
 	size_t nmarks;
+
+	struct hp_window_info window;
+	struct hp_busiest_window busiest;
 
 	/* heapprof_alloc_hint blocks: counted apart, never part of the heap figures above
 	 * (the malloc family counted their memory already). */

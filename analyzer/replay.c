@@ -29,6 +29,8 @@
 #define NO_SITE UINT32_MAX
 #define NO_LOC UINT32_MAX
 #define NO_KEY UINT64_MAX
+/* The site of a block allocated before the window opened: neither it nor its free counts. */
+#define OUT_SITE (UINT32_MAX - 1)
 
 enum { EV_FREE, EV_ALLOC, EV_HINT, EV_MARK };
 
@@ -90,6 +92,20 @@ struct weight {
 
 #define COUNT_SHIFT 16
 #define COUNT_ONE ((uint64_t)1 << COUNT_SHIFT)
+
+/* The allocations of the last second, one entry per time unit, for the busiest window:
+ * a ring of at most one entry per time unit of a second (a few MiB at worst). */
+struct busy_ev {
+	uint64_t time, bytes, count;
+};
+
+struct busy {
+	struct busy_ev *v;
+	size_t head, n, mask;  /* mask + 1 entries, a power of two */
+	uint64_t width;	       /* one second in time units */
+	uint64_t bytes, count; /* in the ring */
+	uint64_t max_bytes, max_count, max_bytes_t, max_count_t;
+};
 
 struct hp_replay {
 	struct hp_profile prof;
@@ -158,6 +174,17 @@ struct hp_replay {
 	uint32_t *site_out; /* site -> index in out_sites */
 	struct hp_timeline_point *out_tl, *out_series;
 	int oom;
+
+	/* The window (window.h): state 0 before it opens, 1 open, 2 closed. An event at or
+	 * after win_next goes through window_time(): UINT64_MAX without a window, 0 once
+	 * closed (every later event is dropped). */
+	struct hp_window win;
+	int win_on, win_state, win_from_found, win_to_found;
+	uint64_t win_next, win_lo, win_hi; /* time edges, UINT64_MAX: none (yet) */
+	uint64_t win_event;		   /* the ordinal of an event edge; 0 none */
+	uint64_t win_opened, win_closed;
+	uint64_t napplied, peak_event;
+	struct busy busy;
 };
 
 static int grow(void **p, size_t *cap, size_t need, size_t elem)
@@ -192,7 +219,10 @@ struct hp_replay *hp_replay_new(unsigned series_buckets)
 	rp->sites[0].open_key = NO_KEY;
 	rp->nsites = 1; /* site 0: events without a stack */
 	rp->mark_min = UINT64_MAX;
-	rp->tl_width = 1000000; /* 1 ms at 1 ns per unit until the header says otherwise */
+	rp->win_next = rp->win_lo = rp->win_hi = UINT64_MAX;
+	rp->win_state = 1;
+	rp->busy.width = 1000000000; /* 1 s at 1 ns per unit until the header says otherwise */
+	rp->tl_width = 1000000;	     /* 1 ms at 1 ns per unit until the header says otherwise */
 	rp->prof.seconds_per_unit = 1e-9;
 	return rp;
 }
@@ -238,6 +268,7 @@ void hp_replay_free(struct hp_replay *rp)
 	free(rp->out_hint_sites);
 	free(rp->out_series);
 	free(rp->view_sites);
+	free(rp->busy.v);
 	free(rp);
 }
 
@@ -290,6 +321,61 @@ static inline void tl_heap(struct hp_heap_bucket *b, uint64_t heap)
 		b->heap_max = heap;
 	b->heap_last = heap;
 	b->has_heap = 1;
+}
+
+/* ---- the busiest second ---- */
+
+static __attribute__((noinline)) int busy_grow(struct busy *b)
+{
+	size_t cap = b->v ? (b->mask + 1) * 2 : 1024;
+	struct busy_ev *v = malloc(cap * sizeof *v);
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++)
+		v[i] = b->v[(b->head + i) & b->mask];
+	free(b->v);
+	b->v = v;
+	b->head = 0;
+	b->mask = cap - 1;
+	return 0;
+}
+
+/* An allocation at time t: the window (t - width, t] is the one ending at it, and the
+ * busiest window of all ends at an allocation, so its maximum is exact. */
+static inline void busy_add(struct hp_replay *rp, uint64_t t, uint64_t bytes, uint64_t count)
+{
+	struct busy *b = &rp->busy;
+	struct busy_ev *last = b->n ? &b->v[(b->head + b->n - 1) & b->mask] : NULL;
+	if (last && last->time == t) {
+		last->bytes += bytes;
+		last->count += count;
+	} else {
+		if (b->v == NULL || b->n > b->mask) {
+			if (busy_grow(b)) {
+				rp->oom = 1;
+				return;
+			}
+		}
+		b->v[(b->head + b->n) & b->mask] = (struct busy_ev){t, bytes, count};
+		b->n++;
+	}
+	b->bytes += bytes;
+	b->count += count;
+	/* Never the entry just put (a corrupt trace's times may go back or wrap). */
+	while (b->n > 1 && t - b->v[b->head].time >= b->width) {
+		b->bytes -= b->v[b->head].bytes;
+		b->count -= b->v[b->head].count;
+		b->head = (b->head + 1) & b->mask;
+		b->n--;
+	}
+	if (b->bytes > b->max_bytes) {
+		b->max_bytes = b->bytes;
+		b->max_bytes_t = t;
+	}
+	if (b->count > b->max_count) {
+		b->max_count = b->count;
+		b->max_count_t = t;
+	}
 }
 
 /* ---- events ---- */
@@ -385,6 +471,10 @@ static inline struct weight weigh(const struct hp_replay *rp, uint64_t size)
 
 static inline void release_block(struct hp_replay *rp, struct hp_block_rec *b, struct weight w)
 {
+	if (__builtin_expect(b->site == OUT_SITE, 0)) {
+		hp_blocks_remove(&rp->live, b);
+		return;
+	}
 	struct site *s = &rp->sites[b->site];
 	if (__builtin_expect(s->hint, 0)) {
 		rp->hint_heap -= w.bytes; /* no peak share, no series: not the heap */
@@ -411,6 +501,11 @@ static void do_free(struct hp_replay *rp, uint32_t tidx, struct thread *th, uint
 			if (hp_blocks_insert(&rp->pending, &wait))
 				rp->oom = 1;
 		}
+		return;
+	}
+	if (__builtin_expect(b->site == OUT_SITE, 0)) {
+		th->last_site = NO_SITE;
+		hp_blocks_remove(&rp->live, b);
 		return;
 	}
 	struct weight w = weigh(rp, b->size);
@@ -479,7 +574,8 @@ static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 		return -ENOMEM;
 	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
 	if (old)
-		release_block(rp, old, weigh(rp, old->size));
+		release_block(rp, old,
+			      old->site == OUT_SITE ? (struct weight){0, 0} : weigh(rp, old->size));
 	struct site *s = &rp->sites[site];
 	s->live_bytes += e->size;
 	s->live_blocks++;
@@ -521,6 +617,9 @@ static __attribute__((noinline)) void settle_marks(struct hp_replay *rp, uint64_
 }
 
 static int push_mark(struct hp_replay *rp, uint32_t thread, uint64_t time, size_t index);
+static int window_time(struct hp_replay *rp, uint64_t t);
+static void window_event(struct hp_replay *rp, uint64_t t);
+static void window_mark(struct hp_replay *rp, struct mark *m, int now);
 
 static int add_mark(struct hp_replay *rp, const struct hp_item *it)
 {
@@ -547,6 +646,8 @@ static int add_mark(struct hp_replay *rp, const struct hp_item *it)
 	} else if (m->m.time < rp->mark_min) {
 		rp->mark_min = m->m.time;
 	}
+	if (rp->win_on)
+		window_mark(rp, m, m->settled);
 	return 0;
 }
 
@@ -560,7 +661,8 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	/* A missed free (a slot or address given again); version 3 keys never are. */
 	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
 	if (old)
-		release_block(rp, old, weigh(rp, old->size));
+		release_block(rp, old,
+			      old->site == OUT_SITE ? (struct weight){0, 0} : weigh(rp, old->size));
 	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
@@ -575,12 +677,15 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 		rp->peak = rp->heap;
 		rp->peak_time = e->time;
 		rp->peak_epoch++;
+		rp->peak_event = rp->napplied;
 	}
+	busy_add(rp, e->time, w.bytes, w.count);
 	th->last_site = site;
 	th->last_size = e->size;
 	struct hp_block_rec b = {e->addr, e->size, e->time, site, tidx};
 	int rc = hp_blocks_insert(&rp->live, &b);
-	if (__builtin_expect(rp->pending.count != 0, 0) && !rc)
+	/* A window ending at this event (the peak) ends before the release that waited. */
+	if (__builtin_expect(rp->pending.count != 0, 0) && !rc && rp->napplied != rp->win_event)
 		settle_pending(rp, e->addr);
 	return rc;
 }
@@ -588,6 +693,9 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 {
 	struct thread *th = &rp->thr[tidx];
+	if (__builtin_expect(e->time >= rp->win_next, 0) && window_time(rp, e->time))
+		return 0;
+	rp->napplied++;
 	if (__builtin_expect(e->time > rp->mark_min, 0))
 		settle_marks(rp, e->time);
 	rp->applied_time = e->time;
@@ -602,11 +710,159 @@ static int apply(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 		struct mark *m = &rp->marks[e->addr];
 		m->m.heap_bytes = rp->heap;
 		m->settled = 1;
+		if (rp->win_on)
+			window_mark(rp, m, 1);
 	} else {
 		rc = do_alloc(rp, tidx, th, e);
 	}
 	tl_heap(bk, rp->heap);
+	if (__builtin_expect(rp->napplied == rp->win_event, 0))
+		window_event(rp, e->time);
 	return rc;
+}
+
+/* ---- the window (window.h) ---- */
+
+static void out_block(void *ctx, struct hp_block_rec *b)
+{
+	(void)ctx;
+	b->site = OUT_SITE;
+}
+
+/* The window opens at time t: what was counted so far is forgotten, and the blocks live
+ * now are outside it. Once: a pass over the sites and the live set. */
+static __attribute__((noinline, cold)) void window_open(struct hp_replay *rp, uint64_t t)
+{
+	struct hp_profile *p = &rp->prof;
+	rp->win_state = 1;
+	rp->win_opened = t;
+	hp_blocks_foreach_mut(&rp->live, out_block, NULL);
+	for (size_t i = 0; i < rp->nsites; i++) {
+		struct site *s = &rp->sites[i];
+		s->allocations = s->allocated_bytes = s->live_bytes = s->live_blocks = 0;
+		s->at_peak = s->temporary = s->max_live = s->epoch = 0;
+		s->open_key = NO_KEY;
+		s->closed_allocs = s->closed_bytes = 0;
+		s->filled = 0;
+	}
+	for (size_t i = 0; i < rp->nthr; i++)
+		rp->thr[i].last_site = NO_SITE;
+	for (size_t i = 0; i < rp->tl_n; i++) {
+		rp->tl[i].has_heap = 0;
+		rp->tl[i].heap_max = rp->tl[i].heap_last = 0;
+	}
+	rp->heap = rp->peak = 0;
+	rp->peak_time = t;
+	rp->peak_epoch++;
+	rp->peak_event = rp->napplied;
+	p->allocations = p->frees = p->allocated_bytes = p->temporary = 0;
+	p->hint_allocations = p->hint_frees = p->hint_allocated_bytes = p->hint_peak_bytes = 0;
+	rp->hint_heap = 0;
+	struct busy *b = &rp->busy;
+	b->head = b->n = 0;
+	b->bytes = b->count = b->max_bytes = b->max_count = b->max_bytes_t = b->max_count_t = 0;
+	rp->win_next = rp->win_hi;
+}
+
+static void window_close(struct hp_replay *rp, uint64_t t)
+{
+	rp->win_state = 2;
+	rp->win_closed = t;
+	rp->win_next = 0; /* every later event is dropped */
+}
+
+/* An event at or after win_next. Returns 1 when it falls after the window. */
+static __attribute__((noinline)) int window_time(struct hp_replay *rp, uint64_t t)
+{
+	if (rp->win_state == 0 && t >= rp->win_lo)
+		window_open(rp, rp->win_lo);
+	if (rp->win_state == 1 && t >= rp->win_hi)
+		window_close(rp, rp->win_hi);
+	if (rp->win_state == 2)
+		return 1;
+	rp->win_next = rp->win_state == 0 ? rp->win_lo : rp->win_hi;
+	return 0;
+}
+
+/* The win_event-th event was applied at time t: an event edge (the peak) ends there. */
+static __attribute__((noinline)) void window_event(struct hp_replay *rp, uint64_t t)
+{
+	if (rp->win_state == 1)
+		window_close(rp, t);
+}
+
+static int label_is(const struct mark *m, const char *label)
+{
+	size_t n = strlen(label);
+	return m->m.label_len == n && memcmp(m->m.label, label, n) == 0;
+}
+
+/* A mark: an edge when its label is the window's. `now`: the merge is at it (its thread's
+ * events before it applied, none after), else it falls at its time, events of its own
+ * time unit counting as before it (as for its heap). */
+static __attribute__((noinline)) void window_mark(struct hp_replay *rp, struct mark *m, int now)
+{
+	if (rp->win_state == 0 && rp->win.from.kind == HP_EDGE_MARK && !rp->win_from_found &&
+	    label_is(m, rp->win.from.label)) {
+		rp->win_from_found = 1;
+		if (now) {
+			window_open(rp, m->m.time);
+			m->m.heap_bytes = 0;
+		} else {
+			rp->win_lo = m->m.time + 1;
+			if (rp->win_lo < rp->win_next)
+				rp->win_next = rp->win_lo;
+		}
+		return;
+	}
+	if (rp->win_state <= 1 && rp->win.to.kind == HP_EDGE_MARK && !rp->win_to_found &&
+	    label_is(m, rp->win.to.label)) {
+		rp->win_to_found = 1;
+		if (now && rp->win_state == 1) {
+			window_close(rp, m->m.time);
+		} else {
+			rp->win_hi = m->m.time + 1;
+			if (rp->win_state == 1 && rp->win_hi < rp->win_next)
+				rp->win_next = rp->win_hi;
+		}
+	}
+}
+
+void hp_replay_set_window(struct hp_replay *rp, const struct hp_window *w)
+{
+	rp->win = *w;
+	rp->win_on = w->set;
+	if (!w->set)
+		return;
+	rp->win_state = w->from.kind == HP_EDGE_NONE ? 1 : 0;
+	if (w->to.kind == HP_EDGE_EVENT)
+		rp->win_event = w->to.event ? w->to.event : 1;
+}
+
+uint64_t hp_replay_peak_event(const struct hp_replay *rp)
+{
+	return rp->peak_event;
+}
+
+/* Seconds to trace units, once the header gives the clock. */
+static uint64_t to_units(double seconds, double spu)
+{
+	double u = seconds / spu;
+	return u < 1.8e19 ? (uint64_t)(u + 0.5) : UINT64_MAX - 1;
+}
+
+static void window_clock(struct hp_replay *rp, double spu)
+{
+	rp->busy.width = to_units(1.0, spu);
+	if (!rp->busy.width)
+		rp->busy.width = 1;
+	if (!rp->win_on)
+		return;
+	if (rp->win.from.kind == HP_EDGE_SECONDS)
+		rp->win_lo = to_units(rp->win.from.seconds, spu);
+	if (rp->win.to.kind == HP_EDGE_SECONDS)
+		rp->win_hi = to_units(rp->win.to.seconds, spu);
+	rp->win_next = rp->win_state == 0 ? rp->win_lo : rp->win_hi;
 }
 
 /* Merge key: time, then frees before allocations, then thread index. */
@@ -994,6 +1250,7 @@ static void set_header(struct hp_replay *rp, const struct hp_header *h)
 	rp->tl_width = w < 1 ? 1 : w > 1e15 ? (uint64_t)1e15 : (uint64_t)w;
 	rp->tl_cur = 0;
 	rp->tl_cur_lo = 0;
+	window_clock(rp, p->seconds_per_unit);
 }
 
 static inline void seen_time(struct hp_replay *rp, uint64_t t)
@@ -1034,6 +1291,10 @@ int hp_replay_item(struct hp_replay *rp, const struct hp_item *it)
 		seen_time(rp, it->u.thread_exit.time);
 		break;
 	case HP_REC_RSS: {
+		if (__builtin_expect(rp->win_on, 0) &&
+		    (rp->win_state == 2 ? it->u.rss.time >= rp->win_closed
+					: it->u.rss.time >= rp->win_hi))
+			break; /* after the window */
 		struct hp_heap_bucket *b = tl_bucket(rp, it->u.rss.time);
 		b->rss = it->u.rss.bytes;
 		b->has_rss = 1;
@@ -1120,6 +1381,38 @@ static void to_points(const struct hp_heap_bucket *v, size_t n, double width, do
 		if (o->t_s > duration)
 			o->t_s = duration;
 	}
+}
+
+/* The window at the end: one that never opened opens (empty) at the end; one that closed
+ * ends the trace there, its timeline cut. */
+static void window_finish(struct hp_replay *rp, double spu)
+{
+	struct hp_profile *p = &rp->prof;
+	if (rp->win_state == 0)
+		window_open(rp, rp->max_time);
+	int closed = rp->win_state == 2 && rp->win_closed < rp->max_time;
+	if (rp->win_state == 2 && rp->win_closed < rp->max_time) {
+		rp->max_time = rp->win_closed;
+		size_t nb = (size_t)(rp->win_closed / rp->tl_width) + 1;
+		if (nb < rp->tl_n) {
+			memset(rp->tl + nb, 0, (rp->tl_n - nb) * sizeof *rp->tl);
+			rp->tl_n = nb;
+		}
+	}
+	/* The peak RSS of the window's buckets (samples before it opened: outside). */
+	p->peak_rss_bytes = 0;
+	for (size_t i = (size_t)(rp->win_opened / rp->tl_width); i < rp->tl_n; i++)
+		if (rp->tl[i].has_rss && rp->tl[i].rss > p->peak_rss_bytes)
+			p->peak_rss_bytes = rp->tl[i].rss;
+	p->window = (struct hp_window_info){
+	    .active = 1,
+	    .spec = rp->win.spec,
+	    .from_s = (double)rp->win_opened * spu,
+	    .to_s = (double)rp->max_time * spu,
+	    .closed = closed,
+	    .from_missing = rp->win.from.kind == HP_EDGE_MARK && !rp->win_from_found,
+	    .to_missing = rp->win.to.kind == HP_EDGE_MARK && !rp->win_to_found,
+	};
 }
 
 /* The sites' clock at the end: coarse enough for every bucket of the timeline. Closes
@@ -1307,6 +1600,8 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	}
 	p->seconds_per_unit = seconds_per_unit(rp);
 	double spu = p->seconds_per_unit;
+	if (rp->win_on)
+		window_finish(rp, spu);
 	p->heap_bytes = rp->heap;
 	p->rss_bytes = rp->last_rss;
 	p->peak_heap_bytes = rp->peak;
@@ -1346,6 +1641,13 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		rp->out_sites[n++] = out_site(rp, s, cs);
 	}
 	p->leaked_allocations = (leaked_allocations + half) >> cs;
+	p->busiest = (struct hp_busiest_window){
+	    .width_s = (double)rp->busy.width * spu,
+	    .bytes = rp->busy.max_bytes,
+	    .calls = (rp->busy.max_count + half) >> cs,
+	    .bytes_end_s = (double)rp->busy.max_bytes_t * spu,
+	    .calls_end_s = (double)rp->busy.max_count_t * spu,
+	};
 	p->allocations = (p->allocations + half) >> cs;
 	p->frees = (p->frees + half) >> cs;
 	p->temporary = (p->temporary + half) >> cs;
@@ -1353,12 +1655,16 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->nsites = n;
 	p->hint_sites = rp->out_hint_sites;
 	p->nhint_sites = nh;
+	size_t nm = 0;
 	for (size_t i = 0; i < rp->nmarks; i++) {
-		rp->out_marks[i] = rp->marks[i].m;
-		rp->out_marks[i].t_s = (double)rp->marks[i].m.time * spu;
+		const struct hp_mark *m = &rp->marks[i].m;
+		if (rp->win_on && (m->time < rp->win_opened || m->time > rp->max_time))
+			continue; /* outside the window */
+		rp->out_marks[nm] = *m;
+		rp->out_marks[nm++].t_s = (double)m->time * spu;
 	}
 	/* By time; insertion sort, as marks come nearly in order. */
-	for (size_t i = 1; i < rp->nmarks; i++)
+	for (size_t i = 1; i < nm; i++)
 		for (size_t j = i; j > 0 && rp->out_marks[j].time < rp->out_marks[j - 1].time;
 		     j--) {
 			struct hp_mark t = rp->out_marks[j];
@@ -1366,7 +1672,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 			rp->out_marks[j - 1] = t;
 		}
 	p->marks = rp->out_marks;
-	p->nmarks = rp->nmarks;
+	p->nmarks = nm;
 	p->modules = rp->mods;
 	p->nmodules = rp->nmods;
 	if (keep_used_locations(rp)) {
@@ -1399,7 +1705,7 @@ struct foreach_ctx {
 static void foreach_one(void *arg, const struct hp_block_rec *b)
 {
 	const struct foreach_ctx *c = arg;
-	if (!c->rp->sites[b->site].hint)
+	if (b->site != OUT_SITE && !c->rp->sites[b->site].hint)
 		c->fn(c->ctx, b->key, b->size, &c->rp->out_sites[c->rp->site_out[b->site]]);
 }
 

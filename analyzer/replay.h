@@ -14,6 +14,7 @@
 
 #include "profile.h"
 #include "reader.h"
+#include "window.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,6 +25,14 @@ struct hp_replay;
 /* Returns a new replay whose sites' series have `series_buckets` buckets (0:
  * HP_SERIES_BUCKETS; clamped to 2..HP_SERIES_MAX_BUCKETS), or NULL with errno set. */
 struct hp_replay *hp_replay_new(unsigned series_buckets);
+
+/* Restricts the replay to a window (window.h; copied), before the first item. An edge
+ * of kind HP_EDGE_PEAK is taken as the trace's end: model.c resolves it first. */
+void hp_replay_set_window(struct hp_replay *rp, const struct hp_window *w);
+
+/* After hp_replay_finish(): the ordinal of the event after which the heap was at its
+ * peak (an HP_EDGE_EVENT edge for the same trace). */
+uint64_t hp_replay_peak_event(const struct hp_replay *rp);
 
 /* Consumes one item. Returns 0, or -ENOMEM. */
 int hp_replay_item(struct hp_replay *rp, const struct hp_item *it);

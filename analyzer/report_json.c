@@ -9,6 +9,7 @@
 #include "model.h"
 #include "output.h"
 #include "report_leaks.h"
+#include "report_time.h"
 
 /* A JSON string: quotes, backslash and control characters escaped; bytes that are not
  * valid UTF-8 become U+FFFD so the document stays valid whatever a path holds. */
@@ -241,6 +242,8 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 			return -1;
 		fputs(nh ? "\n  ]},\n" : "]},\n", o);
 	}
+	if (hp_report_time_json(o, in, top))
+		return -1;
 	fputs("  \"leaks\": ", o);
 	hp_leaks_print_json(o, &in->leaks, 2);
 	fputs("\n}", o);

@@ -14,6 +14,7 @@
 #include "output.h"
 #include "report_leaks.h"
 #include "term.h"
+#include "report_time.h"
 
 #define CHART_ROWS 8
 #define LABEL_W 10
@@ -405,6 +406,7 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 			hp_human_bytes(a, p->sample_mean));
 	else if (p->header.flags & HP_HDR_SAMPLED)
 		fputs("  sampled      mean unknown: figures count the sampled events only\n", o);
+	hp_report_window_text(o, in);
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		fprintf(o, "  %swarning%s      ", sty(l, HP_STYLE_WARNING), sty(l, HP_STYLE_RESET));
 		hp_dump_string(o, in->warnings[i], strlen(in->warnings[i]));
@@ -436,6 +438,8 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 		hp_human_count(a, p->temporary),
 		p->allocations ? 100.0 * (double)p->temporary / (double)p->allocations : 0.0);
 
+	if (hp_report_time_text(o, in, top))
+		return -1;
 	/* The reachability scan's classes and lost sites; the still reachable sites only
 	 * under --leaks. Without a scan, "leaked" above and its section say it all. */
 	if (in->leaks.have_scan) {
@@ -472,6 +476,8 @@ static int report_text(FILE *o, const struct hp_model *in, unsigned top, unsigne
 	chart(o, "heap over time", p, 0, l);
 	marks(o, p, l);
 	chart(o, "RSS over time", p, 1, l);
+	if (hp_report_timeline_text(o, in))
+		return -1;
 	return ferror(o) ? -1 : 0;
 }
 

@@ -12,18 +12,26 @@
  *   leak         handle_request() allocates a session per request and frees it on the
  *                way out, except on the error path taken by every 100th request, which
  *                returns early and loses it: N / 100 sessions leaked.
+ *   slow growth  log_request() appends a 40-byte record to the access log every 10th
+ *                request, kept for the whole run and freed at the end: always
+ *                reachable, so no leak checker flags it, but the heap grows steadily
+ *                (what --growth ranks first among the sites that never shrink).
  *
  * Everything is computed from the request number, so the totals are exact. For N a
  * multiple of 100 (and N <= 32000, so the cache never fills), with K = N / 8 + 1 keys:
  *   allocations  3 N (session, line copy, token array) + 0.99 N responses
- *                + K cache keys + 1 hash table + 1 stdout buffer
+ *                + K cache keys + N / 10 log records + 1 hash table + 1 stdout buffer
  *   temporaries  N              leaked  N / 100 sessions of 252 bytes
  * Runs in well under 0.1 s natively.
  *
- * Usage: example-server [requests] */
+ * Usage: example-server [requests [pause_us]]
+ *   pause_us: sleep that long after every 100th request (default 0), so that a run
+ *   lasts long enough for growth over time to show (tools/demo: 20000 5000, 1 s). */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CACHE_LIMIT 4096
 #define MAX_TOKENS 8
@@ -46,6 +54,33 @@ struct cache {
 };
 
 static unsigned long checksum;
+
+/* The access log: a record per 10 requests, newest first, until the end of the run. */
+struct log_entry {
+	struct log_entry *next;
+	unsigned id;
+	char path[28];
+};
+
+static struct log_entry *access_log;
+
+static void log_request(unsigned id, const char *line)
+{
+	struct log_entry *e = malloc(sizeof *e);
+	e->id = id;
+	snprintf(e->path, sizeof e->path, "%s", line + 4);
+	e->next = access_log;
+	access_log = e;
+}
+
+static void log_release(void)
+{
+	while (access_log) {
+		struct log_entry *next = access_log->next;
+		free(access_log);
+		access_log = next;
+	}
+}
 
 static unsigned hash(const char *s)
 {
@@ -151,6 +186,7 @@ static int handle_request(struct cache *c, unsigned id, const char *line)
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 20000;
+	long pause_us = argc > 2 ? strtol(argv[2], NULL, 10) : 0;
 	struct cache c = {calloc(CACHE_LIMIT * 2, sizeof(struct entry)), 0};
 	unsigned errors = 0;
 	char line[128];
@@ -160,6 +196,12 @@ int main(int argc, char **argv)
 		snprintf(line, sizeof line, "GET /item/%u HTTP/1.1", (id * 7919u) % (n / 8 + 1));
 		if (handle_request(&c, id, line) != 0)
 			errors++;
+		if (id % 10 == 0)
+			log_request(id, line);
+		if (pause_us > 0 && id % 100 == 99) {
+			struct timespec ts = {pause_us / 1000000, (pause_us % 1000000) * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	size_t peak_entries = c.used;
 	cache_trim(&c);
@@ -167,5 +209,6 @@ int main(int argc, char **argv)
 	       "trimming, checksum %lu\n",
 	       n, errors, peak_entries, c.used, checksum);
 	cache_release(&c);
+	log_release();
 	return 0; /* what is still live now is the leak: the lost sessions (and stdout's buffer) */
 }
