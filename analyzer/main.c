@@ -34,6 +34,9 @@ struct options {
 	unsigned top;
 	int top_set;
 	const char *output;
+	/* --collapsed KIND, --pprof FILE, --massif FILE: the option, its file, the
+	 * format's own argument (KIND, --pprof-at) */
+	const char *export_opt, *export_file, *format_arg, *pprof_at;
 	struct hp_checks checks;
 };
 
@@ -56,7 +59,17 @@ static void usage(FILE *o)
 	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++)
 		if (f->help && !(f->flags & HP_OUTPUT_HIDDEN))
 			fprintf(o, "                      %s: %s\n", f->name, f->help);
-	fputs("  --top N             sites per section (text, default 5) or in all (json, default\n"
+	fputs("  --collapsed KIND    collapsed stacks (flamegraph.pl, inferno, speedscope): one\n"
+	      "                      'outer;...;inner COUNT' line per stack, KIND peak, leaked,\n"
+	      "                      allocated (bytes), calls or temporary (allocations)\n"
+	      "  --pprof FILE        a gzip'd pprof profile (go tool pprof, Pyroscope, Parca):\n"
+	      "                      Go's heap sample types, alloc_* and inuse_*\n"
+	      "  --pprof-at WHEN     inuse_* at the peak (WHEN peak, the default) or at the end\n"
+	      "                      of the run (end: what was never freed)\n"
+	      "  --massif FILE       valgrind massif's out-file (ms_print, massif-visualizer):\n"
+	      "                      snapshots over time, detailed trees at the peak\n"
+	      "                      (one TRACE only for these three)\n"
+	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
 	      "  --follow            a live view of a trace being written: heap, RSS, rates and\n"
@@ -159,6 +172,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	    .progress = progress,
 	    .ctx = opt,
 	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
+	    .series_buckets = opt->format->series_buckets,
 	};
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {
@@ -205,7 +219,11 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_PROGRESS,
 		OPT_NO_PROGRESS,
 		OPT_FOLLOW,
-		OPT_INTERVAL
+		OPT_INTERVAL,
+		OPT_COLLAPSED,
+		OPT_PPROF,
+		OPT_PPROF_AT,
+		OPT_MASSIF
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -213,6 +231,10 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"collapsed", required_argument, NULL, OPT_COLLAPSED},
+	    {"pprof", required_argument, NULL, OPT_PPROF},
+	    {"pprof-at", required_argument, NULL, OPT_PPROF_AT},
+	    {"massif", required_argument, NULL, OPT_MASSIF},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -265,6 +287,33 @@ static int run(struct options *opt, int argc, char **argv)
 		case 'o':
 			opt->output = optarg;
 			break;
+		case OPT_COLLAPSED:
+			opt->format = hp_output_find("collapsed");
+			opt->export_opt = "--collapsed";
+			opt->format_arg = optarg;
+			if (opt->format->check_arg(optarg)) {
+				fprintf(stderr,
+					PROG ": invalid --collapsed '%s': expected peak, leaked, "
+					     "allocated, calls or temporary\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_PPROF:
+		case OPT_MASSIF:
+			opt->format = hp_output_find(c == OPT_PPROF ? "pprof" : "massif");
+			opt->export_opt = c == OPT_PPROF ? "--pprof" : "--massif";
+			opt->export_file = optarg;
+			break;
+		case OPT_PPROF_AT:
+			opt->pprof_at = optarg;
+			if (hp_output_find("pprof")->check_arg(optarg)) {
+				fprintf(stderr,
+					PROG ": invalid --pprof-at '%s': expected peak or end\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_PROGRESS:
 			opt->progress = 1;
 			break;
@@ -300,6 +349,27 @@ static int run(struct options *opt, int argc, char **argv)
 		fprintf(stderr, PROG ": no trace given\n");
 		usage(stderr);
 		return EXIT_USAGE;
+	}
+
+	if (opt->pprof_at && opt->format != hp_output_find("pprof")) {
+		fprintf(stderr, PROG ": --pprof-at needs --pprof FILE\n");
+		return EXIT_USAGE;
+	}
+	if (opt->export_opt) {
+		if (nfiles != 1 || opt->follow || opt->dump) {
+			fprintf(stderr, PROG ": %s takes one trace, without --follow or --dump\n",
+				opt->export_opt);
+			return EXIT_USAGE;
+		}
+		if (opt->export_file && opt->output) {
+			fprintf(stderr, PROG ": %s FILE writes FILE: -o is not for it\n",
+				opt->export_opt);
+			return EXIT_USAGE;
+		}
+		if (opt->export_file)
+			opt->output = opt->export_file;
+		if (opt->format == hp_output_find("pprof"))
+			opt->format_arg = opt->pprof_at;
 	}
 
 	if (opt->follow) {
@@ -339,6 +409,7 @@ static int run(struct options *opt, int argc, char **argv)
 			      ? opt->checks.fail_kinds
 			      : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT),
 	    .ntraces = nfiles,
+	    .arg = opt->format_arg,
 	};
 	int werr = 0;
 	rc = EXIT_OK;

@@ -29,6 +29,7 @@
 #define NO_SITE UINT32_MAX
 #define NO_LOC UINT32_MAX
 #define NO_KEY UINT64_MAX
+#define SIZE_MIXED UINT64_MAX
 
 enum { EV_FREE, EV_ALLOC, EV_HINT, EV_MARK };
 
@@ -54,6 +55,8 @@ struct thread {
 
 struct site {
 	uint64_t allocations, allocated_bytes, live_bytes, live_blocks, at_peak, temporary;
+	uint64_t at_peak_blocks; /* live_blocks when at_peak was taken */
+	uint64_t one_size;	 /* the size of every block so far; SIZE_MIXED once two differ */
 	uint64_t epoch;
 	uint32_t first_loc, nlocs; /* in hp_replay.stack_locs */
 	uint64_t hash;
@@ -357,6 +360,7 @@ static inline void site_touch(struct hp_replay *rp, struct site *s)
 {
 	if (s->epoch < rp->peak_epoch) {
 		s->at_peak = s->live_bytes;
+		s->at_peak_blocks = s->live_blocks;
 		s->epoch = rp->peak_epoch;
 	}
 	if (__builtin_expect(s->open_key != rp->ser_key, 0))
@@ -564,6 +568,10 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
+	/* One compare per allocation: pprof's `bytes` label holds a site's block size only
+	 * when every block of the site had that size. */
+	if (__builtin_expect(s->one_size != e->size, 0))
+		s->one_size = s->allocations ? SIZE_MIXED : e->size;
 	s->live_bytes += w.bytes;
 	s->live_blocks += w.count;
 	s->allocations += w.count;
@@ -1228,6 +1236,9 @@ static struct hp_site out_site(const struct hp_replay *rp, const struct site *s,
 	    .allocations = (s->allocations + half) >> cs,
 	    .allocated_bytes = s->allocated_bytes,
 	    .peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak,
+	    .peak_allocations =
+		((s->epoch < rp->peak_epoch ? s->live_blocks : s->at_peak_blocks) + half) >> cs,
+	    .object_size = s->one_size == SIZE_MIXED ? 0 : s->one_size,
 	    .leaked_bytes = s->live_bytes,
 	    .leaked_allocations = (s->live_blocks + half) >> cs,
 	    .temporary = (s->temporary + half) >> cs,
