@@ -29,7 +29,7 @@
 
 /* A node of the tree of one snapshot: children linked by next, their parent's first. */
 struct node {
-	uint64_t key;	/* (location << 8) | inlined frame index; the root: 0 */
+	uint64_t key; /* (location << 8) | inlined frame index; the root: 0 */
 	uint64_t bytes;
 	uint32_t parent, first, next, nchildren;
 	struct hp_frame frame;

@@ -139,8 +139,7 @@ static uint64_t str(struct writer *w, const char *s)
 		if (strcmp(t->v[t->hash[j] - 1], s) == 0)
 			return t->hash[j] - 1;
 	char *copy = strdup(s);
-	if (!copy ||
-	    hp_array_reserve((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v, 256)) {
+	if (!copy || hp_array_reserve((void **)&t->v, &t->cap, t->n + 1, sizeof *t->v, 256)) {
 		free(copy);
 		w->oom = 1;
 		return 0;
@@ -234,7 +233,8 @@ static void write_locations(struct writer *w)
 		struct hp_pb *b = &w->msg;
 		hp_pb_reset(b);
 		hp_pb_uint(b, LOCATION_ID, i + 1);
-		hp_pb_uint(b, LOCATION_MAPPING_ID, loc->module >= 0 ? (uint64_t)loc->module + 1 : 0);
+		hp_pb_uint(b, LOCATION_MAPPING_ID,
+			   loc->module >= 0 ? (uint64_t)loc->module + 1 : 0);
 		hp_pb_uint(b, LOCATION_ADDRESS, loc->ip);
 		for (uint32_t k = 0; k < loc->nframes && loc->first_frame + k < m->nframes; k++) {
 			const struct hp_frame *fr = &m->frames[loc->first_frame + k];

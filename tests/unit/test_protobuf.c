@@ -54,8 +54,8 @@ int main(void)
 	/* The largest varint (10 bytes) and a field number past 15 (two-byte key). */
 	hp_pb_reset(&pb);
 	hp_pb_uint(&pb, 16, UINT64_MAX);
-	static const uint8_t big[] = {0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff,
-				      0xff, 0xff, 0xff, 0xff, 0x01};
+	static const uint8_t big[] = {0x80, 0x01, 0xff, 0xff, 0xff, 0xff,
+				      0xff, 0xff, 0xff, 0xff, 0xff, 0x01};
 	CHECK(same(&pb, big, sizeof big));
 	CHECK_U64(hp_pb_varint_size(0), 1);
 	CHECK_U64(hp_pb_varint_size(127), 1);
@@ -70,7 +70,8 @@ int main(void)
 	for (unsigned i = 0; i < 1000; i++)
 		want += 1 + hp_pb_varint_size(i);
 	CHECK_U64(pb.len, want);
-	CHECK(pb.buf[pb.len - 3] == 0x08 && pb.buf[pb.len - 2] == 0xe7 && pb.buf[pb.len - 1] == 0x07);
+	CHECK(pb.buf[pb.len - 3] == 0x08 && pb.buf[pb.len - 2] == 0xe7 &&
+	      pb.buf[pb.len - 1] == 0x07);
 
 	hp_pb_release(&sub);
 	hp_pb_release(&pb);
