@@ -69,6 +69,9 @@ def record(a, cmd):
     env["LC_ALL"] = "C"
     env["HEAPPROF_OUTPUT"] = os.path.join(a.workdir, "trace.%p.zst")
     env["LD_PRELOAD"] = os.path.abspath(a.preload)
+    for kv in a.env:
+        k, _, v = kv.partition("=")
+        env[k] = v
     run(cmd, timeout=120, env=env)
     traces = [f for f in os.listdir(a.workdir) if f.startswith("trace.")]
     if len(traces) != 1:
@@ -200,7 +203,9 @@ def check_pprof(a, trace, rep, exe):
         types, samples = raw_samples(raw.stdout)
         check(types == GO_TYPES, f"pprof {at}: Go's sample types in Go's order", GO_TYPES, types)
         check("PeriodType: space bytes" in raw.stdout, f"pprof {at}: period_type space/bytes")
-        check("Period: 1\n" in raw.stdout, f"pprof {at}: period 1 (unsampled)")
+        period = rep["trace"]["sample_bytes"] or 1
+        check(f"Period: {period}\n" in raw.stdout, f"pprof {at}: period = the sampling mean",
+              period, raw.stdout[:400])
         check(not re.search(r"error|failed", raw.stderr, re.I),
               f"pprof {at}: no error from go tool pprof", "", raw.stderr.strip()[:500])
         sums = [sum(v[i] for v, _ in samples) for i in range(4)]
@@ -260,6 +265,23 @@ def check_pprof(a, trace, rep, exe):
         check(re.search(rf"1000000B .*alloc_big .*exports_prog\.c:{a.line_big}\b", lines),
               "pprof -lines: alloc_big at its malloc line", f"exports_prog.c:{a.line_big}",
               lines)
+
+
+def check_inlined(a, trace):
+    """A location inside inlined code: its Lines callee first, then the caller."""
+    with open(a.inlined) as f:
+        src = f.readlines()
+    alloc = next(i for i, ln in enumerate(src, 1) if "@INLINE_ALLOC" in ln)
+    call = next(i for i, ln in enumerate(src, 1) if "@INLINE_CALL" in ln)
+    out = os.path.join(a.workdir, "inlined.pb.gz")
+    run([a.analyzer, "-q", "--pprof", out, trace])
+    raw = pprof(a, ["-raw"], out).stdout
+    want = rf"M=1 make_buf \S*inlined\.c:{alloc} s=0\n\s+fill_buffers \S*inlined\.c:{call} s=0\n"
+    check(re.search(want, raw), "pprof -raw: make_buf's location, callee first, then its caller",
+          want, raw[raw.find("Locations"):][:600])
+    top = pprof(a, ["-top", "-unit=B"], out).stdout
+    check(re.search(r"\b1230B .*make_buf", top), "pprof -top: the inlined callee holds the bytes",
+          "1230B ... make_buf", top)
 
 
 # --- massif -------------------------------------------------------------------------
@@ -388,7 +410,9 @@ def main():
     ap.add_argument("--preload", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--known", help="exports_prog.c: its exact counts are checked")
-    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "cli", "all"])
+    ap.add_argument("--inlined", help="tests/preload/inlined.c: pprof's inlined lines")
+    ap.add_argument("--env", action="append", default=[], help="K=V for the program")
+    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "cli", "pprof-inlined", "all"])
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -407,6 +431,8 @@ def main():
         check_pprof(a, trace, rep, exe)
     if a.check in ("massif", "all"):
         check_massif(a, trace, rep)
+    if a.check == "pprof-inlined":
+        check_inlined(a, trace)
     if a.check in ("cli", "all"):
         check_cli(a, trace)
     for f in failures:
