@@ -14,6 +14,7 @@ PROGRAM runs under the preload; its trace is exported and read back:
   massif     `ms_print` exits 0 and prints the known peak; the tree's top entry is the
              known site with its exact bytes; the file obeys massif-visualizer's stricter
              grammar (indentation, child counts, one peak, sorted children)
+  exports    the three above; all: the four
   cli        usage errors of the export options (exit 1) and a missing trace (exit 2)
 With --known the program is tests/exports/exports_prog.c and its exact counts are
 checked; without it (a real program) the exports are checked against the JSON report.
@@ -412,7 +413,7 @@ def main():
     ap.add_argument("--known", help="exports_prog.c: its exact counts are checked")
     ap.add_argument("--inlined", help="tests/preload/inlined.c: pprof's inlined lines")
     ap.add_argument("--env", action="append", default=[], help="K=V for the program")
-    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "cli", "pprof-inlined", "all"])
+    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "cli", "pprof-inlined", "exports", "all"])
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -425,11 +426,11 @@ def main():
     trace = record(a, cmd)
     rep = report(a, trace)
     exe = rep["process"]["exe"]
-    if a.check in ("collapsed", "all"):
+    if a.check in ("collapsed", "exports", "all"):
         check_collapsed(a, trace, rep)
-    if a.check in ("pprof", "all"):
+    if a.check in ("pprof", "exports", "all"):
         check_pprof(a, trace, rep, exe)
-    if a.check in ("massif", "all"):
+    if a.check in ("massif", "exports", "all"):
         check_massif(a, trace, rep)
     if a.check == "pprof-inlined":
         check_inlined(a, trace)
