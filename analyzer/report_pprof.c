@@ -88,7 +88,7 @@ struct writer {
 	struct strtab s;
 	struct functab f;
 	struct hp_pb out, msg, sub;
-	uint64_t *ids, *values;
+	uint64_t *ids; /* a sample's location ids */
 	size_t ids_cap;
 	int oom;
 };
@@ -197,8 +197,19 @@ static void value_type(struct writer *w, unsigned field, const char *type, const
 
 static void write_mappings(struct writer *w)
 {
-	const struct hp_profile *p = w->m->prof;
-	int symbols = w->m->nframes > 0;
+	const struct hp_model *m = w->m;
+	const struct hp_profile *p = m->prof;
+	/* A module with a symbolized frame: pprof must not symbolize it again (its
+	 * addresses are runtime ones and the trace has no file offsets). */
+	uint8_t *symbols = calloc(p->nmodules ? p->nmodules : 1, 1);
+	if (!symbols) {
+		w->oom = 1;
+		return;
+	}
+	for (size_t i = 0; i < m->nframes; i++)
+		if (m->frames[i].module >= 0 && (size_t)m->frames[i].module < p->nmodules &&
+		    (m->frames[i].function || m->frames[i].file))
+			symbols[m->frames[i].module] = 1;
 	for (size_t i = 0; i < p->nmodules; i++) {
 		const struct hp_module_info *mod = &p->modules[i];
 		char hex[2 * 64 + 1];
@@ -213,13 +224,13 @@ static void write_mappings(struct writer *w)
 		hp_pb_uint(b, MAPPING_MEMORY_LIMIT, mod->limit);
 		hp_pb_uint(b, MAPPING_FILENAME, str(w, mod->path));
 		hp_pb_uint(b, MAPPING_BUILD_ID, str(w, hex));
-		/* The lines are ours: pprof must not symbolize these again. */
-		hp_pb_uint(b, MAPPING_HAS_FUNCTIONS, symbols);
-		hp_pb_uint(b, MAPPING_HAS_FILENAMES, symbols);
-		hp_pb_uint(b, MAPPING_HAS_LINE_NUMBERS, symbols);
-		hp_pb_uint(b, MAPPING_HAS_INLINE_FRAMES, symbols);
+		hp_pb_uint(b, MAPPING_HAS_FUNCTIONS, symbols[i]);
+		hp_pb_uint(b, MAPPING_HAS_FILENAMES, symbols[i]);
+		hp_pb_uint(b, MAPPING_HAS_LINE_NUMBERS, symbols[i]);
+		hp_pb_uint(b, MAPPING_HAS_INLINE_FRAMES, symbols[i]);
 		hp_pb_message(&w->out, PROFILE_MAPPING, b);
 	}
+	free(symbols);
 }
 
 /* Every location with its frames as lines, callee first; a frame without function
