@@ -333,6 +333,6 @@ static int write_massif(const struct hp_model *m, const struct hp_output_options
 const struct hp_output hp_output_massif = {
     .name = "massif",
     .flags = HP_OUTPUT_HIDDEN | HP_OUTPUT_LAZY_SYMBOLS,
-    .series_buckets = 128,
+    .series_buckets = 64, /* 32 to 64 snapshots; 1.5 KiB per site */
     .write = write_massif,
 };

@@ -532,7 +532,7 @@ static void test_table(void)
 	CHECK(hp_output_find("collapsed")->check_arg("bytes") == -1);
 	CHECK(hp_output_find("pprof")->check_arg("end") == 0);
 	CHECK(hp_output_find("pprof")->check_arg("start") == -1);
-	CHECK_U64(hp_output_find("massif")->series_buckets, 128);
+	CHECK_U64(hp_output_find("massif")->series_buckets, 64);
 }
 
 int main(void)
