@@ -68,7 +68,9 @@ static void usage(FILE *o)
 	      "                      of the run (end: what was never freed)\n"
 	      "  --massif FILE       valgrind massif's out-file (ms_print, massif-visualizer):\n"
 	      "                      snapshots over time, detailed trees at the peak\n"
-	      "                      (one TRACE only for these three)\n"
+	      "  --dhat FILE         valgrind DHAT's JSON (dh_view.html): per site totals,\n"
+	      "                      lifetimes, the most live, at the peak and at the end\n"
+	      "                      (one TRACE only for these four)\n"
 	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
@@ -223,7 +225,8 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_COLLAPSED,
 		OPT_PPROF,
 		OPT_PPROF_AT,
-		OPT_MASSIF
+		OPT_MASSIF,
+		OPT_DHAT
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -235,6 +238,7 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"pprof", required_argument, NULL, OPT_PPROF},
 	    {"pprof-at", required_argument, NULL, OPT_PPROF_AT},
 	    {"massif", required_argument, NULL, OPT_MASSIF},
+	    {"dhat", required_argument, NULL, OPT_DHAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -301,10 +305,17 @@ static int run(struct options *opt, int argc, char **argv)
 			break;
 		case OPT_PPROF:
 		case OPT_MASSIF:
-			opt->format = hp_output_find(c == OPT_PPROF ? "pprof" : "massif");
-			opt->export_opt = c == OPT_PPROF ? "--pprof" : "--massif";
+		case OPT_DHAT: {
+			const char *name = c == OPT_PPROF    ? "pprof"
+					   : c == OPT_MASSIF ? "massif"
+							     : "dhat";
+			opt->format = hp_output_find(name);
+			opt->export_opt = c == OPT_PPROF    ? "--pprof"
+					  : c == OPT_MASSIF ? "--massif"
+							    : "--dhat";
 			opt->export_file = optarg;
 			break;
+		}
 		case OPT_PPROF_AT:
 			opt->pprof_at = optarg;
 			if (hp_output_find("pprof")->check_arg(optarg)) {

@@ -13,6 +13,7 @@
 	X(collapsed)                                                                               \
 	X(pprof)                                                                                   \
 	X(massif)                                                                                  \
+	X(dhat)                                                                                    \
 	X(dump)
 
 #define DECLARE(name) extern const struct hp_output hp_output_##name;

@@ -55,8 +55,10 @@ struct thread {
 
 struct site {
 	uint64_t allocations, allocated_bytes, live_bytes, live_blocks, at_peak, temporary;
-	uint64_t at_peak_blocks; /* live_blocks when at_peak was taken */
-	uint64_t one_size;	 /* the size of every block so far; SIZE_MIXED once two differ */
+	uint64_t at_peak_blocks;	/* live_blocks when at_peak was taken */
+	uint64_t max_bytes, max_blocks; /* the most bytes live at once, and the blocks then */
+	double lifetime;		/* sum of its blocks' lifetimes: units x count weight */
+	uint64_t one_size; /* the size of every block so far; SIZE_MIXED once two differ */
 	uint64_t epoch;
 	uint32_t first_loc, nlocs; /* in hp_replay.stack_locs */
 	uint64_t hash;
@@ -395,6 +397,9 @@ static inline void release_block(struct hp_replay *rp, struct hp_block_rec *b, s
 	} else {
 		site_touch(rp, s);
 		rp->heap -= w.bytes;
+		/* A double add per free: DHAT's total lifetime (report_dhat.c). */
+		if (rp->applied_time > b->time)
+			s->lifetime += (double)(rp->applied_time - b->time) * (double)w.count;
 	}
 	s->live_bytes -= w.bytes;
 	s->live_blocks -= w.count;
@@ -576,6 +581,10 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	s->live_blocks += w.count;
 	s->allocations += w.count;
 	s->allocated_bytes += w.bytes;
+	if (s->live_bytes > s->max_bytes) {
+		s->max_bytes = s->live_bytes;
+		s->max_blocks = s->live_blocks;
+	}
 	rp->heap += w.bytes;
 	rp->prof.allocations += w.count;
 	rp->prof.allocated_bytes += w.bytes;
@@ -1239,6 +1248,9 @@ static struct hp_site out_site(const struct hp_replay *rp, const struct site *s,
 	    .peak_allocations =
 		((s->epoch < rp->peak_epoch ? s->live_blocks : s->at_peak_blocks) + half) >> cs,
 	    .object_size = s->one_size == SIZE_MIXED ? 0 : s->one_size,
+	    .max_bytes = s->max_bytes,
+	    .max_allocations = (s->max_blocks + half) >> cs,
+	    .lifetime_s = s->lifetime / (double)((uint64_t)1 << cs) * rp->prof.seconds_per_unit,
 	    .leaked_bytes = s->live_bytes,
 	    .leaked_allocations = (s->live_blocks + half) >> cs,
 	    .temporary = (s->temporary + half) >> cs,
@@ -1299,6 +1311,15 @@ const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
 	return v;
 }
 
+/* A block live at the end lives until the end of the trace. */
+static void end_lifetime(void *ctx, const struct hp_block_rec *b)
+{
+	struct hp_replay *rp = ctx;
+	struct site *s = &rp->sites[b->site];
+	if (!s->hint && rp->max_time > b->time)
+		s->lifetime += (double)(rp->max_time - b->time) * (double)weigh(rp, b->size).count;
+}
+
 struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 {
 	struct hp_profile *p = &rp->prof;
@@ -1308,6 +1329,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	}
 	p->seconds_per_unit = seconds_per_unit(rp);
 	double spu = p->seconds_per_unit;
+	hp_blocks_foreach(&rp->live, end_lifetime, rp);
 	p->heap_bytes = rp->heap;
 	p->rss_bytes = rp->last_rss;
 	p->peak_heap_bytes = rp->peak;

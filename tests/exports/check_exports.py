@@ -14,7 +14,9 @@ PROGRAM runs under the preload; its trace is exported and read back:
   massif     `ms_print` exits 0 and prints the known peak; the tree's top entry is the
              known site with its exact bytes; the file obeys massif-visualizer's stricter
              grammar (indentation, child counts, one peak, sorted children)
-  exports    the three above; all: the four
+  dhat       valgrind's dh_view.js loads the DHAT file in headless Chromium and shows
+             the known site; every PP has the fields dh_view needs; sums = the report's
+  exports    the four above; all: the five
   cli        usage errors of the export options (exit 1) and a missing trace (exit 2)
 With --known the program is tests/exports/exports_prog.c and its exact counts are
 checked; without it (a real program) the exports are checked against the JSON report.
@@ -381,6 +383,100 @@ def check_massif(a, trace, rep):
               "massif: the peak tree's first child is alloc_big's 1000000 bytes")
 
 
+# --- DHAT ---------------------------------------------------------------------------
+
+DH_VIEW = "/usr/libexec/valgrind/dh_view.js"  # valgrind's viewer, as Debian installs it
+
+# A page that runs valgrind's dh_view.js unchanged and feeds it the file as its Load
+# button does (JSON.parse, buildTree, displayTree); written at test time, never copied.
+DRIVER = """<!DOCTYPE html>
+<html><head><meta charset="UTF-8"><script src="file://%s"></script>
+<script>
+window.addEventListener("load", () => {
+  onLoad();
+  try {
+    gFilename = "heapprof.dhat.json";
+    gData = JSON.parse(document.getElementById("data").textContent);
+    buildTree();
+    displayTree(0, 0, 0);
+    document.body.setAttribute("data-result", "ok");
+  } catch (e) {
+    document.body.setAttribute("data-result", "error: " + e);
+  }
+});
+</script></head><body><script id="data" type="application/json">%s</script></body></html>
+"""
+
+
+def check_dhat(a, trace, rep):
+    out = os.path.join(a.workdir, "dhat.json")
+    run([a.analyzer, "-q", "--dhat", out, trace])
+    with open(out, encoding="utf-8") as f:
+        text = f.read()
+    d = json.loads(text)
+    # dh_view.js buildTree/checkPP's requirements.
+    for k in ("dhatFileVersion", "mode", "verb", "bklt", "bkacc", "tu", "Mtu", "cmd", "pid",
+              "te", "pps", "ftbl", "tg", "tuth"):
+        check(k in d, f"dhat: top-level field {k}")
+    check(d.get("dhatFileVersion") == 2 and d.get("mode") == "heap" and d.get("bklt") is True
+          and d.get("bkacc") is False, "dhat: version 2, heap mode, lifetimes, no accesses")
+    check(d["ftbl"][0] == "[root]", "dhat: ftbl[0] is [root]", "[root]", d["ftbl"][0])
+    for pp in d["pps"]:
+        for k in ("tb", "tbk", "tl", "mb", "mbk", "gb", "gbk", "eb", "ebk", "fs"):
+            check(k in pp, f"dhat: PP field {k}")
+        check(pp["fs"] and all(0 < i < len(d["ftbl"]) for i in pp["fs"]),
+              "dhat: PP frames index ftbl", "1..", pp["fs"])
+        check(pp["mb"] >= pp["gb"] and pp["mb"] >= pp["eb"] and pp["tb"] >= pp["mb"],
+              "dhat: tb >= mb >= gb, eb", True, pp)
+        check(0 <= pp["tl"] <= pp["tbk"] * d["te"], "dhat: lifetimes within the run", True, pp)
+    s = rep["summary"]
+    for field, key in (("tb", "allocated_bytes"), ("tbk", "allocations"),
+                       ("gb", "peak_heap_bytes"), ("eb", "leaked_bytes"),
+                       ("ebk", "leaked_allocations")):
+        got = sum(pp[field] for pp in d["pps"])
+        check(got == s[key], f"dhat: sum of {field} = summary.{key}", s[key], got)
+    check(d["te"] == round(s["duration_s"] * 1e6) and d["tg"] == round(s["peak_time_s"] * 1e6),
+          "dhat: te and tg, the duration and the peak's time in µs",
+          (s["duration_s"], s["peak_time_s"]), (d["te"], d["tg"]))
+    if a.known:
+        by = {}
+        for pp in d["pps"]:
+            m = re.match(r"0x[0-9A-F]+: (\w+) ", d["ftbl"][pp["fs"][0]])
+            by[m.group(1) if m else d["ftbl"][pp["fs"][0]]] = pp
+        want = {
+            "alloc_big": (1000000, 10, 1000000, 10, 1000000, 10, 0, 0),
+            "alloc_leak": (12288, 3, 12288, 3, 12288, 3, 12288, 3),
+            "use_temp": (3200, 50, 64, 1, 0, 0, 0, 0),
+        }
+        got = {f: tuple(pp[k] for k in ("tb", "tbk", "mb", "mbk", "gb", "gbk", "eb", "ebk"))
+               for f, pp in by.items()}
+        check(got == want, "dhat: each site's tb tbk mb mbk gb gbk eb ebk", want, got)
+        leak = by.get("alloc_leak", {})
+        # Never freed: each of the 3 blocks lives from its allocation to the end.
+        check(leak and abs(leak["tl"] - 3 * (d["te"] - d["tg"])) <= 3 * 2,
+              "dhat: alloc_leak's lifetimes run to the end", 3 * (d["te"] - d["tg"]),
+              leak.get("tl"))
+    # The viewer itself, in headless Chromium.
+    if not os.path.exists(DH_VIEW):
+        fail("dh_view.js of valgrind", DH_VIEW, "missing")
+        return
+    page = os.path.join(a.workdir, "dh_view_driver.html")
+    with open(page, "w", encoding="utf-8") as f:
+        f.write(DRIVER % (DH_VIEW, text.replace("</", "<\\/")))
+    p = run(["chromium", "--headless", "--no-sandbox", "--disable-gpu",
+             "--user-data-dir=" + os.path.join(a.workdir, "chromium"),
+             "--virtual-time-budget=5000", "--dump-dom", "file://" + page], timeout=120)
+    dom = p.stdout
+    m = re.search(r'data-result="([^"]*)"', dom)
+    check(m and m.group(1) == "ok", "dh_view.js loads the file", "ok", m and m.group(1))
+    check("Total:" in dom and "At t-gmax:" in dom and "At t-end:" in dom,
+          "dh_view.js shows totals, t-gmax and t-end", True, dom[-3000:])
+    if a.known:
+        check(re.search(r"alloc_big \(\S*exports_prog\.c:\d+\)", dom)
+              and "1,000,000 bytes" in dom, "dh_view.js shows alloc_big's 1,000,000 bytes", True,
+              dom[-3000:])
+
+
 # --- command line -------------------------------------------------------------------
 
 def check_cli(a, trace):
@@ -413,7 +509,8 @@ def main():
     ap.add_argument("--known", help="exports_prog.c: its exact counts are checked")
     ap.add_argument("--inlined", help="tests/preload/inlined.c: pprof's inlined lines")
     ap.add_argument("--env", action="append", default=[], help="K=V for the program")
-    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "cli", "pprof-inlined", "exports", "all"])
+    ap.add_argument("check", choices=["collapsed", "pprof", "massif", "dhat", "cli", "pprof-inlined", "exports",
+                                       "all"])
     ap.add_argument("cmd", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     cmd = a.cmd[1:] if a.cmd and a.cmd[0] == "--" else a.cmd
@@ -432,6 +529,8 @@ def main():
         check_pprof(a, trace, rep, exe)
     if a.check in ("massif", "exports", "all"):
         check_massif(a, trace, rep)
+    if a.check in ("dhat", "exports", "all"):
+        check_dhat(a, trace, rep)
     if a.check == "pprof-inlined":
         check_inlined(a, trace)
     if a.check in ("cli", "all"):

@@ -521,10 +521,10 @@ static void test_table(void)
 	size_t n = 0;
 	while (hp_output_get(n))
 		n++;
-	CHECK_U64(n, 8);
+	CHECK_U64(n, 9);
 	/* The exports: selected by options of their own, each checking its argument. */
-	const char *exports[] = {"collapsed", "pprof", "massif"};
-	for (int i = 0; i < 3; i++) {
+	const char *exports[] = {"collapsed", "pprof", "massif", "dhat"};
+	for (int i = 0; i < 4; i++) {
 		const struct hp_output *f = hp_output_find(exports[i]);
 		CHECK(f && f->write && (f->flags & HP_OUTPUT_HIDDEN));
 	}

@@ -546,6 +546,17 @@ static void test_peak_blocks_and_size(void)
 		CHECK_U64(y->peak_bytes, 100);
 		CHECK_U64(y->peak_allocations, 1);
 		CHECK_U64(y->object_size, 0); /* 100 and 5 */
+		/* DHAT's figures: the most live at once, and lifetimes, those live at the
+		 * end to the end: A 10..40, B 20..end, D 50..end; C 30..60, E 70..end. */
+		CHECK_U64(x->max_bytes, 32);
+		CHECK_U64(x->max_allocations, 2);
+		CHECK_U64(y->max_bytes, 100);
+		CHECK_U64(y->max_allocations, 1);
+		double spu = p->seconds_per_unit, end = p->duration_s;
+		CHECK(spu > 0 && end > 70 * spu);
+		CHECK(fabs(x->lifetime_s - (30 * spu + (end - 20 * spu) + (end - 50 * spu))) <
+		      1e-12);
+		CHECK(fabs(y->lifetime_s - (30 * spu + (end - 70 * spu))) < 1e-12);
 	}
 	hp_replay_free(rp);
 	tb_release(&b);
