@@ -66,7 +66,8 @@ static void put_frames(const struct hp_model *m, const struct hp_site *s, FILE *
 		const struct hp_location *l = &p->locations[loc];
 		for (uint32_t f = 0; f < l->nframes; f++, k++)
 			if (k >= s->trim_lo && k < s->trim_hi && l->first_frame + f < m->nframes)
-				fprintf(o, "%s%" PRIu32, shown++ ? "," : "", l->first_frame + f + 1);
+				fprintf(o, "%s%" PRIu32, shown++ ? "," : "",
+					l->first_frame + f + 1);
 	}
 	if (!shown)
 		fprintf(o, "%zu", none);
@@ -92,8 +93,8 @@ static int write_dhat(const struct hp_model *m, const struct hp_output_options *
 			continue;
 		fprintf(out,
 			"%s\n{\"tb\":%" PRIu64 ",\"tbk\":%" PRIu64 ",\"tl\":%" PRIu64
-			",\"mb\":%" PRIu64 ",\"mbk\":%" PRIu64 ",\"gb\":%" PRIu64 ",\"gbk\":%" PRIu64
-			",\"eb\":%" PRIu64 ",\"ebk\":%" PRIu64 ",",
+			",\"mb\":%" PRIu64 ",\"mbk\":%" PRIu64 ",\"gb\":%" PRIu64
+			",\"gbk\":%" PRIu64 ",\"eb\":%" PRIu64 ",\"ebk\":%" PRIu64 ",",
 			first ? "" : ",", s->allocated_bytes, s->allocations, us(s->lifetime_s),
 			s->max_bytes, s->max_allocations, s->peak_bytes, s->peak_allocations,
 			s->leaked_bytes, s->leaked_allocations);

@@ -497,7 +497,8 @@ def check_cli(a, trace):
         p = run([a.analyzer] + args, want_rc=rc)
         check(re.search(msg, p.stderr), f"message of {' '.join(args)}", msg, p.stderr)
     help_text = run([a.analyzer, "--help"]).stdout
-    for opt in ("--collapsed KIND", "--pprof FILE", "--pprof-at WHEN", "--massif FILE"):
+    for opt in ("--collapsed KIND", "--pprof FILE", "--pprof-at WHEN", "--massif FILE",
+                "--dhat FILE"):
         check(opt in help_text, f"--help documents {opt}")
 
 
