@@ -39,7 +39,9 @@ static const char *label(char *buf, size_t size, const struct hp_frame *f)
 	else if (f->function || f->file)
 		snprintf(buf, size, "0x%" PRIX64 ": %s (in %s)", f->ip,
 			 f->function ? f->function : "???",
-			 f->module_path ? f->module_path : f->file);
+			 f->module_path ? f->module_path
+			 : f->file	? f->file
+					: "???");
 	else if (f->module_path)
 		snprintf(buf, size, "0x%" PRIX64 ": ??? (in %s)", f->ip, f->module_path);
 	else
