@@ -34,9 +34,11 @@ struct options {
 	unsigned top;
 	int top_set;
 	const char *output;
-	/* --collapsed KIND, --pprof FILE, --massif FILE: the option, its file, the
-	 * format's own argument (KIND, --pprof-at) */
+	/* --collapsed KIND, --pprof FILE, --massif FILE, --dhat FILE: the option, its file,
+	 * the format's own argument (KIND, --pprof-at); how many of them, and whether
+	 * --format was given too (either is a usage error) */
 	const char *export_opt, *export_file, *format_arg, *pprof_at;
+	int nexports, format_set;
 	struct hp_checks checks;
 };
 
@@ -255,6 +257,7 @@ static int run(struct options *opt, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
+			opt->format_set = 1;
 			opt->format = hp_output_find(optarg);
 			if (!opt->format || (opt->format->flags & HP_OUTPUT_HIDDEN)) {
 				char names[256];
@@ -294,6 +297,7 @@ static int run(struct options *opt, int argc, char **argv)
 		case OPT_COLLAPSED:
 			opt->format = hp_output_find("collapsed");
 			opt->export_opt = "--collapsed";
+			opt->nexports++;
 			opt->format_arg = optarg;
 			if (opt->format->check_arg(optarg)) {
 				fprintf(stderr,
@@ -314,6 +318,7 @@ static int run(struct options *opt, int argc, char **argv)
 					  : c == OPT_MASSIF ? "--massif"
 							    : "--dhat";
 			opt->export_file = optarg;
+			opt->nexports++;
 			break;
 		}
 		case OPT_PPROF_AT:
@@ -367,6 +372,11 @@ static int run(struct options *opt, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (opt->export_opt) {
+		if (opt->nexports > 1 || opt->format_set) {
+			fprintf(stderr, PROG ": one report at a time: --format, --collapsed, "
+					     "--pprof, --massif and --dhat exclude each other\n");
+			return EXIT_USAGE;
+		}
 		if (nfiles != 1 || opt->follow || opt->dump) {
 			fprintf(stderr, PROG ": %s takes one trace, without --follow or --dump\n",
 				opt->export_opt);

@@ -488,6 +488,8 @@ def check_cli(a, trace):
          r"--pprof takes one trace"),
         (["--massif", "m.out", "-o", "n.out", trace], 1, r"--massif FILE writes FILE"),
         (["--collapsed", "peak", "--follow", trace], 1, r"--collapsed takes one trace"),
+        (["--pprof", "a.pb.gz", "--massif", "m.out", trace], 1, r"one report at a time"),
+        (["--format", "json", "--dhat", "d.json", trace], 1, r"one report at a time"),
         (["--massif", os.path.join(a.workdir, "no", "such", "dir"), trace], 1,
          r"cannot open '.*no/such/dir' for writing"),
         (["--pprof", os.path.join(a.workdir, "y.pb.gz"), os.path.join(a.workdir, "missing.zst")],
