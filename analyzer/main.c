@@ -38,6 +38,11 @@ struct options {
 	unsigned top;
 	int top_set;
 	const char *output;
+	/* --collapsed KIND, --pprof FILE, --massif FILE, --dhat FILE: the option, its file,
+	 * the format's own argument (KIND, --pprof-at); how many of them, and whether
+	 * --format was given too (either is a usage error) */
+	const char *export_opt, *export_file, *format_arg, *pprof_at;
+	int nexports, format_set;
 	struct hp_checks checks;
 	int diff;		      /* --diff BASE NEW */
 	struct hp_diff_budget budget; /* --fail-on-increase */
@@ -66,7 +71,19 @@ static void usage(FILE *o)
 	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++)
 		if (f->help && !(f->flags & HP_OUTPUT_HIDDEN))
 			fprintf(o, "                      %s: %s\n", f->name, f->help);
-	fputs("  --top N             sites per section (text, default 5) or in all (json, default\n"
+	fputs("  --collapsed KIND    collapsed stacks (flamegraph.pl, inferno, speedscope): one\n"
+	      "                      'outer;...;inner COUNT' line per stack, KIND peak, leaked,\n"
+	      "                      allocated (bytes), calls or temporary (allocations)\n"
+	      "  --pprof FILE        a gzip'd pprof profile (go tool pprof, Pyroscope, Parca):\n"
+	      "                      Go's heap sample types, alloc_* and inuse_*\n"
+	      "  --pprof-at WHEN     inuse_* at the peak (WHEN peak, the default) or at the end\n"
+	      "                      of the run (end: what was never freed)\n"
+	      "  --massif FILE       valgrind massif's out-file (ms_print, massif-visualizer):\n"
+	      "                      snapshots over time, detailed trees at the peak\n"
+	      "  --dhat FILE         valgrind DHAT's JSON (dh_view.html): per site totals,\n"
+	      "                      lifetimes, the most live, at the peak and at the end\n"
+	      "                      (one TRACE only for these four)\n"
+	      "  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
 	      "  --follow            a live view of a trace being written: heap, RSS, rates and\n"
@@ -185,6 +202,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
 	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
 	    .time = &opt->checks.time,
+	    .series_buckets = opt->format->series_buckets,
 	};
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {
@@ -285,7 +303,12 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_INTERVAL,
 		OPT_DIFF,
 		OPT_FAIL_ON_INCREASE,
-		OPT_COLOR
+		OPT_COLOR,
+		OPT_COLLAPSED,
+		OPT_PPROF,
+		OPT_PPROF_AT,
+		OPT_MASSIF,
+		OPT_DHAT
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -297,6 +320,11 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"fail-on-increase", required_argument, NULL, OPT_FAIL_ON_INCREASE},
 	    {"color", optional_argument, NULL, OPT_COLOR},
 	    {"colour", optional_argument, NULL, OPT_COLOR},
+	    {"collapsed", required_argument, NULL, OPT_COLLAPSED},
+	    {"pprof", required_argument, NULL, OPT_PPROF},
+	    {"pprof-at", required_argument, NULL, OPT_PPROF_AT},
+	    {"massif", required_argument, NULL, OPT_MASSIF},
+	    {"dhat", required_argument, NULL, OPT_DHAT},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -313,6 +341,7 @@ static int run(struct options *opt, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_FORMAT:
+			opt->format_set = 1;
 			opt->format = hp_output_find(optarg);
 			if (!opt->format || (opt->format->flags & HP_OUTPUT_HIDDEN)) {
 				char names[256];
@@ -372,6 +401,42 @@ static int run(struct options *opt, int argc, char **argv)
 		case 'o':
 			opt->output = optarg;
 			break;
+		case OPT_COLLAPSED:
+			opt->format = hp_output_find("collapsed");
+			opt->export_opt = "--collapsed";
+			opt->nexports++;
+			opt->format_arg = optarg;
+			if (opt->format->check_arg(optarg)) {
+				fprintf(stderr,
+					PROG ": invalid --collapsed '%s': expected peak, leaked, "
+					     "allocated, calls or temporary\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_PPROF:
+		case OPT_MASSIF:
+		case OPT_DHAT: {
+			const char *name = c == OPT_PPROF    ? "pprof"
+					   : c == OPT_MASSIF ? "massif"
+							     : "dhat";
+			opt->format = hp_output_find(name);
+			opt->export_opt = c == OPT_PPROF    ? "--pprof"
+					  : c == OPT_MASSIF ? "--massif"
+							    : "--dhat";
+			opt->export_file = optarg;
+			opt->nexports++;
+			break;
+		}
+		case OPT_PPROF_AT:
+			opt->pprof_at = optarg;
+			if (hp_output_find("pprof")->check_arg(optarg)) {
+				fprintf(stderr,
+					PROG ": invalid --pprof-at '%s': expected peak or end\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case OPT_PROGRESS:
 			opt->progress = 1;
 			break;
@@ -422,6 +487,32 @@ static int run(struct options *opt, int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
+	if (opt->pprof_at && opt->format != hp_output_find("pprof")) {
+		fprintf(stderr, PROG ": --pprof-at needs --pprof FILE\n");
+		return EXIT_USAGE;
+	}
+	if (opt->export_opt) {
+		if (opt->nexports > 1 || opt->format_set) {
+			fprintf(stderr, PROG ": one report at a time: --format, --collapsed, "
+					     "--pprof, --massif and --dhat exclude each other\n");
+			return EXIT_USAGE;
+		}
+		if (nfiles != 1 || opt->follow || opt->dump) {
+			fprintf(stderr, PROG ": %s takes one trace, without --follow or --dump\n",
+				opt->export_opt);
+			return EXIT_USAGE;
+		}
+		if (opt->export_file && opt->output) {
+			fprintf(stderr, PROG ": %s FILE writes FILE: -o is not for it\n",
+				opt->export_opt);
+			return EXIT_USAGE;
+		}
+		if (opt->export_file)
+			opt->output = opt->export_file;
+		if (opt->format == hp_output_find("pprof"))
+			opt->format_arg = opt->pprof_at;
+	}
+
 	if (opt->follow) {
 		if (nfiles != 1 || opt->dump || opt->format != hp_output_find("text")) {
 			fprintf(stderr, PROG ": --follow takes one trace and the text view only\n");
@@ -461,6 +552,7 @@ static int run(struct options *opt, int argc, char **argv)
 	    .ntraces = nfiles,
 	    .color = hp_term_color(opt->color, fileno(out)),
 	    .width = hp_term_width(fileno(out)),
+	    .arg = opt->format_arg,
 	};
 	int werr = 0;
 	rc = EXIT_OK;

@@ -10,6 +10,10 @@
 	X(json)                                                                                    \
 	X(lsan)                                                                                    \
 	X(leaks)                                                                                   \
+	X(collapsed)                                                                               \
+	X(pprof)                                                                                   \
+	X(massif)                                                                                  \
+	X(dhat)                                                                                    \
 	X(dump)
 
 #define DECLARE(name) extern const struct hp_output hp_output_##name;

@@ -46,6 +46,12 @@ struct hp_output {
 	const char *help;     /* its --help line after --format's, NULL: none */
 	unsigned flags;	      /* enum hp_output_flags */
 	unsigned default_top; /* top when --top is not given; 0 all */
+	/* Its own argument (hp_output_options.arg) is valid: 0, else -1; NULL: any. Checked
+	 * before any trace is read, so a bad value is a usage error. */
+	int (*check_arg)(const char *arg);
+	/* Buckets of the per-site series it needs (hp_analysis_options.series_buckets);
+	 * 0: the default. */
+	unsigned series_buckets;
 	/* Before the first trace and after the last, even when no trace could be read: what
 	 * one document of several traces puts around them. NULL: nothing. */
 	void (*begin)(const struct hp_output_options *o);

@@ -44,6 +44,17 @@ struct hp_location {
 struct hp_site {
 	uint64_t allocations, allocated_bytes, peak_bytes;
 	uint64_t leaked_bytes, leaked_allocations, temporary;
+	/* Blocks live at the global peak, of the peak_bytes (pprof inuse_objects there). */
+	uint64_t peak_allocations;
+	/* The size of every block of the site when all had the same size, else 0 (pprof's
+	 * `bytes` label); always 0 for hint sites. */
+	uint64_t object_size;
+	/* The most bytes of the site live at once, and its blocks live then (DHAT's mb,
+	 * mbk); the sum of its blocks' lifetimes in seconds, a block live at the end living
+	 * to the end of the trace (DHAT's tl; hp_replay_peek: those freed so far). 0 for
+	 * hint sites. */
+	uint64_t max_bytes, max_allocations;
+	double lifetime_s;
 	/* The stack: indices into hp_profile.locations, innermost first, untrimmed; none for
 	 * the site of events without a stack. */
 	const uint32_t *locations;

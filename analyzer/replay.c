@@ -31,6 +31,7 @@
 #define NO_KEY UINT64_MAX
 /* The site of a block allocated before the window opened: neither it nor its free counts. */
 #define OUT_SITE (UINT32_MAX - 1)
+#define SIZE_MIXED UINT64_MAX
 
 enum { EV_FREE, EV_ALLOC, EV_HINT, EV_MARK };
 
@@ -56,6 +57,10 @@ struct thread {
 
 struct site {
 	uint64_t allocations, allocated_bytes, live_bytes, live_blocks, at_peak, temporary;
+	uint64_t at_peak_blocks;	/* live_blocks when at_peak was taken */
+	uint64_t max_bytes, max_blocks; /* the most bytes live at once, and the blocks then */
+	double lifetime;		/* sum of its blocks' lifetimes: units x count weight */
+	uint64_t one_size; /* the size of every block so far; SIZE_MIXED once two differ */
 	uint64_t epoch;
 	uint32_t first_loc, nlocs; /* in hp_replay.stack_locs */
 	uint64_t hash;
@@ -443,6 +448,7 @@ static inline void site_touch(struct hp_replay *rp, struct site *s)
 {
 	if (s->epoch < rp->peak_epoch) {
 		s->at_peak = s->live_bytes;
+		s->at_peak_blocks = s->live_blocks;
 		s->epoch = rp->peak_epoch;
 	}
 	if (__builtin_expect(s->open_key != rp->ser_key, 0))
@@ -481,6 +487,9 @@ static inline void release_block(struct hp_replay *rp, struct hp_block_rec *b, s
 	} else {
 		site_touch(rp, s);
 		rp->heap -= w.bytes;
+		/* A double add per free: DHAT's total lifetime (report_dhat.c). */
+		if (rp->applied_time > b->time)
+			s->lifetime += (double)(rp->applied_time - b->time) * (double)w.count;
 	}
 	s->live_bytes -= w.bytes;
 	s->live_blocks -= w.count;
@@ -666,10 +675,18 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
+	/* One compare per allocation: pprof's `bytes` label holds a site's block size only
+	 * when every block of the site had that size. */
+	if (__builtin_expect(s->one_size != e->size, 0))
+		s->one_size = s->allocations ? SIZE_MIXED : e->size;
 	s->live_bytes += w.bytes;
 	s->live_blocks += w.count;
 	s->allocations += w.count;
 	s->allocated_bytes += w.bytes;
+	if (s->live_bytes > s->max_bytes) {
+		s->max_bytes = s->live_bytes;
+		s->max_blocks = s->live_blocks;
+	}
 	rp->heap += w.bytes;
 	rp->prof.allocations += w.count;
 	rp->prof.allocated_bytes += w.bytes;
@@ -1531,6 +1548,12 @@ static struct hp_site out_site(const struct hp_replay *rp, const struct site *s,
 	    .allocations = (s->allocations + half) >> cs,
 	    .allocated_bytes = s->allocated_bytes,
 	    .peak_bytes = s->epoch < rp->peak_epoch ? s->live_bytes : s->at_peak,
+	    .peak_allocations =
+		((s->epoch < rp->peak_epoch ? s->live_blocks : s->at_peak_blocks) + half) >> cs,
+	    .object_size = s->one_size == SIZE_MIXED ? 0 : s->one_size,
+	    .max_bytes = s->max_bytes,
+	    .max_allocations = (s->max_blocks + half) >> cs,
+	    .lifetime_s = s->lifetime / (double)((uint64_t)1 << cs) * rp->prof.seconds_per_unit,
 	    .leaked_bytes = s->live_bytes,
 	    .leaked_allocations = (s->live_blocks + half) >> cs,
 	    .temporary = (s->temporary + half) >> cs,
@@ -1591,6 +1614,17 @@ const struct hp_profile *hp_replay_peek(struct hp_replay *rp)
 	return v;
 }
 
+/* A block live at the end lives until the end of the trace. */
+static void end_lifetime(void *ctx, const struct hp_block_rec *b)
+{
+	struct hp_replay *rp = ctx;
+	if (b->site == OUT_SITE) /* allocated before the window: not counted */
+		return;
+	struct site *s = &rp->sites[b->site];
+	if (!s->hint && rp->max_time > b->time)
+		s->lifetime += (double)(rp->max_time - b->time) * (double)weigh(rp, b->size).count;
+}
+
 struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 {
 	struct hp_profile *p = &rp->prof;
@@ -1600,6 +1634,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	}
 	p->seconds_per_unit = seconds_per_unit(rp);
 	double spu = p->seconds_per_unit;
+	hp_blocks_foreach(&rp->live, end_lifetime, rp);
 	if (rp->win_on)
 		window_finish(rp, spu);
 	p->heap_bytes = rp->heap;

@@ -4,8 +4,11 @@
 
 # gcc g++ make: the toolchain; cmake pkg-config: the build; libunwind-dev: the recorder's
 # unwinder; libzstd-dev zstd: trace compression; libdw-dev libelf-dev: the analyzer's
-# symbolizer; python3: the preload tests' checker; valgrind heaptrack: tests compare
-# against them; clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling;
+# symbolizer; zlib1g-dev: the gzip of heapprof-analyze --pprof; golang-go: `go tool
+# pprof`, which the export tests read the pprof files with; python3: the preload tests'
+# checker; valgrind heaptrack: tests compare against them (and ms_print and dh_view.js
+# read the --massif and --dhat exports); chromium: runs dh_view.js in the --dhat test;
+# clang: sanitizer and fuzz builds; file git sqlite3 perl: test tooling;
 # ripgrep fd-find rustc cargo librust-tokio-dev openjdk-17-jdk-headless nodejs: the
 # runtimes of the real-program suite (Rust programs, two built by the tests, one of them
 # a tokio server, the JVM, node); redis-server redis-tools memcached libmemcached-tools
@@ -13,7 +16,7 @@
 # and its tests.
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
-	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd
+	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd zlib1g-dev golang-go chromium
 	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
 	ripgrep fd-find rustc cargo librust-tokio-dev openjdk-17-jdk-headless nodejs
 	redis-server redis-tools memcached libmemcached-tools nginx wrk gdb

@@ -521,7 +521,18 @@ static void test_table(void)
 	size_t n = 0;
 	while (hp_output_get(n))
 		n++;
-	CHECK_U64(n, 5);
+	CHECK_U64(n, 9);
+	/* The exports: selected by options of their own, each checking its argument. */
+	const char *exports[] = {"collapsed", "pprof", "massif", "dhat"};
+	for (int i = 0; i < 4; i++) {
+		const struct hp_output *f = hp_output_find(exports[i]);
+		CHECK(f && f->write && (f->flags & HP_OUTPUT_HIDDEN));
+	}
+	CHECK(hp_output_find("collapsed")->check_arg("temporary") == 0);
+	CHECK(hp_output_find("collapsed")->check_arg("bytes") == -1);
+	CHECK(hp_output_find("pprof")->check_arg("end") == 0);
+	CHECK(hp_output_find("pprof")->check_arg("start") == -1);
+	CHECK_U64(hp_output_find("massif")->series_buckets, 64);
 }
 
 int main(void)

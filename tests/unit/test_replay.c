@@ -118,6 +118,8 @@ static void test_two_threads(void)
 		CHECK_U64(x->allocations, 3);
 		CHECK_U64(x->allocated_bytes, 3100);
 		CHECK_U64(x->peak_bytes, 2000);
+		CHECK_U64(x->peak_allocations, 1); /* D */
+		CHECK_U64(x->object_size, 0);	   /* 100, 1000, 2000 */
 		CHECK_U64(x->leaked_bytes, 2000);
 		CHECK_U64(x->leaked_allocations, 1);
 		CHECK_U64(x->temporary, 2);
@@ -134,6 +136,7 @@ static void test_two_threads(void)
 		CHECK_U64(y->allocations, 3);
 		CHECK_U64(y->allocated_bytes, 257);
 		CHECK_U64(y->peak_bytes, 50);
+		CHECK_U64(y->peak_allocations, 1); /* the second A */
 		CHECK_U64(y->leaked_bytes, 7);
 		CHECK_U64(y->leaked_allocations, 1);
 		CHECK_U64(y->temporary, 0);
@@ -502,8 +505,66 @@ static void test_series_late_start(void)
 	tb_release(&b);
 }
 
+/* Blocks live at the peak (pprof inuse_objects there) and a site's one block size (pprof's
+ * bytes label):
+ *   10 alloc 16 A (site 1)  20 alloc 16 B (site 1)  30 alloc 100 C (site 2): peak 132
+ *   40 free A  50 alloc 16 D (site 1): 132 again, not a new peak  60 free C
+ *   70 alloc 5 E (site 2)
+ * At the peak site 1 holds 2 blocks, site 2 one; site 1's blocks all had 16 bytes. */
+static void test_peak_blocks_and_size(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 7, .exe = "/bin/prog"});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000, 0x402000}, s2[] = {0x401100, 0x402000};
+	tb_stack(&b, 1, 2, s1);
+	tb_stack(&b, 2, 2, s2);
+	tb_thread(&b, 0, 7, 0);
+	tb_alloc(&b, 0, 10, 16, 1, A);
+	tb_alloc(&b, 0, 20, 16, 1, B);
+	tb_alloc(&b, 0, 30, 100, 2, C);
+	tb_free(&b, 0, 40, A);
+	tb_alloc(&b, 0, 50, 16, 1, D);
+	tb_free(&b, 0, 60, C);
+	tb_alloc(&b, 0, 70, 5, 2, E);
+	tb_flush_events(&b);
+	tb_round(&b, 80);
+	tb_end(&b, 90, 7, 0);
+	tb_frame(&b);
+
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->peak_heap_bytes, 132);
+	const struct hp_site *x = site_at(p, 0x1000), *y = site_at(p, 0x1100);
+	CHECK(x && y);
+	if (x && y) {
+		CHECK_U64(x->peak_bytes, 32);
+		CHECK_U64(x->peak_allocations, 2);
+		CHECK_U64(x->leaked_allocations, 2);
+		CHECK_U64(x->object_size, 16);
+		CHECK_U64(y->peak_bytes, 100);
+		CHECK_U64(y->peak_allocations, 1);
+		CHECK_U64(y->object_size, 0); /* 100 and 5 */
+		/* DHAT's figures: the most live at once, and lifetimes, those live at the
+		 * end to the end: A 10..40, B 20..end, D 50..end; C 30..60, E 70..end. */
+		CHECK_U64(x->max_bytes, 32);
+		CHECK_U64(x->max_allocations, 2);
+		CHECK_U64(y->max_bytes, 100);
+		CHECK_U64(y->max_allocations, 1);
+		double spu = p->seconds_per_unit, end = p->duration_s;
+		CHECK(spu > 0 && end > 70 * spu);
+		CHECK(fabs(x->lifetime_s - (30 * spu + (end - 20 * spu) + (end - 50 * spu))) <
+		      1e-12);
+		CHECK(fabs(y->lifetime_s - (30 * spu + (end - 70 * spu))) < 1e-12);
+	}
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
 int main(void)
 {
+	test_peak_blocks_and_size();
 	test_v3_release_before_alloc();
 	test_two_threads();
 	test_ties_and_tolerance();
