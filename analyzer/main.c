@@ -15,6 +15,7 @@
 #include <heapprof/version.h>
 
 #include "checks.h"
+#include "flame.h"
 #include "follow.h"
 #include "model.h"
 #include "output.h"
@@ -34,6 +35,8 @@ struct options {
 	unsigned top;
 	int top_set;
 	const char *output;
+	const char *format_arg; /* the argument of a format's own option (--svg-flamegraph) */
+	int output_set_by_format;
 	struct hp_checks checks;
 };
 
@@ -56,6 +59,14 @@ static void usage(FILE *o)
 	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++)
 		if (f->help && !(f->flags & HP_OUTPUT_HIDDEN))
 			fprintf(o, "                      %s: %s\n", f->name, f->help);
+	fputs("  --html FILE         write an HTML report to FILE: summary, memory over time,\n"
+	      "                      flame graphs, tables of sites and leaks; one file that\n"
+	      "                      opens in any browser with no network (docs/html-report.md)\n"
+	      "  --svg-flamegraph KIND\n"
+	      "                      an SVG flame graph (no script) of KIND: peak, calls,\n"
+	      "                      allocated, leaked or temporary; to stdout or -o FILE\n"
+	      "  --svg-timeline      an SVG chart of the heap and RSS over time; to stdout or -o\n",
+	      o);
 	fputs("  --top N             sites per section (text, default 5) or in all (json, default\n"
 	      "                      all); 0 means all\n"
 	      "  --dump              print every decoded record, one per line, in file order\n"
@@ -205,7 +216,10 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_PROGRESS,
 		OPT_NO_PROGRESS,
 		OPT_FOLLOW,
-		OPT_INTERVAL
+		OPT_INTERVAL,
+		OPT_HTML,
+		OPT_SVG_FLAMEGRAPH,
+		OPT_SVG_TIMELINE
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -213,6 +227,9 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"dump", no_argument, NULL, OPT_DUMP},
 	    {"follow", no_argument, NULL, OPT_FOLLOW},
 	    {"interval", required_argument, NULL, OPT_INTERVAL},
+	    {"html", required_argument, NULL, OPT_HTML},
+	    {"svg-flamegraph", required_argument, NULL, OPT_SVG_FLAMEGRAPH},
+	    {"svg-timeline", no_argument, NULL, OPT_SVG_TIMELINE},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -263,7 +280,37 @@ static int run(struct options *opt, int argc, char **argv)
 			break;
 		}
 		case 'o':
+			if (opt->output_set_by_format) {
+				fprintf(stderr,
+					PROG ": --html names its output file: no -o with it\n");
+				return EXIT_USAGE;
+			}
 			opt->output = optarg;
+			break;
+		case OPT_HTML:
+			if (opt->output) {
+				fprintf(stderr,
+					PROG ": --html names its output file: no -o with it\n");
+				return EXIT_USAGE;
+			}
+			opt->format = hp_output_find("html");
+			opt->output = optarg;
+			opt->output_set_by_format = 1;
+			break;
+		case OPT_SVG_FLAMEGRAPH:
+			if (hp_flame_kind_parse(optarg) < 0) {
+				fprintf(stderr,
+					PROG
+					": invalid --svg-flamegraph '%s': expected peak, calls, "
+					"allocated, leaked or temporary\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			opt->format = hp_output_find("svg-flamegraph");
+			opt->format_arg = optarg;
+			break;
+		case OPT_SVG_TIMELINE:
+			opt->format = hp_output_find("svg-timeline");
 			break;
 		case OPT_PROGRESS:
 			opt->progress = 1;
@@ -316,6 +363,14 @@ static int run(struct options *opt, int argc, char **argv)
 					       });
 	}
 
+	/* One document per file: a page or a picture holds one trace. */
+	if (nfiles > 1 && (opt->format == hp_output_find("html") ||
+			   opt->format == hp_output_find("svg-flamegraph") ||
+			   opt->format == hp_output_find("svg-timeline"))) {
+		fprintf(stderr, PROG ": --html and --svg-* take one trace\n");
+		return EXIT_USAGE;
+	}
+
 	FILE *out = stdout;
 	if (opt->output && !(out = fopen(opt->output, "w"))) {
 		fprintf(stderr, PROG ": cannot open '%s' for writing: %s\n", opt->output,
@@ -339,6 +394,7 @@ static int run(struct options *opt, int argc, char **argv)
 			      ? opt->checks.fail_kinds
 			      : (1u << HP_LEAK_DEFINITE) | (1u << HP_LEAK_INDIRECT),
 	    .ntraces = nfiles,
+	    .arg = opt->format_arg,
 	};
 	int werr = 0;
 	rc = EXIT_OK;

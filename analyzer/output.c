@@ -10,7 +10,10 @@
 	X(json)                                                                                    \
 	X(lsan)                                                                                    \
 	X(leaks)                                                                                   \
-	X(dump)
+	X(dump)                                                                                    \
+	X(html)                                                                                    \
+	X(svg_flamegraph)                                                                          \
+	X(svg_timeline)
 
 #define DECLARE(name) extern const struct hp_output hp_output_##name;
 HP_OUTPUTS(DECLARE)
