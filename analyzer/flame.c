@@ -236,7 +236,6 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 		map[r[i].index] = (uint32_t)n++;
 	}
 	/* Children lists, and one "others" node per kept parent for its pruned children. */
-	size_t nkept = n;
 	uint32_t max_depth = 0;
 	for (size_t i = 1; i < f->n; i++) {
 		const struct hp_flame_node *o = &f->nodes[i];
@@ -246,6 +245,7 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 		if (others[o->parent] == HP_FLAME_NONE) {
 			struct hp_flame_node *nd = &out[n];
 			memset(nd, 0, sizeof *nd);
+			nd->first_child = nd->next_sibling = HP_FLAME_NONE;
 			nd->parent = p;
 			nd->depth = out[p].depth + 1;
 			others[o->parent] = (uint32_t)n++;
@@ -262,7 +262,6 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 		if (nd->depth > max_depth)
 			max_depth = nd->depth;
 	}
-	(void)nkept;
 	/* A site ends at its node when kept, else in the "others" of the first ancestor
 	 * kept, which the walk up finds as the pruned node whose parent is kept. */
 	for (size_t s = 0; s < f->nsites; s++) {

@@ -34,6 +34,7 @@
   function count(v) { return Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
   function fmt(kind, v) { return BYTES[kind] ? bytes(v) : count(v); }
   function secs(t) {
+    if (t === 0) return '0';
     if (t < 1e-3) return (t * 1e6).toFixed(0) + ' µs';
     if (t < 1) return (t * 1e3).toFixed(1) + ' ms';
     return t.toFixed(t < 10 ? 2 : 1) + ' s';
@@ -91,7 +92,8 @@
   }
   var dur = S.duration_s > 0 ? S.duration_s : 0;
   var L = D.leak_totals;
-  var leakSub = L.scanned ? count(L.definite[1] + L.indirect[1]) + ' blocks definitely or indirectly lost'
+  var leakSub = L.scanned ? count(L.definite[1] + L.indirect[1]) + ' blocks lost; ' +
+    bytes(L.possible[0]) + ' possibly lost, ' + bytes(L.reachable[0]) + ' reachable'
     : count(S.leaked_allocations) + ' blocks live at exit';
   var leakBytes = L.scanned ? L.definite[0] + L.indirect[0] : S.leaked_bytes;
   app.appendChild(el('div', { cls: 'cards' }, [
@@ -442,11 +444,15 @@
       document.createTextNode('RSS')]), legend.firstChild);
     legend.insertBefore(el('span', {}, [el('i', { style: 'background:#1f4fa8' }),
       document.createTextNode('heap')]), legend.firstChild);
+    var lastMark = -1e9, row = 0;
     D.marks.forEach(function (m) {
       var x = X(m[0]);
+      // Labels of marks close together go on rows of their own.
+      row = x - lastMark < 60 ? row + 1 : 0;
+      lastMark = x;
       svg.appendChild(sv('line', { x1: x, x2: x, y1: mt, y2: H - mb, stroke: '#6b7280',
         'stroke-dasharray': '2 3', 'class': 'mark' }));
-      var lt = sv('text', { x: x + 3, y: mt + 10, 'font-size': 11, fill: '#4b5563' });
+      var lt = sv('text', { x: x + 3, y: mt + 10 + 12 * (row % 3), 'font-size': 11, fill: '#4b5563' });
       lt.textContent = m[1];
       svg.appendChild(lt);
     });
