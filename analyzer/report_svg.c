@@ -250,23 +250,31 @@ static uint64_t max_live(const struct hp_profile *p, const struct hp_site *s)
 	return v;
 }
 
-/* The heap (rss 0) or RSS line of the timeline, one path per run of points. */
+/* The heap (rss 0) or RSS line of the timeline, one path per run of points, in steps:
+ * a point holds the highest heap (the last RSS) of the interval ending at it. */
 static void polyline(FILE *o, const struct hp_profile *p, int rss, const double box[4], double T,
 		     double ymax, const char *style)
 {
 	int pen = 0;
+	double prev = 0;
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct hp_timeline_point *t = &p->timeline[i];
 		if (rss && !t->has_rss) {
 			if (pen)
 				fprintf(o, "\" %s/>\n", style);
 			pen = 0;
+			prev = t->t_s;
 			continue;
 		}
 		double v = (double)(rss ? t->rss_bytes : t->heap_bytes);
-		fprintf(o, "%s%.1f,%.1f", pen ? " L" : "<path d=\"M",
-			box[0] + box[1] * (t->t_s / T), box[2] + box[3] * (1 - v / ymax));
+		double y = box[2] + box[3] * (1 - v / ymax);
+		if (pen)
+			fprintf(o, " V%.1f", y);
+		else
+			fprintf(o, "<path d=\"M%.1f,%.1f", box[0] + box[1] * (prev / T), y);
+		fprintf(o, " H%.1f", box[0] + box[1] * (t->t_s / T));
 		pen = 1;
+		prev = t->t_s;
 	}
 	if (pen)
 		fprintf(o, "\" %s/>\n", style);
@@ -305,9 +313,13 @@ static int write_timeline(const struct hp_model *m, const struct hp_output_optio
 	}
 	for (int i = 0; i <= 5; i++)
 		fprintf(o,
-			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" fill=\"#687085\">%.3g "
+			"<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"%s\" fill=\"#687085\">%.3g "
 			"s</text>\n",
-			ml + xw * i / 5.0, mt + yh + 16, T * i / 5.0);
+			ml + xw * i / 5.0, mt + yh + 16,
+			i == 5 ? "end"
+			: i    ? "middle"
+			       : "start",
+			T * i / 5.0);
 
 	/* The sites with the most bytes live at once, stacked on the series buckets. */
 	static const char *const pal[SVG_STACKED] = {"#4e79a7", "#f28e2b", "#59a14f", "#e15759",
@@ -373,12 +385,16 @@ static int write_timeline(const struct hp_model *m, const struct hp_output_optio
 		 "class=\"rss\"");
 	polyline(o, p, 0, box, T, ymax,
 		 "fill=\"none\" stroke=\"#1f4fa8\" stroke-width=\"1.8\" class=\"heap\"");
+	double last_mark = -1e9;
+	int row = 0;
 	for (size_t i = 0; i < p->nmarks; i++) {
 		double x = ml + xw * fmin(p->marks[i].t_s / T, 1);
+		row = x - last_mark < 60 ? (row + 1) % 3 : 0; /* labels close together: rows */
+		last_mark = x;
 		fprintf(o,
 			"<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#6b7280\" "
 			"stroke-dasharray=\"2 3\"/><text x=\"%.1f\" y=\"%.0f\" fill=\"#4b5563\">",
-			x, x, mt, mt + yh, x + 3, mt + 10);
+			x, x, mt, mt + yh, x + 3, mt + 10 + 12.0 * row);
 		xml_text(o, p->marks[i].label, 40);
 		fputs("</text>\n", o);
 	}

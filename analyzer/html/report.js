@@ -428,12 +428,15 @@
       legend.appendChild(el('span', {}, [el('i', { style: 'background:' + PAL[si % PAL.length] }),
         document.createTextNode(siteLabel(s.stack))]));
     });
+    // Steps: a point holds the highest heap (the last RSS) of the interval ending at it.
     function line(idx, color, dash, cls) {
-      var d = '', pen = false;
+      var d = '', pen = false, prev = 0;
       D.timeline.forEach(function (p) {
-        if (p[idx] < 0) { pen = false; return; }
-        d += (pen ? 'L' : 'M') + X(p[0]).toFixed(1) + ',' + Y(p[idx]).toFixed(1);
+        if (p[idx] < 0) { pen = false; prev = p[0]; return; }
+        var y = Y(p[idx]).toFixed(1);
+        d += (pen ? 'V' + y : 'M' + X(prev).toFixed(1) + ',' + y) + 'H' + X(p[0]).toFixed(1);
         pen = true;
+        prev = p[0];
       });
       if (d) svg.appendChild(sv('path', { d: d, fill: 'none', stroke: color, 'stroke-width': 1.6,
         'stroke-dasharray': dash || '', 'class': cls }));
