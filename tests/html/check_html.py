@@ -177,9 +177,11 @@ def check_svg(a, trace, want_sites):
             continue
         ns = "{http://www.w3.org/2000/svg}"
         frames = []
+        boxes = []
         for g in root.iter(ns + "g"):
             t, r = g.find(ns + "title"), g.find(ns + "rect")
             frames.append((t.text, float(r.get("width")), int(r.get("data-value"))))
+            boxes.append((float(r.get("x")), float(r.get("y")), float(r.get("height"))))
         if not frames or not frames[0][0].startswith("all"):
             fail("--svg-flamegraph %s: no root frame" % kind)
             continue
@@ -189,16 +191,26 @@ def check_svg(a, trace, want_sites):
                 fail("--svg-flamegraph %s: %s is %.2f px, expected %.2f" % (
                     kind, title, w, root_w * v / total))
                 break
+        # A site's value is what its innermost frame holds less the frames drawn right
+        # under it (its callees), whose widths are theirs.
+        def self_value(i):
+            x, y, h = boxes[i]
+            under = sum(frames[j][2] for j in range(len(frames))
+                        if abs(boxes[j][1] - (y + h + 1)) < 0.01 and
+                        x - 0.01 <= boxes[j][0] < x + frames[i][1] - 0.01)
+            return frames[i][2] - under
         for fn, col, want in want_sites:
             if col != kind:
                 continue
-            got = [(w, v) for t, w, v in frames if t.startswith(fn + " ")]
-            if not got or got[0][1] != want or abs(got[0][0] - root_w * want / total) > 0.02:
-                fail("--svg-flamegraph %s: %s is %s, expected %d bytes at %.2f px" % (
-                    kind, fn, got, want, root_w * want / total))
+            got = [(frames[i][1], self_value(i)) for i in range(len(frames))
+                   if frames[i][0].startswith(fn + " ")]
+            ok = [w for w, v in got if v == want]
+            if not ok:
+                fail("--svg-flamegraph %s: %s frames (width, self value) %s, expected %d" % (
+                    kind, fn, got, want))
             else:
-                print("check_svg: %s %s: %d at %.2f of %.2f px" % (kind, fn, want, got[0][0],
-                                                                  root_w))
+                log("svg %s: %s holds %d itself, in a frame %.2f of %.2f px wide" % (
+                    kind, fn, want, ok[0], root_w))
     out, _ = analyze(a, ["--svg-timeline", trace])
     try:
         root = ET.fromstring(out)
