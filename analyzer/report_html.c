@@ -20,12 +20,16 @@
 #include "output.h"
 #include "report.h"
 #include "report_html_assets.h"
+#include "series.h"
 
 #define HTML_MAX_NODES 5000
 #define HTML_MIN_SHARE 1e-4
 #define HTML_TOP_PER_KIND 100
 #define HTML_MAX_LEAKS 200
 #define HTML_STACKED_SITES 8
+#define HTML_MAX_SERIES_POINTS 65536
+#define HTML_MAX_STACK_FRAMES 64
+#define HTML_MAX_NAME 512
 
 /* Frames shown by the page, each written once: index into m->frames -> id. */
 struct frame_ids {
@@ -52,6 +56,26 @@ static void jstr0(FILE *o, const char *s)
 		fputs("null", o);
 }
 
+/* A name of at most HTML_MAX_NAME bytes (a longer one cut, "..." after it). */
+static void jstr_max(FILE *o, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	if (!s)
+		fputs("null", o);
+	else if (n <= HTML_MAX_NAME)
+		hp_json_string(o, "", s, n);
+	else {
+		/* Cut before a UTF-8 continuation byte, never inside a character. */
+		size_t cut = HTML_MAX_NAME;
+		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+			cut--;
+		char buf[HTML_MAX_NAME + 4];
+		memcpy(buf, s, cut);
+		memcpy(buf + cut, "...", 3);
+		hp_json_string(o, "", buf, cut + 3);
+	}
+}
+
 static void jnum(FILE *o, double v)
 {
 	if (v != v || v > 1e300 || v < -1e300)
@@ -60,19 +84,32 @@ static void jnum(FILE *o, double v)
 		fprintf(o, "%.6g", v);
 }
 
-/* The trimmed frames of a site, innermost first, as ids. */
+/* The trimmed frames of a site, innermost first, as ids; of a stack deeper than
+ * HTML_MAX_STACK_FRAMES, the innermost and the outermost, and in their place -3 - the
+ * number of frames left out. */
 static void site_stack(FILE *o, const struct hp_model *m, const struct hp_site *s,
 		       struct frame_ids *ids)
 {
 	const struct hp_profile *p = m->prof;
-	size_t k = 0, n = 0;
+	size_t k = 0, n = 0, depth = s->trim_hi > s->trim_lo ? s->trim_hi - s->trim_lo : 0;
+	size_t inner = HTML_MAX_STACK_FRAMES * 3 / 4;
+	size_t skip = depth > HTML_MAX_STACK_FRAMES ? depth - HTML_MAX_STACK_FRAMES : 0;
 	putc('[', o);
 	for (uint32_t li = 0; li < s->nlocations && k < s->trim_hi; li++) {
 		const struct hp_location *l = &p->locations[s->locations[li]];
-		for (uint32_t j = 0; j < l->nframes && k < s->trim_hi; j++, k++)
-			if (k >= s->trim_lo && l->first_frame + j < m->nframes)
-				fprintf(o, n++ ? ",%" PRId32 : "%" PRId32,
-					frame_id(ids, m, &m->frames[l->first_frame + j]));
+		for (uint32_t j = 0; j < l->nframes && k < s->trim_hi; j++, k++) {
+			if (k < s->trim_lo || l->first_frame + j >= m->nframes)
+				continue;
+			size_t at = k - s->trim_lo;
+			if (skip && at >= inner && at < inner + skip) {
+				if (at == inner)
+					fprintf(o, n++ ? ",%" PRId64 : "%" PRId64,
+						-3 - (int64_t)skip);
+				continue;
+			}
+			fprintf(o, n++ ? ",%" PRId32 : "%" PRId32,
+				frame_id(ids, m, &m->frames[l->first_frame + j]));
+		}
 	}
 	putc(']', o);
 }
@@ -134,51 +171,74 @@ static const char *frame_label(const struct hp_frame *f)
 }
 
 /* Per flame node, the sum of the series of the sites ending there: what lets a range of
- * time re-scope the flame graph in the page. Sparse: non-empty buckets only. */
-static int node_series(FILE *o, const struct hp_profile *p, const struct hp_flame *fl)
+ * time re-scope the flame graph in the page. Sparse (non-empty buckets only) and at most
+ * HTML_MAX_SERIES_POINTS points: buckets merge in pairs (hp_series_merge_site) until
+ * they fit; *levels says how many times. */
+static int node_series(FILE *o, const struct hp_profile *p, const struct hp_flame *fl,
+		       unsigned *levels)
 {
 	size_t nb = p->series.nbuckets;
-	if (!nb)
+	*levels = 0;
+	if (!nb || !fl->n)
 		return 0;
-	uint32_t *head = malloc(fl->n * sizeof *head), *next = malloc(fl->nsites * sizeof *next);
-	struct hp_site_point *sum = calloc(nb, sizeof *sum);
-	if (!head || !next || !sum) {
-		free(head);
-		free(next);
-		free(sum);
-		return -1;
+	uint32_t *row = malloc(fl->n * sizeof *row);
+	struct hp_site_point *tmp = malloc(nb * sizeof *tmp), *sum = NULL;
+	size_t nrows = 0;
+	if (!row || !tmp)
+		goto oom;
+	memset(row, 0xff, fl->n * sizeof *row);
+	for (size_t s = 0; s < fl->nsites; s++)
+		if (p->sites[s].series && row[fl->site_node[s]] == UINT32_MAX)
+			row[fl->site_node[s]] = (uint32_t)nrows++;
+	sum = calloc(nrows ? nrows * nb : 1, sizeof *sum);
+	if (!sum)
+		goto oom;
+	for (size_t s = 0; s < fl->nsites; s++) {
+		const struct hp_site_point *v = p->sites[s].series;
+		if (!v)
+			continue;
+		struct hp_site_point *d = &sum[row[fl->site_node[s]] * nb];
+		for (size_t b = 0; b < nb; b++) {
+			d[b].allocations += v[b].allocations;
+			d[b].allocated_bytes += v[b].allocated_bytes;
+			d[b].live_bytes += v[b].live_bytes;
+		}
 	}
-	memset(head, 0xff, fl->n * sizeof *head);
-	for (size_t s = fl->nsites; s-- > 0;) {
-		next[s] = head[fl->site_node[s]];
-		head[fl->site_node[s]] = (uint32_t)s;
+	for (;; (*levels)++) {
+		size_t points = 0;
+		for (size_t r = 0; r < nrows; r++) {
+			memcpy(tmp, &sum[r * nb], nb * sizeof *tmp);
+			size_t m = hp_series_merge_site(tmp, nb, *levels);
+			for (size_t b = 0; b < m; b++)
+				points += tmp[b].allocations || tmp[b].live_bytes;
+		}
+		if (points <= HTML_MAX_SERIES_POINTS || (nb >> *levels) <= 1)
+			break;
 	}
 	int first = 1;
 	for (size_t nd = 0; nd < fl->n; nd++) {
-		if (head[nd] == UINT32_MAX)
+		if (row[nd] == UINT32_MAX)
 			continue;
-		memset(sum, 0, nb * sizeof *sum);
-		for (uint32_t s = head[nd]; s != UINT32_MAX; s = next[s]) {
-			const struct hp_site_point *v = p->sites[s].series;
-			for (size_t b = 0; v && b < nb; b++) {
-				sum[b].allocations += v[b].allocations;
-				sum[b].allocated_bytes += v[b].allocated_bytes;
-				sum[b].live_bytes += v[b].live_bytes;
-			}
-		}
+		memcpy(tmp, &sum[row[nd] * nb], nb * sizeof *tmp);
+		size_t m = hp_series_merge_site(tmp, nb, *levels);
 		fprintf(o, "%s[%zu", first ? "" : ",", nd);
 		first = 0;
-		for (size_t b = 0; b < nb; b++)
-			if (sum[b].allocations || sum[b].live_bytes)
+		for (size_t b = 0; b < m; b++)
+			if (tmp[b].allocations || tmp[b].live_bytes)
 				fprintf(o, ",%zu,%" PRIu64 ",%" PRIu64 ",%" PRIu64, b,
-					sum[b].allocations, sum[b].allocated_bytes,
-					sum[b].live_bytes);
+					tmp[b].allocations, tmp[b].allocated_bytes,
+					tmp[b].live_bytes);
 		putc(']', o);
 	}
-	free(head);
-	free(next);
+	free(row);
+	free(tmp);
 	free(sum);
 	return 0;
+oom:
+	free(row);
+	free(tmp);
+	free(sum);
+	return -1;
 }
 
 static int write_data(FILE *o, const struct hp_model *m)
@@ -255,10 +315,12 @@ static int write_data(FILE *o, const struct hp_model *m)
 			fprintf(o, ",%" PRIu64, nd->value[k]);
 	}
 	fputs("],\"node_series\":[", o);
-	if (node_series(o, p, &fl))
+	unsigned levels = 0;
+	if (node_series(o, p, &fl, &levels))
 		rc = -1;
+	fprintf(o, "],\"node_series_merged\":%u", 1u << levels);
 
-	fputs("],\"timeline\":[", o);
+	fputs(",\"timeline\":[", o);
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct hp_timeline_point *t = &p->timeline[i];
 		fputs(i ? ",[" : "[", o);
@@ -338,9 +400,9 @@ static int write_data(FILE *o, const struct hp_model *m)
 	for (size_t i = 0; i < ids.n; i++) {
 		const struct hp_frame *f = ids.used[i];
 		fputs(i ? ",[" : "[", o);
-		jstr0(o, frame_label(f));
+		jstr_max(o, frame_label(f));
 		putc(',', o);
-		jstr0(o, f->file);
+		jstr_max(o, f->file);
 		fprintf(o, ",%u,", f->line);
 		jstr0(o, f->module_path ? hp_basename(f->module_path) : NULL);
 		fprintf(o, ",%d]", f->inlined);

@@ -361,10 +361,18 @@
         '</td><td class="n">' + pct(t.val[i][n], t.val[i][0]) + '</td></tr>';
     });
     h += '</table>';
-    // The full path to the frame, outermost first.
+    // The full stack to the frame, each frame with its file:line (the inverted view's
+    // from the allocating frame out).
     var path = [];
-    for (var j = n; j > 0; j = t.parent[j]) path.unshift(fname(t.frame[j]));
-    if (path.length > 1) h += '<div class="loc">' + esc(path.join(F.invert ? ' ← ' : ' → ')) + '</div>';
+    for (var j = n; j > 0; j = t.parent[j]) {
+      var fid = t.frame[j], where = fid >= 0 && D.frames[fid][1] ?
+        D.frames[fid][1].split('/').pop() + (D.frames[fid][2] ? ':' + D.frames[fid][2] : '') : '';
+      path.unshift(esc(fname(fid)) + (where ? ' <span class="loc">' + esc(where) + '</span>' : ''));
+    }
+    if (path.length > 1) {
+      if (path.length > 24) path.splice(12, path.length - 22, '…');
+      h += '<div class="stk">' + path.join('<br>') + '</div>';
+    }
     showTip(ev, h);
   });
   canvas.addEventListener('mouseleave', hideTip);
@@ -523,8 +531,10 @@
   svg.addEventListener('mouseleave', function () { hideTip(); TL.guide.setAttribute('visibility', 'hidden'); });
   function setRange(r) {
     if (r && D.series.n && D.series.bucket_s > 0) {
-      var bs = D.series.bucket_s, b0 = Math.max(0, Math.floor(r[0] / bs)),
-        b1 = Math.min(D.series.n - 1, Math.floor(r[1] / bs));
+      // The flame graph's series may have merged buckets in groups (the size bound).
+      var g = D.node_series_merged || 1, bs = D.series.bucket_s * g,
+        b0 = Math.max(0, Math.floor(r[0] / bs)),
+        b1 = Math.min(Math.ceil(D.series.n / g) - 1, Math.floor(r[1] / bs));
       // Whole buckets: the range shown is what the per-site series can tell.
       F.range = [b0, b1, b0 * bs, Math.min((b1 + 1) * bs, S.duration_s)];
       if (KINDS[F.kind] === 'leaked' || KINDS[F.kind] === 'temporary') F.kind = 2;
@@ -541,8 +551,14 @@
   function stackRow(stack, cols) {
     var td = el('td', { colspan: cols });
     if (!stack.length) td.appendChild(el('div', { text: '(no stack)' }));
-    stack.forEach(function (id, i) {
-      var d = el('div', {}, [document.createTextNode('#' + i + ' ' + D.frames[id][0] + '  '),
+    var at = 0;
+    stack.forEach(function (id) {
+      if (id <= -3) {  // frames left out of a deep stack: -3 - their number
+        td.appendChild(el('div', { cls: 'loc', text: '… ' + count(-3 - id) + ' frames …' }));
+        at += -3 - id;
+        return;
+      }
+      var d = el('div', {}, [document.createTextNode('#' + at++ + ' ' + D.frames[id][0] + '  '),
         el('span', { cls: 'loc', text: floc(id) + (D.frames[id][4] ? ' (inlined)' : '') })]);
       td.appendChild(d);
     });
