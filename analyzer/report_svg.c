@@ -125,7 +125,12 @@ static void draw_node(struct flame_svg *c, uint32_t n, double x, double w)
 	FILE *o = c->o;
 	double y = SVG_PAD + 24 + nd->depth * SVG_ROW;
 	const struct hp_frame *fr = nd->frame;
-	const char *name = n == 0 ? "all" : fr ? (fr->function ? fr->function : "??") : "others";
+	/* An unsymbolized frame is named after its module, as in the HTML report. */
+	const char *name = n == 0	     ? "all"
+			   : !fr	     ? "others"
+			   : fr->function    ? fr->function
+			   : fr->module_path ? hp_basename(fr->module_path)
+					     : "??";
 	fputs("<g><title>", o);
 	xml_text(o, name, 4096);
 	if (fr && fr->file) {
