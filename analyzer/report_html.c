@@ -4,11 +4,12 @@
  * with analyzer/html/report.js (embedded at build time, report_html_assets.h); nothing is
  * fetched when it is viewed.
  *
- * Size bound, whatever the trace: the flame tree keeps at most HTML_MAX_NODES nodes (at
- * least HTML_MIN_SHARE of a kind's total each; smaller children merged into "others"),
- * so at most 2 * HTML_MAX_NODES nodes, each with sparse series of at most the model's
- * series buckets; the tables hold at most HTML_TOP_PER_KIND sites per kind and
- * HTML_MAX_LEAKS leak groups; the timeline at most HP_TIMELINE_MAX_POINTS points. */
+ * Size bound, whatever the trace (docs/html-report.md's table): the flame tree keeps at
+ * most HTML_MAX_NODES nodes (each at least HTML_MIN_SHARE of a kind's total; smaller
+ * children merged into "others", so at most 2 * HTML_MAX_NODES), their series at most
+ * HTML_MAX_SERIES_POINTS points; the tables at most HTML_TOP_PER_KIND sites per kind,
+ * HTML_STACKED_SITES and HTML_MAX_LEAKS leak groups, each stack HTML_MAX_STACK_FRAMES
+ * frames and each name HTML_MAX_NAME bytes; the timeline HP_TIMELINE_MAX_POINTS. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -142,6 +142,25 @@ def check_page(a, html, want_cards, want_sites, click):
         page.eval("document.getElementById('flame-unscope').click()")
         if page.eval("document.getElementById('flame-scope').className") == "on":
             fail("the scope did not clear")
+        # A click on a column's header sorts the table by it, largest first.
+        page.eval("document.querySelector('#sites-table th[data-col=calls]').click()")
+        calls = page.eval("""Array.from(document.querySelectorAll(
+            '#sites-table tr.row td[data-col=calls]')).map(function (td) {
+              return Number(td.dataset.value); })""")
+        if not calls or calls != sorted(calls, reverse=True):
+            fail("the sites table is not sorted by calls after a click: %s" % calls[:10])
+        # A click on a row opens its stack.
+        page.eval("document.querySelector('#sites-table tr.row').click()")
+        if not page.eval("!!document.querySelector('#sites-table tr.stack div')"):
+            fail("a click on a site did not show its stack")
+        # The search totals the frames matching it: the clicked function's own frames.
+        if click:
+            page.eval("""(function(){var s=document.getElementById('flame-search');
+                s.value=%s;s.dispatchEvent(new Event('input'));})()""" % json.dumps(
+                "^" + re.escape(click) + "$"))
+            st = page.eval("document.getElementById('flame-status').textContent")
+            if "search: " not in st or "search: 0 " in st:
+                fail("searching %s matched nothing: %s" % (click, st))
         # The inverted view and the search run without error.
         page.eval("""(function(){var c=document.getElementById('flame-invert');c.click();
             var s=document.getElementById('flame-search');s.value='a';

@@ -521,7 +521,11 @@ static void test_table(void)
 	size_t n = 0;
 	while (hp_output_get(n))
 		n++;
-	CHECK_U64(n, 5);
+	CHECK_U64(n, 8);
+	/* Formats with options of their own (--html, --svg-*): no --format value. */
+	const char *own[] = {"html", "svg-flamegraph", "svg-timeline"};
+	for (int i = 0; i < 3; i++)
+		CHECK(hp_output_find(own[i]) && (hp_output_find(own[i])->flags & HP_OUTPUT_HIDDEN));
 }
 
 int main(void)
