@@ -26,6 +26,12 @@ int hp_flame_kind_is_bytes(int kind)
 	return kind == HP_FLAME_PEAK || kind == HP_FLAME_ALLOCATED || kind == HP_FLAME_LEAKED;
 }
 
+/* Sums saturate: a node's value is never below a child's, even on a corrupt trace. */
+static uint64_t add_sat(uint64_t a, uint64_t b)
+{
+	return a + b < a ? UINT64_MAX : a + b;
+}
+
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 30;
@@ -158,7 +164,7 @@ int hp_flame_build(struct hp_flame *f, const struct hp_model *m)
 		site_values(s, v);
 		uint32_t node = 0;
 		for (int kd = 0; kd < HP_FLAME_KINDS; kd++)
-			f->nodes[0].value[kd] += v[kd];
+			f->nodes[0].value[kd] = add_sat(f->nodes[0].value[kd], v[kd]);
 		while (n-- > 0) {
 			node = child(f, m->frames, node, idx[n]);
 			if (node == HP_FLAME_NONE) {
@@ -166,7 +172,7 @@ int hp_flame_build(struct hp_flame *f, const struct hp_model *m)
 				break;
 			}
 			for (int kd = 0; kd < HP_FLAME_KINDS; kd++)
-				f->nodes[node].value[kd] += v[kd];
+				f->nodes[node].value[kd] = add_sat(f->nodes[node].value[kd], v[kd]);
 		}
 		f->site_node[si] = node;
 	}
@@ -225,10 +231,13 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 	       (keep == 0 || r[keep].share >= min_share))
 		keep++;
 	/* Parents rank before their children (share never above the parent's, ties by
-	 * depth), so each kept node's parent is mapped already. */
+	 * depth), so each kept node's parent is mapped already; a node whose parent is not
+	 * (values saturated at 2^64 - 1 tie) goes to the parent's "others" instead. */
 	size_t n = 0;
 	for (size_t i = 0; i < keep; i++) {
 		const struct hp_flame_node *o = &f->nodes[r[i].index];
+		if (o->parent != HP_FLAME_NONE && map[o->parent] == HP_FLAME_NONE)
+			continue;
 		struct hp_flame_node *nd = &out[n];
 		*nd = *o;
 		nd->first_child = nd->next_sibling = HP_FLAME_NONE;
@@ -253,7 +262,7 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 		struct hp_flame_node *nd = &out[others[o->parent]];
 		nd->merged++;
 		for (int k = 0; k < HP_FLAME_KINDS; k++)
-			nd->value[k] += o->value[k];
+			nd->value[k] = add_sat(nd->value[k], o->value[k]);
 	}
 	for (size_t i = n; i-- > 1;) {
 		struct hp_flame_node *nd = &out[i];
@@ -290,7 +299,7 @@ uint64_t hp_flame_self(const struct hp_flame *f, uint32_t node, int kind)
 	uint64_t v = f->nodes[node].value[kind];
 	for (uint32_t c = f->nodes[node].first_child; c != HP_FLAME_NONE;
 	     c = f->nodes[c].next_sibling)
-		v -= f->nodes[c].value[kind];
+		v = f->nodes[c].value[kind] < v ? v - f->nodes[c].value[kind] : 0;
 	return v;
 }
 

@@ -147,6 +147,24 @@ int main(void)
 	CHECK_STR(hp_flame_kind_name(HP_FLAME_ALLOCATED), "allocated");
 	CHECK(hp_flame_kind_name(HP_FLAME_KINDS) == NULL);
 
+	/* Values of a corrupt trace that overflow 64 bits: sums saturate, so a parent is
+	 * never below its child, and pruning still keeps a tree (the fuzz target found a
+	 * child ranked before its parent when sums wrapped). */
+	for (int i = 0; i < 4; i++)
+		sites[i].peak_bytes = UINT64_MAX / 2 + 7;
+	CHECK(hp_flame_build(&f, &m) == 0);
+	CHECK_U64(f.nodes[0].value[HP_FLAME_PEAK], UINT64_MAX);
+	b = child_at(&f, child_at(&f, 0, 0xa0), 0xb0);
+	CHECK_U64(f.nodes[b].value[HP_FLAME_PEAK], UINT64_MAX);
+	CHECK_U64(hp_flame_self(&f, b, HP_FLAME_PEAK), 0);
+	CHECK(hp_flame_prune(&f, 3, 0) == 0);
+	for (uint32_t i = 1; i < f.n; i++)
+		CHECK(f.nodes[i].parent < i ||
+		      f.nodes[f.nodes[i].parent].depth + 1 == f.nodes[i].depth);
+	for (size_t i = 0; i < f.nsites; i++)
+		CHECK(f.site_node[i] < f.n);
+	hp_flame_release(&f);
+
 	/* A lazy model has no frames to merge. */
 	struct hp_model lazy = {0};
 	CHECK(hp_model_resolve(&lazy, &p,
