@@ -17,6 +17,7 @@
 #include "checks.h"
 #include "debuginfo.h"
 #include "diff.h"
+#include "flame.h"
 #include "follow.h"
 #include "model.h"
 #include "output.h"
@@ -71,6 +72,14 @@ static void usage(FILE *o)
 	for (size_t i = 0; (f = hp_output_get(i)) != NULL; i++)
 		if (f->help && !(f->flags & HP_OUTPUT_HIDDEN))
 			fprintf(o, "                      %s: %s\n", f->name, f->help);
+	fputs("  --html FILE         write an HTML report to FILE: summary, memory over time,\n"
+	      "                      flame graphs, tables of sites and leaks; one file that\n"
+	      "                      opens in any browser with no network (docs/html-report.md)\n"
+	      "  --svg-flamegraph KIND\n"
+	      "                      an SVG flame graph (no script) of KIND: peak, calls,\n"
+	      "                      allocated, leaked or temporary; to stdout or -o FILE\n"
+	      "  --svg-timeline      an SVG chart of the heap and RSS over time; to stdout or -o\n",
+	      o);
 	fputs("  --collapsed KIND    collapsed stacks (flamegraph.pl, inferno, speedscope): one\n"
 	      "                      'outer;...;inner COUNT' line per stack, KIND peak, leaked,\n"
 	      "                      allocated (bytes), calls or temporary (allocations)\n"
@@ -308,7 +317,10 @@ static int run(struct options *opt, int argc, char **argv)
 		OPT_PPROF,
 		OPT_PPROF_AT,
 		OPT_MASSIF,
-		OPT_DHAT
+		OPT_DHAT,
+		OPT_HTML,
+		OPT_SVG_FLAMEGRAPH,
+		OPT_SVG_TIMELINE
 	};
 	static const struct option longopts[] = {
 	    {"format", required_argument, NULL, OPT_FORMAT},
@@ -325,6 +337,9 @@ static int run(struct options *opt, int argc, char **argv)
 	    {"pprof-at", required_argument, NULL, OPT_PPROF_AT},
 	    {"massif", required_argument, NULL, OPT_MASSIF},
 	    {"dhat", required_argument, NULL, OPT_DHAT},
+	    {"html", required_argument, NULL, OPT_HTML},
+	    {"svg-flamegraph", required_argument, NULL, OPT_SVG_FLAMEGRAPH},
+	    {"svg-timeline", no_argument, NULL, OPT_SVG_TIMELINE},
 	    {"output", required_argument, NULL, 'o'},
 	    {"no-symbols", no_argument, NULL, OPT_NO_SYMBOLS},
 	    {"progress", no_argument, NULL, OPT_PROGRESS},
@@ -436,6 +451,31 @@ static int run(struct options *opt, int argc, char **argv)
 					optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case OPT_HTML:
+			opt->format = hp_output_find("html");
+			opt->export_opt = "--html";
+			opt->export_file = optarg;
+			opt->nexports++;
+			break;
+		case OPT_SVG_FLAMEGRAPH:
+			if (hp_flame_kind_parse(optarg) < 0) {
+				fprintf(stderr,
+					PROG
+					": invalid --svg-flamegraph '%s': expected peak, calls, "
+					"allocated, leaked or temporary\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			opt->format = hp_output_find("svg-flamegraph");
+			opt->export_opt = "--svg-flamegraph";
+			opt->format_arg = optarg;
+			opt->nexports++;
+			break;
+		case OPT_SVG_TIMELINE:
+			opt->format = hp_output_find("svg-timeline");
+			opt->export_opt = "--svg-timeline";
+			opt->nexports++;
 			break;
 		case OPT_PROGRESS:
 			opt->progress = 1;

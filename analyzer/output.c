@@ -14,7 +14,10 @@
 	X(pprof)                                                                                   \
 	X(massif)                                                                                  \
 	X(dhat)                                                                                    \
-	X(dump)
+	X(dump)                                                                                    \
+	X(html)                                                                                    \
+	X(svg_flamegraph)                                                                          \
+	X(svg_timeline)
 
 #define DECLARE(name) extern const struct hp_output hp_output_##name;
 HP_OUTPUTS(DECLARE)

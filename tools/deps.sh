@@ -13,13 +13,13 @@
 # runtimes of the real-program suite (Rust programs, two built by the tests, one of them
 # a tokio server, the JVM, node); redis-server redis-tools memcached libmemcached-tools
 # nginx wrk: the server tests (tests/server) and bench/servers; gdb: heapprof -p (attach)
-# and its tests.
+# and its tests; chromium: the HTML report's tests load it in headless Chromium.
 HEAPPROF_DEPS=(
 	gcc g++ make libc6-dev cmake pkg-config
 	libunwind-dev libzstd-dev libdw-dev libelf-dev zstd zlib1g-dev golang-go chromium
 	python3 valgrind heaptrack clang libclang-rt-dev clang-format file git sqlite3 perl libjemalloc-dev
 	ripgrep fd-find rustc cargo librust-tokio-dev openjdk-17-jdk-headless nodejs
-	redis-server redis-tools memcached libmemcached-tools nginx wrk gdb
+	redis-server redis-tools memcached libmemcached-tools nginx wrk gdb chromium
 )
 
 hp_missing_deps()

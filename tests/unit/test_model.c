@@ -521,7 +521,7 @@ static void test_table(void)
 	size_t n = 0;
 	while (hp_output_get(n))
 		n++;
-	CHECK_U64(n, 9);
+	CHECK_U64(n, 12);
 	/* The exports: selected by options of their own, each checking its argument. */
 	const char *exports[] = {"collapsed", "pprof", "massif", "dhat"};
 	for (int i = 0; i < 4; i++) {
@@ -533,6 +533,10 @@ static void test_table(void)
 	CHECK(hp_output_find("pprof")->check_arg("end") == 0);
 	CHECK(hp_output_find("pprof")->check_arg("start") == -1);
 	CHECK_U64(hp_output_find("massif")->series_buckets, 64);
+	/* Formats with options of their own (--html, --svg-*): no --format value. */
+	const char *own[] = {"html", "svg-flamegraph", "svg-timeline"};
+	for (int i = 0; i < 3; i++)
+		CHECK(hp_output_find(own[i]) && (hp_output_find(own[i])->flags & HP_OUTPUT_HIDDEN));
 }
 
 int main(void)
