@@ -195,6 +195,40 @@ static int write_records(const char *path, const struct options *opt,
 	return rc;
 }
 
+/* How every trace of this run is analyzed; lazy: the format prints stacks only. */
+static struct hp_analysis_options analysis_options(struct options *opt, int lazy)
+{
+	return (struct hp_analysis_options){
+	    .no_symbols = opt->no_symbols,
+	    .suppressions = &opt->checks.supp,
+	    .warn = warn,
+	    .progress = progress,
+	    .ctx = opt,
+	    .lazy_symbols = lazy,
+	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
+	    .time = &opt->checks.time,
+	    .series_buckets = opt->format->series_buckets,
+	};
+}
+
+/* The checks (--max-peak, --fail-on-leaks, --check, ...) on a loaded model; `name`
+ * labels its verdicts when several traces are checked, else NULL. */
+static void evaluate_checks(struct options *opt, const struct hp_model *m, const char *name)
+{
+	const struct hp_profile *p = m->prof;
+	hp_checks_evaluate(&opt->checks,
+			   &(struct hp_check_input){
+			       .name = name,
+			       .peak_heap_bytes = p->peak_heap_bytes,
+			       .allocations = p->allocations,
+			       .leaked_bytes = p->leaked_bytes,
+			       .leaked_allocations = p->leaked_allocations,
+			       .exec_replaced = p->exec_path != NULL,
+			       .checklist = m->checklist,
+			   },
+			   &m->leaks);
+}
+
 /* One trace: its model, written in the chosen format, then checked. *werr keeps the
  * errno of the first output that could not be written. */
 static int analyze(const char *path, struct options *opt, const struct hp_output_options *oo,
@@ -202,17 +236,8 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 {
 	if (opt->format->write_records)
 		return write_records(path, opt, oo);
-	const struct hp_analysis_options ao = {
-	    .no_symbols = opt->no_symbols,
-	    .suppressions = &opt->checks.supp,
-	    .warn = warn,
-	    .progress = progress,
-	    .ctx = opt,
-	    .lazy_symbols = (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0,
-	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
-	    .time = &opt->checks.time,
-	    .series_buckets = opt->format->series_buckets,
-	};
+	const struct hp_analysis_options ao =
+	    analysis_options(opt, (opt->format->flags & HP_OUTPUT_LAZY_SYMBOLS) != 0);
 	struct hp_model m;
 	if (hp_model_load(&m, path, &ao)) {
 		fprintf(stderr, PROG ": %s\n", m.error);
@@ -221,18 +246,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
 	}
 	if (opt->format->write(&m, oo) && !*werr)
 		*werr = errno ? errno : EIO;
-	const struct hp_profile *p = m.prof;
-	hp_checks_evaluate(&opt->checks,
-			   &(struct hp_check_input){
-			       .name = oo->ntraces > 1 ? path : NULL,
-			       .peak_heap_bytes = p->peak_heap_bytes,
-			       .allocations = p->allocations,
-			       .leaked_bytes = p->leaked_bytes,
-			       .leaked_allocations = p->leaked_allocations,
-			       .exec_replaced = p->exec_path != NULL,
-			       .checklist = m.checklist,
-			   },
-			   &m.leaks);
+	evaluate_checks(opt, &m, oo->ntraces > 1 ? path : NULL);
 	hp_model_release(&m);
 	return EXIT_OK;
 }
@@ -241,13 +255,7 @@ static int analyze(const char *path, struct options *opt, const struct hp_output
  * diff written in text or JSON, then the budgets and the checks (on NEW). */
 static int diff(char **paths, struct options *opt, const struct hp_output_options *oo, int *werr)
 {
-	const struct hp_analysis_options ao = {
-	    .no_symbols = opt->no_symbols,
-	    .suppressions = &opt->checks.supp,
-	    .warn = warn,
-	    .progress = progress,
-	    .ctx = opt,
-	};
+	const struct hp_analysis_options ao = analysis_options(opt, 0);
 	struct hp_model m[2];
 	int rc = EXIT_OK, loaded = 0;
 	for (; loaded < 2; loaded++) {
@@ -268,17 +276,7 @@ static int diff(char **paths, struct options *opt, const struct hp_output_option
 		if (w && !*werr)
 			*werr = errno ? errno : EIO;
 		opt->checks.failed += hp_diff_budget_check(&opt->budget, &d, PROG, stderr);
-		const struct hp_profile *p = m[1].prof;
-		hp_checks_evaluate(&opt->checks,
-				   &(struct hp_check_input){
-				       .name = paths[1],
-				       .peak_heap_bytes = p->peak_heap_bytes,
-				       .allocations = p->allocations,
-				       .leaked_bytes = p->leaked_bytes,
-				       .leaked_allocations = p->leaked_allocations,
-				       .exec_replaced = p->exec_path != NULL,
-				   },
-				   &m[1].leaks);
+		evaluate_checks(opt, &m[1], paths[1]);
 	}
 	if (!rc)
 		hp_diff_release(&d);
