@@ -181,20 +181,6 @@ void hp_blocks_remove(struct hp_blocks *m, struct hp_block_rec *b)
 		b->key = 0; /* in a window */
 }
 
-void hp_blocks_foreach(const struct hp_blocks *m,
-		       void (*fn)(void *ctx, const struct hp_block_rec *b), void *ctx)
-{
-	if (m->has_zero)
-		fn(ctx, &m->zero);
-	for (size_t i = 0; i <= m->mask; i++)
-		if (m->slot[i].key)
-			fn(ctx, &m->slot[i]);
-	for (size_t t = 0; t < m->nwin; t++)
-		for (size_t i = 0; m->win[t] && i < HP_BLOCKS_WINDOW; i++)
-			if (m->win[t]->e[i].key)
-				fn(ctx, &m->win[t]->e[i]);
-}
-
 void hp_blocks_foreach_mut(struct hp_blocks *m, void (*fn)(void *ctx, struct hp_block_rec *b),
 			   void *ctx)
 {
@@ -207,4 +193,24 @@ void hp_blocks_foreach_mut(struct hp_blocks *m, void (*fn)(void *ctx, struct hp_
 		for (size_t i = 0; m->win[t] && i < HP_BLOCKS_WINDOW; i++)
 			if (m->win[t]->e[i].key)
 				fn(ctx, &m->win[t]->e[i]);
+}
+
+/* The read-only walk is the same walk: its callback, adapted. */
+struct const_visit {
+	void (*fn)(void *ctx, const struct hp_block_rec *b);
+	void *ctx;
+};
+
+static void visit_const(void *ctx, struct hp_block_rec *b)
+{
+	const struct const_visit *v = ctx;
+	v->fn(v->ctx, b);
+}
+
+void hp_blocks_foreach(const struct hp_blocks *m,
+		       void (*fn)(void *ctx, const struct hp_block_rec *b), void *ctx)
+{
+	struct const_visit v = {fn, ctx};
+	/* Nothing is written through m: visit_const hands fn a const record. */
+	hp_blocks_foreach_mut((struct hp_blocks *)m, visit_const, &v);
 }
