@@ -35,11 +35,11 @@ const char *hp_checklist_value(const struct hp_check_item *it, double v, char *b
 	else if (it->unit[0] == '%')
 		snprintf(buf, 48, "%.1f%%", v * 100);
 	else if (it->unit[0] == 'c')
-		snprintf(buf, 48, "%s calls/s", hp_human_count(b, (uint64_t)(v + 0.5)));
+		snprintf(buf, 48, "%s calls/s", hp_human_count(b, hp_round_u64(v)));
 	else if (it->unit[1] == '/')
-		snprintf(buf, 48, "%s/s", hp_human_bytes(b, (uint64_t)(v + 0.5)));
+		snprintf(buf, 48, "%s/s", hp_human_bytes(b, hp_round_u64(v)));
 	else
-		snprintf(buf, 48, "%s", hp_human_bytes(b, (uint64_t)(v + 0.5)));
+		snprintf(buf, 48, "%s", hp_human_bytes(b, hp_round_u64(v)));
 	return buf;
 }
 

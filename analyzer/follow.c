@@ -161,8 +161,8 @@ static int view(struct state *st, int live, int last)
 			hp_human_bytes(a, p->heap_bytes), hp_human_bytes(b, p->peak_heap_bytes),
 			p->peak_time_s, hp_human_bytes(c, p->rss_bytes));
 		fprintf(o, "  %s calls/s, %s/s over the last %.1f s;  %s calls in all\n",
-			hp_human_count(a, (uint64_t)(calls_s + 0.5)),
-			hp_human_bytes(b, (uint64_t)bytes_s), dt,
+			hp_human_count(a, hp_round_u64(calls_s)),
+			hp_human_bytes(b, hp_round_u64(bytes_s)), dt,
 			hp_human_count(d, p->allocations));
 		if (p->nmarks && st->last_mark) {
 			fprintf(o, "  %zu mark%s, the last at %.1f s: ", p->nmarks,
@@ -199,8 +199,8 @@ static int view(struct state *st, int live, int last)
 		for (size_t i = 0; i < n && i < top; i++) {
 			const struct hp_site *s = &p->sites[k[i].index];
 			fprintf(o, "  %10s/s %10s/s  ",
-				hp_human_count(a, (uint64_t)((double)k[i].key / dt + 0.5)),
-				hp_human_bytes(b, (uint64_t)((double)k[i].key2 / dt)));
+				hp_human_count(a, hp_round_u64((double)k[i].key / dt)),
+				hp_human_bytes(b, hp_round_u64((double)k[i].key2 / dt)));
 			if ((err = site_line(o, st, s)) != 0)
 				break;
 			putc('\n', o);

@@ -19,6 +19,16 @@ void hp_json_string(FILE *o, const char *prefix, const char *s, size_t n);
 /* "1.5 KiB": human units, 1 decimal (bytes exact below 1 KiB). buf: 32 bytes. */
 const char *hp_human_bytes(char *buf, uint64_t bytes);
 
+/* A double (a rate, a sum, a mean) rounded to a count for printing: NaN and negatives are
+ * 0, anything from 2^64 up is UINT64_MAX. A plain cast of an out-of-range double is
+ * undefined, and a corrupt trace's figures can be anything. */
+static inline uint64_t hp_round_u64(double v)
+{
+	if (!(v > 0))
+		return 0;
+	return v < 18446744073709551615.0 ? (uint64_t)(v + 0.5) : UINT64_MAX;
+}
+
 /* "1,234,567". buf: 32 bytes. */
 const char *hp_human_count(char *buf, uint64_t v);
 

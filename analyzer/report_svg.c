@@ -285,12 +285,6 @@ static void polyline(FILE *o, const struct hp_profile *p, int rss, const double 
 		fprintf(o, "\" %s/>\n", style);
 }
 
-/* An axis label's bytes: the scale is 8% above the peak, which may be past 2^64. */
-static uint64_t axis_bytes(double v)
-{
-	return v >= 18446744073709549568.0 ? UINT64_MAX : (uint64_t)v;
-}
-
 static int write_timeline(const struct hp_model *m, const struct hp_output_options *oo)
 {
 	const struct hp_profile *p = m->prof;
@@ -320,7 +314,8 @@ static int write_timeline(const struct hp_model *m, const struct hp_output_optio
 		    o,
 		    "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#dde1e8\"/>"
 		    "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" fill=\"#687085\">%s</text>\n",
-		    ml, W - mr, y, y, ml - 6, y + 4, hp_human_bytes(b, axis_bytes(ymax * i / 4.0)));
+		    ml, W - mr, y, y, ml - 6, y + 4,
+		    hp_human_bytes(b, hp_round_u64(ymax * i / 4.0)));
 	}
 	for (int i = 0; i <= 5; i++)
 		fprintf(o,

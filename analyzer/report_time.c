@@ -35,14 +35,14 @@ static const char *secs(char *buf, double s)
 static const char *rate(char *buf, double v)
 {
 	char b[32];
-	uint64_t a = (uint64_t)(fabs(v) + 0.5);
+	uint64_t a = hp_round_u64(fabs(v));
 	snprintf(buf, 40, "%s%s/s", v < 0 ? "-" : "+", hp_human_bytes(b, a));
 	return buf;
 }
 
 static const char *bytes_d(char *buf, double v)
 {
-	return hp_human_bytes(buf, v > 0 && v < 1.8e19 ? (uint64_t)(v + 0.5) : 0);
+	return hp_human_bytes(buf, hp_round_u64(v));
 }
 
 void hp_report_window_text(FILE *o, const struct hp_model *m)
@@ -269,14 +269,14 @@ int hp_report_timeline_text(FILE *o, const struct hp_model *m)
 		fputs("; '-' RSS)\n", o);
 	else if (rss_max > 0)
 		fprintf(o, "; RSS, up to %s, is off the scale)\n",
-			hp_human_bytes(lbl, (uint64_t)rss_max));
+			hp_human_bytes(lbl, hp_round_u64(rss_max)));
 	else
 		fputs(")\n", o);
 	for (int r = CHART_ROWS - 1; r >= 0; r--) {
 		double lo = max * r / CHART_ROWS, hi = max * (r + 1) / CHART_ROWS,
 		       mid = (lo + hi) / 2;
 		if (r == CHART_ROWS - 1)
-			fprintf(o, "%*s |", LABEL_W, hp_human_bytes(lbl, (uint64_t)max));
+			fprintf(o, "%*s |", LABEL_W, hp_human_bytes(lbl, hp_round_u64(max)));
 		else if (r == 0)
 			fprintf(o, "%*s |", LABEL_W, "0 B");
 		else
