@@ -71,7 +71,7 @@ static int add_node(struct hp_flame *f, const struct hp_frame *frame, uint32_t p
 }
 
 /* Keeps the table at most half full: rehashes every node but the root. */
-static int grow_slots(struct hp_flame *f, const struct hp_frame *frames)
+static int grow_slots(struct hp_flame *f)
 {
 	size_t nslots = f->nslots ? f->nslots * 2 : 4096;
 	uint32_t *s = malloc(nslots * sizeof *s);
@@ -80,8 +80,7 @@ static int grow_slots(struct hp_flame *f, const struct hp_frame *frames)
 	memset(s, 0xff, nslots * sizeof *s);
 	for (size_t i = 1; i < f->n; i++) {
 		const struct hp_flame_node *nd = &f->nodes[i];
-		uint64_t h =
-		    mix(nd->parent * 0x9e3779b97f4a7c15ull ^ f->frame_keys[nd->frame - frames]);
+		uint64_t h = mix(nd->parent * 0x9e3779b97f4a7c15ull ^ nd->frame_key);
 		size_t j = h & (nslots - 1);
 		while (s[j] != HP_FLAME_NONE)
 			j = (j + 1) & (nslots - 1);
@@ -93,12 +92,13 @@ static int grow_slots(struct hp_flame *f, const struct hp_frame *frames)
 	return 0;
 }
 
-/* The child of `parent` for frames[fi], created when new; HP_FLAME_NONE on ENOMEM. */
-static uint32_t child(struct hp_flame *f, const struct hp_frame *frames, uint32_t parent, size_t fi)
+/* The child of `parent` for `frame` (whose hp_frame_key() is `key`), created when new;
+ * HP_FLAME_NONE on ENOMEM. */
+static uint32_t child(struct hp_flame *f, const struct hp_frame *frame, uint64_t key,
+		      uint32_t parent)
 {
-	if ((f->n + 1) * 2 > f->nslots && grow_slots(f, frames))
+	if ((f->n + 1) * 2 > f->nslots && grow_slots(f))
 		return HP_FLAME_NONE;
-	uint64_t key = f->frame_keys[fi];
 	uint64_t h = mix(parent * 0x9e3779b97f4a7c15ull ^ key);
 	size_t j = h & (f->nslots - 1);
 	for (;; j = (j + 1) & (f->nslots - 1)) {
@@ -106,12 +106,12 @@ static uint32_t child(struct hp_flame *f, const struct hp_frame *frames, uint32_
 		if (i == HP_FLAME_NONE)
 			break;
 		const struct hp_flame_node *nd = &f->nodes[i];
-		if (nd->parent == parent && f->frame_keys[nd->frame - frames] == key &&
-		    hp_frame_same(nd->frame, &frames[fi]))
+		if (nd->parent == parent && nd->frame_key == key && hp_frame_same(nd->frame, frame))
 			return i;
 	}
-	if (add_node(f, &frames[fi], parent))
+	if (add_node(f, frame, parent))
 		return HP_FLAME_NONE;
+	f->nodes[f->n - 1].frame_key = key;
 	f->slots[j] = (uint32_t)(f->n - 1);
 	return (uint32_t)(f->n - 1);
 }
@@ -125,19 +125,30 @@ static void site_values(const struct hp_site *s, uint64_t v[HP_FLAME_KINDS])
 	v[HP_FLAME_TEMPORARY] = s->temporary;
 }
 
-int hp_flame_build(struct hp_flame *f, const struct hp_model *m)
+static int flame_init(struct hp_flame *f, const struct hp_model *m)
 {
 	memset(f, 0, sizeof *f);
 	if (m->lazy)
 		return -EINVAL;
-	const struct hp_profile *p = m->prof;
-	f->frame_keys = malloc((m->nframes ? m->nframes : 1) * sizeof *f->frame_keys);
-	f->site_node = malloc((p->nsites ? p->nsites : 1) * sizeof *f->site_node);
-	if (!f->frame_keys || !f->site_node || add_node(f, NULL, HP_FLAME_NONE))
+	f->site_node = malloc((m->prof->nsites ? m->prof->nsites : 1) * sizeof *f->site_node);
+	if (!f->site_node || add_node(f, NULL, HP_FLAME_NONE))
 		return -ENOMEM;
-	f->nsites = p->nsites;
+	f->nsites = m->prof->nsites;
+	return 0;
+}
+
+/* Adds every site of m to the tree, into each node's value (base 0) or base_value (1);
+ * site_node is filled for the model of value only. */
+static int add_model(struct hp_flame *f, const struct hp_model *m, int base)
+{
+	if (m->lazy)
+		return -EINVAL;
+	const struct hp_profile *p = m->prof;
+	uint64_t *keys = malloc((m->nframes ? m->nframes : 1) * sizeof *keys);
+	if (!keys)
+		return -ENOMEM;
 	for (size_t i = 0; i < m->nframes; i++)
-		f->frame_keys[i] = hp_frame_key(&m->frames[i]);
+		keys[i] = hp_frame_key(&m->frames[i]);
 	size_t *idx = NULL, cap = 0;
 	int rc = 0;
 	for (size_t si = 0; si < p->nsites && !rc; si++) {
@@ -163,23 +174,51 @@ int hp_flame_build(struct hp_flame *f, const struct hp_model *m)
 		uint64_t v[HP_FLAME_KINDS];
 		site_values(s, v);
 		uint32_t node = 0;
-		for (int kd = 0; kd < HP_FLAME_KINDS; kd++)
-			f->nodes[0].value[kd] = add_sat(f->nodes[0].value[kd], v[kd]);
-		while (n-- > 0) {
-			node = child(f, m->frames, node, idx[n]);
+		for (;;) {
+			uint64_t *to = base ? f->nodes[node].base_value : f->nodes[node].value;
+			for (int kd = 0; kd < HP_FLAME_KINDS; kd++)
+				to[kd] = add_sat(to[kd], v[kd]);
+			if (!n--)
+				break;
+			node = child(f, &m->frames[idx[n]], keys[idx[n]], node);
 			if (node == HP_FLAME_NONE) {
 				rc = -ENOMEM;
 				break;
 			}
-			for (int kd = 0; kd < HP_FLAME_KINDS; kd++)
-				f->nodes[node].value[kd] = add_sat(f->nodes[node].value[kd], v[kd]);
 		}
-		f->site_node[si] = node;
+		if (!base)
+			f->site_node[si] = node == HP_FLAME_NONE ? 0 : node;
 	}
 	free(idx);
+	free(keys);
+	return rc;
+}
+
+static void end_build(struct hp_flame *f)
+{
 	free(f->slots);
 	f->slots = NULL;
 	f->nslots = 0;
+}
+
+int hp_flame_build(struct hp_flame *f, const struct hp_model *m)
+{
+	int rc = flame_init(f, m);
+	if (!rc)
+		rc = add_model(f, m, 0);
+	end_build(f);
+	return rc;
+}
+
+int hp_flame_build_diff(struct hp_flame *f, const struct hp_model *base, const struct hp_model *new)
+{
+	int rc = flame_init(f, new);
+	if (!rc)
+		rc = add_model(f, new, 0);
+	if (!rc)
+		rc = add_model(f, base, 1);
+	end_build(f);
+	f->diff = 1;
 	return rc;
 }
 
@@ -216,12 +255,19 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 	}
 	for (size_t i = 0; i < f->n; i++) {
 		double share = 0;
-		for (int k = 0; k < HP_FLAME_KINDS; k++)
+		for (int k = 0; k < HP_FLAME_KINDS; k++) {
 			if (root->value[k]) {
 				double s = (double)f->nodes[i].value[k] / (double)root->value[k];
 				if (s > share)
 					share = s;
 			}
+			if (root->base_value[k]) {
+				double s =
+				    (double)f->nodes[i].base_value[k] / (double)root->base_value[k];
+				if (s > share)
+					share = s;
+			}
+		}
 		r[i] = (struct ranked){i ? share : 2.0, f->nodes[i].depth, (uint32_t)i};
 		map[i] = others[i] = HP_FLAME_NONE;
 	}
@@ -261,8 +307,10 @@ int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share)
 		}
 		struct hp_flame_node *nd = &out[others[o->parent]];
 		nd->merged++;
-		for (int k = 0; k < HP_FLAME_KINDS; k++)
+		for (int k = 0; k < HP_FLAME_KINDS; k++) {
 			nd->value[k] = add_sat(nd->value[k], o->value[k]);
+			nd->base_value[k] = add_sat(nd->base_value[k], o->base_value[k]);
+		}
 	}
 	for (size_t i = n; i-- > 1;) {
 		struct hp_flame_node *nd = &out[i];
@@ -308,6 +356,5 @@ void hp_flame_release(struct hp_flame *f)
 	free(f->nodes);
 	free(f->site_node);
 	free(f->slots);
-	free(f->frame_keys);
 	memset(f, 0, sizeof *f);
 }

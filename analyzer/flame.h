@@ -2,7 +2,7 @@
  * merged root-first (outermost frame at depth 1) into one tree whose nodes carry a value
  * per kind (peak, calls, allocated, leaked, temporary), each the sum over the sites
  * passing through the node (inclusive). The HTML report, the SVG output and the diff's
- * differential flame graph read it.
+ * differential flame graph (hp_flame_build_diff: two runs in one tree) read it.
  *
  *   struct hp_flame f;
  *   if (hp_flame_build(&f, m) == 0 && hp_flame_prune(&f, 5000, 1e-4) == 0)
@@ -48,6 +48,10 @@ struct hp_flame_node {
 	/* "others": the number of children merged into it (>= 1); 0 for any other node. */
 	uint32_t merged;
 	uint64_t value[HP_FLAME_KINDS]; /* inclusive: the node and everything under it */
+	/* A diff's tree (hp_flame_build_diff): the same of the BASE run (value: NEW's);
+	 * 0 in a tree of one run. */
+	uint64_t base_value[HP_FLAME_KINDS];
+	uint64_t frame_key; /* hp_frame_key(frame); private to flame.c */
 };
 
 struct hp_flame {
@@ -58,11 +62,11 @@ struct hp_flame {
 	uint32_t *site_node;
 	size_t nsites;
 	uint32_t max_depth;
+	int diff; /* built by hp_flame_build_diff() */
 
 	/* Private to flame.c: (parent, frame) -> child while building. */
 	uint32_t *slots;
 	size_t nslots;
-	uint64_t *frame_keys;
 };
 
 /* The name of a kind as the command line takes it ("peak", "calls", "allocated",
@@ -80,12 +84,21 @@ int hp_flame_kind_is_bytes(int kind);
  * every case. Cost: one hash look-up per frame of every site. */
 int hp_flame_build(struct hp_flame *f, const struct hp_model *m);
 
+/* The differential tree of two runs (the diff's flame graph): both runs' sites merged into
+ * one tree, frames matched as in hp_flame_build() (so across builds, as the diff's site
+ * keys are), each node's value[] from NEW and base_value[] from BASE; a stack present in
+ * one run only has zeros for the other. site_node is for NEW's sites. Both models must
+ * be loaded without lazy_symbols and outlive the tree (its frames point into either).
+ * Returns as hp_flame_build(). */
+int hp_flame_build_diff(struct hp_flame *f, const struct hp_model *base,
+			const struct hp_model *new);
+
 /* Keeps at most `max_nodes` nodes (the root included; 0: no limit) and only those whose
- * share of the total, the largest over the kinds, is at least `min_share` (0 to 1),
- * preferring larger shares; each node that lost children gets one "others" child
- * holding their values, so at most 2 * max_nodes nodes remain. site_node follows.
- * A node's share is never above its parent's, so what is kept is a tree. Returns 0 or
- * -ENOMEM (the tree unchanged). */
+ * share of the total, the largest over the kinds (and over both runs of a diff), is at least
+ * `min_share` (0 to 1), preferring larger shares; each node that lost children gets one "others"
+ * child holding their values, so at most 2 * max_nodes nodes remain. site_node follows. A node's
+ * share is never above its parent's, so what is kept is a tree. Returns 0 or -ENOMEM (the tree
+ * unchanged). */
 int hp_flame_prune(struct hp_flame *f, size_t max_nodes, double min_share);
 
 /* The node's value less its children's: what its own frame allocated. */

@@ -165,6 +165,60 @@ int main(void)
 		CHECK(f.site_node[i] < f.n);
 	hp_flame_release(&f);
 
+	/* Two runs in one tree (the diff's): NEW is the model above, its peaks back to
+	 * 100/50/5/1; BASE, a model of its own, has C's stack with other figures and a stack
+	 * NEW lacks (F below A). Frames match across the models: the same module file and
+	 * addresses, the rule for unsymbolized frames. */
+	sites[0].peak_bytes = 100, sites[1].peak_bytes = 50;
+	sites[2].peak_bytes = 5, sites[3].peak_bytes = 1;
+	struct hp_location blocs[] = {
+	    {.ip = 0x20a0, .address = 0xa0, .module = 0},
+	    {.ip = 0x20b0, .address = 0xb0, .module = 0},
+	    {.ip = 0x20c0, .address = 0xc0, .module = 0},
+	    {.ip = 0x20f0, .address = 0xf0, .module = 0},
+	};
+	static const uint32_t b0[] = {2, 1, 0}, b1[] = {3, 0};
+	struct hp_site bsites[] = {
+	    {.peak_bytes = 70, .allocations = 3, .locations = b0, .nlocations = 3},
+	    {.peak_bytes = 9, .allocations = 4, .locations = b1, .nlocations = 2},
+	};
+	struct hp_module_info bmods[] = {{.id = 7, .path = "/bin/prog", .build_id = NULL}};
+	struct hp_profile bp = {.sites = bsites,
+				.nsites = 2,
+				.modules = bmods,
+				.nmodules = 1,
+				.locations = blocs,
+				.nlocations = 4};
+	struct hp_model bm = {0};
+	CHECK(hp_model_resolve(&bm, &bp, &(struct hp_analysis_options){.no_symbols = 1}) == 0);
+	CHECK(hp_flame_build_diff(&f, &bm, &m) == 0);
+	CHECK(f.diff);
+	CHECK_U64(f.n, 7); /* root, A, B, C, D, E, F */
+	a = child_at(&f, 0, 0xa0);
+	b = child_at(&f, a, 0xb0);
+	c = child_at(&f, b, 0xc0);
+	uint32_t fb = child_at(&f, a, 0xf0);
+	CHECK(c != HP_FLAME_NONE && fb != HP_FLAME_NONE);
+	CHECK_U64(f.nodes[0].value[HP_FLAME_PEAK], 156);
+	CHECK_U64(f.nodes[0].base_value[HP_FLAME_PEAK], 79);
+	CHECK_U64(f.nodes[c].value[HP_FLAME_PEAK], 100);
+	CHECK_U64(f.nodes[c].base_value[HP_FLAME_PEAK], 70);
+	CHECK_U64(f.nodes[c].base_value[HP_FLAME_CALLS], 3);
+	CHECK_U64(f.nodes[fb].value[HP_FLAME_PEAK], 0);
+	CHECK_U64(f.nodes[fb].base_value[HP_FLAME_CALLS], 4);
+	CHECK_U64(f.nodes[child_at(&f, b, 0xd0)].base_value[HP_FLAME_PEAK], 0);
+	CHECK_U64(f.site_node[0], c);
+	/* F has no share of NEW but 4/7 of BASE's calls: pruning by share keeps it (E, 1/14
+	 * of NEW's calls and none of BASE's, goes), and "others" sums both runs. */
+	CHECK(hp_flame_prune(&f, 0, 0.5) == 0);
+	a = child_at(&f, 0, 0xa0);
+	fb = child_at(&f, a, 0xf0);
+	CHECK(fb != HP_FLAME_NONE && child_at(&f, a, 0xe0) == HP_FLAME_NONE);
+	CHECK_U64(f.nodes[fb].base_value[HP_FLAME_PEAK], 9);
+	CHECK_U64(f.nodes[others_of(&f, a)].value[HP_FLAME_PEAK], 1);
+	hp_flame_release(&f);
+	hp_model_release(&bm);
+
 	/* A lazy model has no frames to merge. */
 	struct hp_model lazy = {0};
 	CHECK(hp_model_resolve(&lazy, &p,
