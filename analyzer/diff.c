@@ -279,19 +279,26 @@ static const char *figure(char *buf, int m, uint64_t v)
 	return m == HP_DIFF_CALLS ? hp_human_count(buf, v) : hp_human_bytes(buf, v);
 }
 
+int hp_diff_budget_exceeded(const struct hp_diff_budget *b, const struct hp_diff *d,
+			    enum hp_diff_measure m)
+{
+	if (m >= HP_DIFF_NMEASURES || !(b->set & (1u << m)))
+		return 0;
+	uint64_t x = d->base_total.value[m], y = d->new_total.value[m];
+	if (y <= x)
+		return 0;
+	/* Exact for every uint64_t: long double holds 64 bits of mantissa. */
+	return !x || (long double)(y - x) * 100 > (long double)b->percent[m] * (long double)x;
+}
+
 unsigned hp_diff_budget_check(const struct hp_diff_budget *b, const struct hp_diff *d,
 			      const char *prog, FILE *err)
 {
 	unsigned failed = 0;
 	for (int m = 0; m < HP_DIFF_NMEASURES; m++) {
-		if (!(b->set & (1u << m)))
+		if (!hp_diff_budget_exceeded(b, d, (enum hp_diff_measure)m))
 			continue;
 		uint64_t x = d->base_total.value[m], y = d->new_total.value[m];
-		if (y <= x)
-			continue;
-		/* Exact for every uint64_t: long double holds 64 bits of mantissa. */
-		if (x && (long double)(y - x) * 100 <= (long double)b->percent[m] * (long double)x)
-			continue;
 		char a[32], c[32], pct[32];
 		double grown = hp_diff_percent(x, y);
 		if (x)

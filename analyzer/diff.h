@@ -2,8 +2,8 @@
  * (frame.h: symbolized frames, function + file name + line, never addresses, so two builds
  * of the same code line up), each matched pair's change of peak, calls, bytes allocated
  * and leaked bytes, and the change of the process totals; the --fail-on-increase budgets
- * checked against those totals. The reports (report_diff.c) and any later view, such as a
- * differential flame graph, read struct hp_diff and nothing else:
+ * checked against those totals. The reports (report_diff.c; report_diff_html.c with its
+ * differential flame graph) read struct hp_diff and nothing else:
  *
  *   struct hp_diff d;
  *   hp_diff_build(&d, &base_model, &new_model);   both loaded without lazy_symbols
@@ -98,6 +98,10 @@ struct hp_diff_budget {
  * PERCENT a number >= 0 with an optional '%' ("peak:10", "calls:5,leaked:0", "2.5").
  * Returns 0, or -EINVAL with a message naming what is wrong in err. */
 int hp_diff_budget_parse(struct hp_diff_budget *b, const char *arg, char *err, size_t errsize);
+
+/* 1 when measure m has a budget and d's total of it exceeds it (the rule below). */
+int hp_diff_budget_exceeded(const struct hp_diff_budget *b, const struct hp_diff *d,
+			    enum hp_diff_measure m);
 
 /* Checks the totals of d against every budget: a total exceeds its budget when it grew
  * by more than PERCENT of its BASE value (from 0, any growth exceeds it). Prints one line

@@ -45,10 +45,10 @@ struct options {
 	const char *export_opt, *export_file, *format_arg, *pprof_at;
 	int nexports, format_set;
 	struct hp_checks checks;
-	int diff;		      /* --diff BASE NEW */
-	struct hp_diff_budget budget; /* --fail-on-increase */
-	enum hp_color_mode color;     /* --color */
-	struct hp_debuginfo dbg;      /* "no debug info" warnings, told in one line at the end */
+	int diff;			   /* --diff BASE NEW */
+	struct hp_diff_budget budget;	   /* --fail-on-increase */
+	enum hp_color_mode color;	   /* --color */
+	struct hp_debuginfo dbg; /* "no debug info" warnings, told in one line at the end */
 };
 
 static void usage(FILE *o)
@@ -102,7 +102,8 @@ static void usage(FILE *o)
 	      "  --diff BASE NEW     compare two runs site by site (sites matched by function,\n"
 	      "                      file and line, so two builds line up): the change of peak,\n"
 	      "                      calls, bytes allocated and leaked, per site and in total;\n"
-	      "                      text or json (docs/diff.md)\n"
+	      "                      text, json, or --html FILE with a differential flame\n"
+	      "                      graph (docs/diff.md)\n"
 	      "  --fail-on-increase [MEASURE:]PERCENT[,...]\n"
 	      "                      with --diff: exit 3 when NEW's total of MEASURE (peak, the\n"
 	      "                      default; calls, allocated, leaked) grew by more than\n"
@@ -272,7 +273,9 @@ static int diff(char **paths, struct options *opt, const struct hp_output_option
 		rc = EXIT_INPUT;
 	} else if (!rc) {
 		int w = opt->format == hp_output_find("json") ? hp_diff_write_json(&d, oo)
-							      : hp_diff_write_text(&d, oo);
+			: opt->format == hp_output_find("html")
+			    ? hp_diff_write_html(&d, &opt->budget, oo)
+			    : hp_diff_write_text(&d, oo);
 		if (w && !*werr)
 			*werr = errno ? errno : EIO;
 		opt->checks.failed += hp_diff_budget_check(&opt->budget, &d, PROG, stderr);
@@ -519,9 +522,10 @@ static int run(struct options *opt, int argc, char **argv)
 	if (opt->diff) {
 		const struct hp_output *f = opt->format;
 		if (nfiles != 2 || opt->dump || opt->follow ||
-		    (f != hp_output_find("text") && f != hp_output_find("json"))) {
+		    (f != hp_output_find("text") && f != hp_output_find("json") &&
+		     f != hp_output_find("html"))) {
 			fprintf(stderr, PROG ": --diff takes two traces, BASE and NEW, and writes "
-					     "text or json\n");
+					     "text, json or --html FILE\n");
 			return EXIT_USAGE;
 		}
 	}
@@ -535,7 +539,7 @@ static int run(struct options *opt, int argc, char **argv)
 					     "--pprof, --massif and --dhat exclude each other\n");
 			return EXIT_USAGE;
 		}
-		if (nfiles != 1 || opt->follow || opt->dump) {
+		if (nfiles != (opt->diff ? 2 : 1) || opt->follow || opt->dump) {
 			fprintf(stderr, PROG ": %s takes one trace, without --follow or --dump\n",
 				opt->export_opt);
 			return EXIT_USAGE;

@@ -1,4 +1,4 @@
-/* The reports of a diff of two runs (diff.h): text and JSON (docs/diff.md). They read the
+/* The reports of a diff of two runs (diff.h): text, JSON and HTML (docs/diff.md). They read the
  * struct hp_diff and the two models it points to, nothing else. Not thread-safe. */
 #ifndef HP_REPORT_DIFF_H
 #define HP_REPORT_DIFF_H
@@ -19,6 +19,12 @@ int hp_diff_write_text(struct hp_diff *d, const struct hp_output_options *o);
 /* The JSON document of docs/diff.md; o->top sites (0: all) by the change of peak, then
  * of the other measures. Sorts d->sites. Returns 0, or -1 with errno set. */
 int hp_diff_write_json(struct hp_diff *d, const struct hp_output_options *o);
+
+/* The page of --diff --html (report_diff_html.c): the totals, the budgets (NULL or none
+ * set: no budgets), the differential flame graph and the sites that changed most. Sorts
+ * d->sites. Returns 0, or -1 with errno set. */
+int hp_diff_write_html(struct hp_diff *d, const struct hp_diff_budget *budget,
+		       const struct hp_output_options *o);
 
 #ifdef __cplusplus
 }

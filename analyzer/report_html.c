@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "flame.h"
+#include "html_page.h"
 #include "model.h"
 #include "output.h"
 #include "report.h"
@@ -29,91 +30,6 @@
 #define HTML_MAX_LEAKS 200
 #define HTML_STACKED_SITES 8
 #define HTML_MAX_SERIES_POINTS 65536
-#define HTML_MAX_STACK_FRAMES 64
-#define HTML_MAX_NAME 512
-
-/* Frames shown by the page, each written once: index into m->frames -> id. */
-struct frame_ids {
-	int32_t *id; /* per m->frames entry, -1 until used */
-	const struct hp_frame **used;
-	size_t n;
-};
-
-static int32_t frame_id(struct frame_ids *ids, const struct hp_model *m, const struct hp_frame *f)
-{
-	size_t i = (size_t)(f - m->frames);
-	if (ids->id[i] < 0) {
-		ids->id[i] = (int32_t)ids->n;
-		ids->used[ids->n++] = f;
-	}
-	return ids->id[i];
-}
-
-static void jstr0(FILE *o, const char *s)
-{
-	if (s)
-		hp_json_string(o, "", s, strlen(s));
-	else
-		fputs("null", o);
-}
-
-/* A name of at most HTML_MAX_NAME bytes (a longer one cut, "..." after it). */
-static void jstr_max(FILE *o, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (!s)
-		fputs("null", o);
-	else if (n <= HTML_MAX_NAME)
-		hp_json_string(o, "", s, n);
-	else {
-		/* Cut before a UTF-8 continuation byte, never inside a character. */
-		size_t cut = HTML_MAX_NAME;
-		while (cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
-			cut--;
-		char buf[HTML_MAX_NAME + 4];
-		memcpy(buf, s, cut);
-		memcpy(buf + cut, "...", 3);
-		hp_json_string(o, "", buf, cut + 3);
-	}
-}
-
-static void jnum(FILE *o, double v)
-{
-	if (v != v || v > 1e300 || v < -1e300)
-		fputs("0", o);
-	else
-		fprintf(o, "%.6g", v);
-}
-
-/* The trimmed frames of a site, innermost first, as ids; of a stack deeper than
- * HTML_MAX_STACK_FRAMES, the innermost and the outermost, and in their place -3 - the
- * number of frames left out. */
-static void site_stack(FILE *o, const struct hp_model *m, const struct hp_site *s,
-		       struct frame_ids *ids)
-{
-	const struct hp_profile *p = m->prof;
-	size_t k = 0, n = 0, depth = s->trim_hi > s->trim_lo ? s->trim_hi - s->trim_lo : 0;
-	size_t inner = HTML_MAX_STACK_FRAMES * 3 / 4;
-	size_t skip = depth > HTML_MAX_STACK_FRAMES ? depth - HTML_MAX_STACK_FRAMES : 0;
-	putc('[', o);
-	for (uint32_t li = 0; li < s->nlocations && k < s->trim_hi; li++) {
-		const struct hp_location *l = &p->locations[s->locations[li]];
-		for (uint32_t j = 0; j < l->nframes && k < s->trim_hi; j++, k++) {
-			if (k < s->trim_lo || l->first_frame + j >= m->nframes)
-				continue;
-			size_t at = k - s->trim_lo;
-			if (skip && at >= inner && at < inner + skip) {
-				if (at == inner)
-					fprintf(o, n++ ? ",%" PRId64 : "%" PRId64,
-						-3 - (int64_t)skip);
-				continue;
-			}
-			fprintf(o, n++ ? ",%" PRId32 : "%" PRId32,
-				frame_id(ids, m, &m->frames[l->first_frame + j]));
-		}
-	}
-	putc(']', o);
-}
 
 static uint64_t site_value(const struct hp_site *s, int kind)
 {
@@ -160,15 +76,6 @@ static uint64_t site_max_live(const struct hp_profile *p, const struct hp_site *
 		if (s->series[b].live_bytes > v)
 			v = s->series[b].live_bytes;
 	return v;
-}
-
-static const char *frame_label(const struct hp_frame *f)
-{
-	if (f->function)
-		return f->function;
-	if (f->module_path)
-		return hp_basename(f->module_path);
-	return "??";
 }
 
 /* Per flame node, the sum of the series of the sites ending there: what lets a range of
@@ -242,43 +149,40 @@ oom:
 	return -1;
 }
 
-static int write_data(FILE *o, const struct hp_model *m)
+static int write_data(FILE *o, const void *model)
 {
+	const struct hp_model *m = model;
 	const struct hp_profile *p = m->prof;
 	struct hp_flame fl;
 	int rc = hp_flame_build(&fl, m);
 	if (!rc)
 		rc = hp_flame_prune(&fl, HTML_MAX_NODES, HTML_MIN_SHARE);
-	struct frame_ids ids = {
-	    .id = malloc((m->nframes ? m->nframes : 1) * sizeof *ids.id),
-	    .used = malloc((m->nframes ? m->nframes : 1) * sizeof *ids.used),
-	};
+	struct hp_html_frames ids;
+	int idsrc = hp_html_frames_init(&ids, &m, 1);
 	size_t *tsites = malloc((p->nsites ? p->nsites : 1) * sizeof *tsites);
 	unsigned char *taken = calloc(p->nsites ? p->nsites : 1, 1);
 	size_t ntsites = tsites && taken ? table_sites(p, tsites, taken) : SIZE_MAX;
-	if (rc || !ids.id || !ids.used || ntsites == SIZE_MAX) {
+	if (rc || idsrc || ntsites == SIZE_MAX) {
 		hp_flame_release(&fl);
-		free(ids.id);
-		free(ids.used);
+		hp_html_frames_release(&ids);
 		free(tsites);
 		free(taken);
 		errno = rc ? -rc : ENOMEM;
 		return -1;
 	}
-	memset(ids.id, 0xff, (m->nframes ? m->nframes : 1) * sizeof *ids.id);
 
 	fputs("{\"version\":1,\"file\":", o);
-	jstr0(o, m->file);
+	hp_html_jstr(o, m->file);
 	fprintf(o, ",\"complete\":%d,\"running\":%d,\"warnings\":[", m->complete, m->running);
 	for (size_t i = 0; i < m->nwarnings; i++) {
 		if (i)
 			putc(',', o);
-		jstr0(o, m->warnings[i]);
+		hp_html_jstr(o, m->warnings[i]);
 	}
 	fprintf(o, "],\"process\":{\"pid\":%" PRIu64 ",\"command\":", p->header.pid);
-	jstr0(o, p->command);
+	hp_html_jstr(o, p->command);
 	fputs(",\"exe\":", o);
-	jstr0(o, p->header.exe);
+	hp_html_jstr(o, p->header.exe);
 	if (p->has_exit)
 		fprintf(o, ",\"exit_status\":%" PRId64, p->exit_status);
 	fprintf(o, ",\"threads\":%" PRIu64 ",\"sampled\":%d},\"summary\":{", p->threads,
@@ -292,9 +196,9 @@ static int write_data(FILE *o, const struct hp_model *m)
 		p->peak_heap_bytes, p->peak_rss_bytes, p->allocations, p->frees, p->allocated_bytes,
 		p->leaked_bytes, p->leaked_allocations, p->temporary, p->heap_bytes, p->rss_bytes,
 		p->nsites);
-	jnum(o, p->peak_time_s);
+	hp_html_jnum(o, p->peak_time_s);
 	fputs(",\"duration_s\":", o);
-	jnum(o, p->duration_s);
+	hp_html_jnum(o, p->duration_s);
 	fprintf(o, "},\"leak_totals\":{\"scanned\":%d", m->leaks.have_scan);
 	for (int k = 0; k < HP_LEAK_NKINDS; k++)
 		fprintf(o, ",\"%s\":[%" PRIu64 ",%" PRIu64 "]", hp_leaks_kind_key(k),
@@ -308,7 +212,7 @@ static int write_data(FILE *o, const struct hp_model *m)
 	fprintf(o, "],\"flame_total_nodes\":%zu,\"nodes\":[", fl.n);
 	for (size_t i = 0; i < fl.n; i++) {
 		const struct hp_flame_node *nd = &fl.nodes[i];
-		int32_t fid = nd->frame ? frame_id(&ids, m, nd->frame) : i ? -2 : -1;
+		int32_t fid = nd->frame ? hp_html_frame_id(&ids, nd->frame) : i ? -2 : -1;
 		fprintf(o, "%s%" PRId64 ",%" PRId32 ",%" PRIu32, i ? "," : "",
 			nd->parent == HP_FLAME_NONE ? (int64_t)-1 : (int64_t)nd->parent, fid,
 			nd->merged);
@@ -325,17 +229,17 @@ static int write_data(FILE *o, const struct hp_model *m)
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct hp_timeline_point *t = &p->timeline[i];
 		fputs(i ? ",[" : "[", o);
-		jnum(o, t->t_s);
+		hp_html_jnum(o, t->t_s);
 		fprintf(o, ",%" PRIu64 ",%" PRId64 "]", t->heap_bytes,
 			t->has_rss ? (int64_t)t->rss_bytes : (int64_t)-1);
 	}
 	fputs("],\"series\":{\"bucket_s\":", o);
-	jnum(o, p->series.bucket_s);
+	hp_html_jnum(o, p->series.bucket_s);
 	fprintf(o, ",\"n\":%zu,\"process\":[", p->series.nbuckets);
 	for (size_t b = 0; p->series.process && b < p->series.nbuckets; b++) {
 		const struct hp_timeline_point *t = &p->series.process[b];
 		fputs(b ? ",[" : "[", o);
-		jnum(o, t->t_s);
+		hp_html_jnum(o, t->t_s);
 		fprintf(o, ",%" PRIu64 "]", t->heap_bytes);
 	}
 	/* The sites stacked under the heap line: those with the most bytes live at once. */
@@ -353,7 +257,7 @@ static int write_data(FILE *o, const struct hp_model *m)
 		for (size_t b = 0; b < p->series.nbuckets; b++)
 			fprintf(o, b ? ",%" PRIu64 : "%" PRIu64, s->series[b].live_bytes);
 		fputs("],\"stack\":", o);
-		site_stack(o, m, s, &ids);
+		hp_html_site_stack(o, &ids, m, s);
 		putc('}', o);
 		if (!taken[r[i].index]) {
 			taken[r[i].index] = 1;
@@ -366,7 +270,7 @@ static int write_data(FILE *o, const struct hp_model *m)
 	for (size_t i = 0; i < p->nmarks; i++) {
 		const struct hp_mark *mk = &p->marks[i];
 		fputs(i ? ",[" : "[", o);
-		jnum(o, mk->t_s);
+		hp_html_jnum(o, mk->t_s);
 		putc(',', o);
 		hp_json_string(o, "", mk->label, mk->label_len);
 		fprintf(o, ",%" PRIu64 "]", mk->heap_bytes);
@@ -393,25 +297,14 @@ static int write_data(FILE *o, const struct hp_model *m)
 			",\"leaked_blocks\":%" PRIu64 ",\"temporary\":%" PRIu64 ",\"stack\":",
 			i ? "," : "", tsites[i], s->peak_bytes, s->allocations, s->allocated_bytes,
 			s->leaked_bytes, s->leaked_allocations, s->temporary);
-		site_stack(o, m, s, &ids);
+		hp_html_site_stack(o, &ids, m, s);
 		putc('}', o);
 	}
-	/* Every frame used above: function, file, line, module file name, inlined. */
-	fputs("],\"frames\":[", o);
-	for (size_t i = 0; i < ids.n; i++) {
-		const struct hp_frame *f = ids.used[i];
-		fputs(i ? ",[" : "[", o);
-		jstr_max(o, frame_label(f));
-		putc(',', o);
-		jstr_max(o, f->file);
-		fprintf(o, ",%u,", f->line);
-		jstr0(o, f->module_path ? hp_basename(f->module_path) : NULL);
-		fprintf(o, ",%d]", f->inlined);
-	}
-	fputs("]}", o);
+	fputs("],", o);
+	hp_html_write_frames(o, &ids);
+	putc('}', o);
 	hp_flame_release(&fl);
-	free(ids.id);
-	free(ids.used);
+	hp_html_frames_release(&ids);
 	free(tsites);
 	free(taken);
 	if (rc)
@@ -419,72 +312,11 @@ static int write_data(FILE *o, const struct hp_model *m)
 	return rc ? -1 : 0;
 }
 
-/* Writes s, making "<" ">" "&" JSON escapes: inside a <script> element the text must
- * never hold "</script" or "<!--", and those characters only occur in JSON strings. */
-static void put_script_json(FILE *o, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '<')
-			fputs("\\u003c", o);
-		else if (c == '>')
-			fputs("\\u003e", o);
-		else if (c == '&')
-			fputs("\\u0026", o);
-		else
-			putc(c, o);
-	}
-}
-
-static void put_html_text(FILE *o, const char *s)
-{
-	for (; s && *s; s++) {
-		if (*s == '<')
-			fputs("&lt;", o);
-		else if (*s == '>')
-			fputs("&gt;", o);
-		else if (*s == '&')
-			fputs("&amp;", o);
-		else
-			putc(*s, o);
-	}
-}
-
 static int write_html(const struct hp_model *m, const struct hp_output_options *oo)
 {
-	FILE *o = oo->out;
-	char *data = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&data, &len);
-	if (!mem)
-		return -1;
-	int rc = write_data(mem, m);
-	int saved = errno;
-	if (fclose(mem) && !rc) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc) {
-		free(data);
-		errno = saved;
-		return -1;
-	}
-	fputs("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-	      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-	      "<meta name=\"generator\" content=\"heapprof-analyze\">\n<title>heapprof: ",
-	      o);
-	put_html_text(o, m->prof->command && *m->prof->command ? m->prof->command : m->file);
-	fputs("</title>\n<style>\n", o);
-	fwrite(hp_html_css, 1, hp_html_css_len, o);
-	fputs("</style>\n</head>\n<body>\n<div id=\"app\"><noscript>This report needs "
-	      "JavaScript.</noscript></div>\n<script type=\"application/json\" id=\"hp-data\">",
-	      o);
-	put_script_json(o, data, len);
-	fputs("</script>\n<script>\n", o);
-	fwrite(hp_html_js, 1, hp_html_js_len, o);
-	fputs("</script>\n</body>\n</html>\n", o);
-	free(data);
-	return ferror(o) ? -1 : 0;
+	const struct hp_profile *p = m->prof;
+	return hp_html_write_page(oo->out, p->command && *p->command ? p->command : m->file,
+				  write_data, m, hp_html_report_js, hp_html_report_js_len);
 }
 
 const struct hp_output hp_output_html = {

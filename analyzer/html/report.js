@@ -1,77 +1,14 @@
-// heapprof's HTML report renderer (report_html.c embeds it after the data). It reads the
-// JSON document in #hp-data and draws the summary cards, memory over time (SVG), the
-// flame graph (canvas) and the tables. No library, no network. docs/html-report.md.
+// heapprof's HTML report of one run (report_html.c embeds it after common.js and the
+// data). It draws the summary cards, memory over time (SVG), the flame graph (canvas)
+// and the tables. No library, no network. docs/html-report.md.
 (function () {
   'use strict';
-  var D = JSON.parse(document.getElementById('hp-data').textContent);
+  var D = HP.D, el = HP.el, sv = HP.sv, bytes = HP.bytes, count = HP.count, fmt = HP.fmt,
+    secs = HP.secs, pct = HP.pct, esc = HP.esc, fname = HP.fname, showTip = HP.showTip,
+    hideTip = HP.hideTip, siteLabel = HP.siteLabel, floc = HP.floc;
   var KINDS = D.kinds;
   var KIND_LABEL = { peak: 'Peak memory', calls: 'Allocation calls', allocated: 'Bytes allocated',
     leaked: 'Leaked', temporary: 'Temporaries' };
-  var BYTES = { peak: true, allocated: true, leaked: true };
-  var SVGNS = 'http://www.w3.org/2000/svg';
-
-  function el(tag, attrs, kids) {
-    var e = document.createElement(tag);
-    for (var k in attrs || {}) {
-      if (k === 'text') e.textContent = attrs[k];
-      else if (k === 'cls') e.className = attrs[k];
-      else e.setAttribute(k, attrs[k]);
-    }
-    (kids || []).forEach(function (c) { if (c) e.appendChild(c); });
-    return e;
-  }
-  function sv(tag, attrs) {
-    var e = document.createElementNS(SVGNS, tag);
-    for (var k in attrs || {}) e.setAttribute(k, attrs[k]);
-    return e;
-  }
-  function bytes(v) {
-    var u = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0;
-    if (v < 1024) return Math.round(v) + ' B';
-    while (v >= 1024 && i < u.length - 1) { v /= 1024; i++; }
-    return v.toFixed(1) + ' ' + u[i];
-  }
-  function count(v) { return Math.round(v).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ','); }
-  function fmt(kind, v) { return BYTES[kind] ? bytes(v) : count(v); }
-  function secs(t) {
-    if (t === 0) return '0';
-    if (t < 1e-3) return (t * 1e6).toFixed(0) + ' µs';
-    if (t < 1) return (t * 1e3).toFixed(1) + ' ms';
-    return t.toFixed(t < 10 ? 2 : 1) + ' s';
-  }
-  function pct(a, b) { return b ? (100 * a / b).toFixed(1) + '%' : '0%'; }
-
-  // Frames: [function, file, line, module, inlined].
-  function fname(id) { return id === -1 ? 'all' : id === -2 ? 'others' : D.frames[id][0]; }
-  function floc(id) {
-    if (id < 0) return '';
-    var f = D.frames[id], s = '';
-    if (f[1]) s = f[1] + (f[2] ? ':' + f[2] : '');
-    if (f[3]) s += (s ? ' ' : '') + '(' + f[3] + ')';
-    return s;
-  }
-  function hashHue(s) {
-    var h = 2166136261;
-    for (var i = 0; i < s.length; i++) { h ^= s.charCodeAt(i); h = Math.imul(h, 16777619); }
-    return (h >>> 0);
-  }
-
-  var tip = el('div', { id: 'tip' });
-  function showTip(ev, html) {
-    tip.innerHTML = html;
-    tip.style.display = 'block';
-    var x = ev.clientX + 14, y = ev.clientY + 14, r = tip.getBoundingClientRect();
-    if (x + r.width > window.innerWidth - 8) x = Math.max(8, ev.clientX - r.width - 14);
-    if (y + r.height > window.innerHeight - 8) y = Math.max(8, ev.clientY - r.height - 14);
-    tip.style.left = x + 'px';
-    tip.style.top = y + 'px';
-  }
-  function hideTip() { tip.style.display = 'none'; }
-  function esc(s) {
-    return String(s).replace(/[&<>"]/g, function (c) {
-      return { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' }[c];
-    });
-  }
 
   // ---- header and cards ----
   var S = D.summary, P = D.process, app = document.getElementById('app');
@@ -111,27 +48,11 @@
       pct(S.temporary, S.allocations) + ' of calls freed at once'),
     card('card-sites', 'Allocation sites', count(S.sites), S.sites, count(S.frees) + ' frees')]));
 
-  function section(title, hint) {
-    var s = el('section', {}, [el('h2', {}, [document.createTextNode(title),
-      hint ? el('span', { cls: 'hint', text: hint }) : null])]);
-    app.appendChild(s);
-    return s;
-  }
+  function section(title, hint) { return HP.section(app, title, hint); }
 
   // ---- flame trees ----
   // A tree: parent[], frame[], merged[], val[kind][], kids[] (sorted per kind on demand).
-  function baseTree() {
-    var N = D.nodes, n = N.length / 8, t = { n: n, parent: new Int32Array(n),
-      frame: new Int32Array(n), merged: new Int32Array(n), val: [], kids: [] };
-    for (var k = 0; k < KINDS.length; k++) t.val.push(new Float64Array(n));
-    for (var i = 0; i < n; i++) {
-      t.parent[i] = N[i * 8]; t.frame[i] = N[i * 8 + 1]; t.merged[i] = N[i * 8 + 2];
-      for (k = 0; k < KINDS.length; k++) t.val[k][i] = N[i * 8 + 3 + k];
-      t.kids.push([]);
-    }
-    for (i = 1; i < n; i++) t.kids[t.parent[i]].push(i);
-    return t;
-  }
+  function baseTree() { return HP.treeOf(D.nodes, 8, KINDS.length); }
   // The inverted tree: each node's self value along its path to the root, innermost first.
   function invertTree(t) {
     var r = { n: 1, parent: [-1], frame: [-1], merged: [0], val: [], kids: [[]], index: [{}] };
@@ -227,85 +148,25 @@
     drawFlame();
   }
 
-  var ROW = 18;
   function drawFlame() {
     var t = F.tree, k = F.kind, v = t.val[k], kname = KINDS[k];
     kindButtons.forEach(function (b, i) {
       b.className = i === k ? 'on' : '';
       b.disabled = !!F.range && (KINDS[i] === 'leaked' || KINDS[i] === 'temporary');
     });
-    var re = null;
-    if (F.search) { try { re = new RegExp(F.search, 'i'); } catch (e) { re = null; } }
-    // Depth of the visible part: from the zoomed node down.
-    var zoom = F.zoom < t.n ? F.zoom : 0, chain = [];
-    for (var j = zoom; j >= 0; j = t.parent[j]) chain.unshift(j);
-    var maxd = 0;
-    (function depth(n, d) {
-      if (d > maxd) maxd = d;
-      if (d > 400) return;
-      t.kids[n].forEach(function (c) { if (v[c] > 0) depth(c, d + 1); });
-    })(zoom, chain.length - 1);
-    var W = Math.max(300, canvas.parentNode.clientWidth - 28), H = (maxd + 1) * ROW + 2;
-    var dpr = window.devicePixelRatio || 1;
-    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
-    canvas.style.height = H + 'px';
-    var g = canvas.getContext('2d');
-    g.setTransform(dpr, 0, 0, dpr, 0, 0);
-    g.clearRect(0, 0, W, H);
-    g.font = '12px ui-monospace, "DejaVu Sans Mono", monospace';
-    g.textBaseline = 'middle';
-    F.rects = [];
-    var total = v[zoom];
-    function box(n, x, w, d, ancestor) {
-      var y = d * ROW, id = t.frame[n], name = fname(id), hit = re && id >= 0 && re.test(name);
-      var col;
-      if (id === -1) col = '#8c96a8';
-      else if (id === -2) col = '#c5cad3';
-      else {
-        var h = hashHue(name);
-        col = 'hsl(' + (8 + h % 42) + ',' + (68 + (h >> 8) % 20) + '%,' + (56 + (h >> 16) % 12) + '%)';
-      }
-      if (re && !hit && id !== -1) col = '#dfe3ea';
-      if (hit) col = '#d946ef';
-      if (ancestor) g.globalAlpha = 0.55;
-      g.fillStyle = col;
-      g.fillRect(x, y, Math.max(w - 0.5, 0.5), ROW - 1);
-      g.globalAlpha = 1;
-      if (w > 28) {
-        var label = id === -1 ? 'all (' + fmt(kname, v[n]) + ')' : id === -2 ?
-          'others (' + t.merged[n] + ' frames)' : name;
-        var fit = Math.floor((w - 6) / 7.2);
-        if (label.length > fit) label = fit > 2 ? label.slice(0, fit - 1) + '…' : '';
-        g.fillStyle = '#1d2330';
-        g.fillText(label, x + 3, y + ROW / 2);
-      }
-      F.rects.push([x, y, w, ROW - 1, n]);
-      return hit;
-    }
-    for (var i = 0; i < chain.length - 1; i++) box(chain[i], 0, W, i, true);
-    (function layout(n, x, w, d) {
-      box(n, x, w, d, false);
-      var kids = t.kids[n].slice().sort(function (a, b) { return v[b] - v[a]; });
-      var cx = x;
-      for (var c = 0; c < kids.length; c++) {
-        var cw = total ? v[kids[c]] / total * W : 0;
-        if (cw >= 0.35 && d < 400) layout(kids[c], cx, cw, d + 1);
-        cx += cw;
-      }
-    })(zoom, 0, total ? W : 0, chain.length - 1);
-    canvas.setAttribute('data-zoom', zoom ? fname(t.frame[zoom]) : 'all');
+    var re = HP.searchRegexp(F.search);
+    var drawn = HP.drawFlame(canvas, pathBox, t, v, F.zoom, { re: re,
+      rootLabel: 'all (' + fmt(kname, v[0]) + ')',
+      onZoom: function (n) { F.zoom = n; drawFlame(); } });
+    F.rects = drawn.rects;
+    var zoom = drawn.chain[drawn.chain.length - 1], total = v[zoom];
     canvas.setAttribute('data-kind', kname);
-    pathBox.textContent = '';
-    chain.forEach(function (n, i) {
-      if (i) pathBox.appendChild(document.createTextNode(' › '));
-      var a = el('a', { text: fname(t.frame[n]) });
-      a.addEventListener('click', function () { F.zoom = n; drawFlame(); });
-      pathBox.appendChild(a);
-    });
     var st = (KIND_LABEL[kname] || kname) + ': ' + fmt(kname, v[0]) + ' in all';
     if (zoom) st += ', ' + fmt(kname, total) + ' (' + pct(total, v[0]) + ') under the zoomed frame';
-    if (re) st += ' · search: ' + fmt(kname, searchTotal(t, v, re)) + ' (' +
-      pct(searchTotal(t, v, re), v[0]) + ') in matching frames';
+    if (re) {
+      var found = HP.searchTotal(t, v, re, zoom);
+      st += ' · search: ' + fmt(kname, found) + ' (' + pct(found, v[0]) + ') in matching frames';
+    }
     st += ' · ' + count(D.nodes.length / 8) + ' nodes (frames under ' + '0.01% merged into "others")';
     status.textContent = st;
     if (F.range) {
@@ -321,24 +182,7 @@
       scopeBox.className = '';
     }
   }
-  // The value of frames matching the search, each counted once (not again below a match).
-  function searchTotal(t, v, re) {
-    var sum = 0;
-    (function walk(n) {
-      var id = t.frame[n];
-      if (id >= 0 && re.test(fname(id))) { sum += v[n]; return; }
-      t.kids[n].forEach(walk);
-    })(F.zoom < t.n ? F.zoom : 0);
-    return sum;
-  }
-  function rectAt(ev) {
-    var b = canvas.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
-    for (var i = F.rects.length - 1; i >= 0; i--) {
-      var r = F.rects[i];
-      if (x >= r[0] && x < r[0] + r[2] && y >= r[1] && y < r[1] + r[3] + 1) return r[4];
-    }
-    return -1;
-  }
+  function rectAt(ev) { return HP.rectAt(canvas, F.rects, ev); }
   canvas.addEventListener('click', function (ev) {
     var n = rectAt(ev);
     if (n < 0) return;
@@ -348,12 +192,7 @@
   canvas.addEventListener('mousemove', function (ev) {
     var n = rectAt(ev);
     if (n < 0) { hideTip(); return; }
-    var t = F.tree, id = t.frame[n], h = '<div class="fn">' + esc(fname(id)) + '</div>';
-    if (id >= 0) {
-      var f = D.frames[id];
-      h += '<div class="loc">' + esc(floc(id) || 'no source line') + (f[4] ? ' (inlined)' : '') + '</div>';
-    }
-    if (id === -2) h += '<div class="loc">' + t.merged[n] + ' frames too small to draw, merged</div>';
+    var t = F.tree, h = HP.frameTipHead(t, n);
     h += '<table>';
     KINDS.forEach(function (k, i) {
       if (F.range && (k === 'leaked' || k === 'temporary')) return;
@@ -361,18 +200,8 @@
         '</td><td class="n">' + pct(t.val[i][n], t.val[i][0]) + '</td></tr>';
     });
     h += '</table>';
-    // The full stack to the frame, each frame with its file:line (the inverted view's
-    // from the allocating frame out).
-    var path = [];
-    for (var j = n; j > 0; j = t.parent[j]) {
-      var fid = t.frame[j], where = fid >= 0 && D.frames[fid][1] ?
-        D.frames[fid][1].split('/').pop() + (D.frames[fid][2] ? ':' + D.frames[fid][2] : '') : '';
-      path.unshift(esc(fname(fid)) + (where ? ' <span class="loc">' + esc(where) + '</span>' : ''));
-    }
-    if (path.length > 1) {
-      if (path.length > 24) path.splice(12, path.length - 22, '…');
-      h += '<div class="stk">' + path.join('<br>') + '</div>';
-    }
+    // The full stack to the frame (the inverted view's from the allocating frame out).
+    h += HP.frameTipStack(t, n);
     showTip(ev, h);
   });
   canvas.addEventListener('mouseleave', hideTip);
@@ -385,12 +214,6 @@
   var legend = el('div', { cls: 'legend', id: 'timeline-legend' });
   tsec.appendChild(legend);
   var PAL = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#9c755f'];
-
-  function siteLabel(stack) {
-    if (!stack.length) return '(no stack)';
-    var f = D.frames[stack[0]];
-    return f[0] + (f[1] ? ' ' + f[1].split('/').pop() + (f[2] ? ':' + f[2] : '') : '');
-  }
 
   var TL = {};
   function drawTimeline() {
@@ -548,66 +371,7 @@
   app.insertBefore(tsec, fsec);
 
   // ---- tables ----
-  function stackRow(stack, cols) {
-    var td = el('td', { colspan: cols });
-    if (!stack.length) td.appendChild(el('div', { text: '(no stack)' }));
-    var at = 0;
-    stack.forEach(function (id) {
-      if (id <= -3) {  // frames left out of a deep stack: -3 - their number
-        td.appendChild(el('div', { cls: 'loc', text: '… ' + count(-3 - id) + ' frames …' }));
-        at += -3 - id;
-        return;
-      }
-      var d = el('div', {}, [document.createTextNode('#' + at++ + ' ' + D.frames[id][0] + '  '),
-        el('span', { cls: 'loc', text: floc(id) + (D.frames[id][4] ? ' (inlined)' : '') })]);
-      td.appendChild(d);
-    });
-    return el('tr', { cls: 'stack' }, [td]);
-  }
-  function table(id, cols, rows, sortCol) {
-    var t = el('table', { cls: 'data', id: id }), thead = el('thead'), tbody = el('tbody');
-    var tr = el('tr');
-    var state = { col: sortCol, asc: false };
-    cols.forEach(function (c, ci) {
-      var th = el('th', { cls: c.num ? 'n' : '', text: c.title, 'data-col': c.key });
-      th.addEventListener('click', function () {
-        state.asc = state.col === ci ? !state.asc : !c.num;
-        state.col = ci;
-        render();
-      });
-      tr.appendChild(th);
-    });
-    thead.appendChild(tr);
-    t.appendChild(thead); t.appendChild(tbody);
-    function render() {
-      var c = cols[state.col];
-      rows.sort(function (a, b) {
-        var x = c.value(a), y = c.value(b), r = x < y ? -1 : x > y ? 1 : 0;
-        return state.asc ? r : -r;
-      });
-      Array.prototype.forEach.call(thead.firstChild.children, function (th, i) {
-        th.className = (cols[i].num ? 'n' : '') + (i === state.col ? ' sorted' + (state.asc ? ' asc' : '') : '');
-      });
-      tbody.textContent = '';
-      rows.forEach(function (r) {
-        var row = el('tr', { cls: 'row' });
-        cols.forEach(function (c) {
-          var v = c.value(r);
-          row.appendChild(el('td', { cls: c.cls || (c.num ? 'n' : ''), text: c.show ? c.show(r) : v,
-            'data-value': v, 'data-col': c.key }));
-        });
-        var open = null;
-        row.addEventListener('click', function () {
-          if (open) { tbody.removeChild(open); open = null; return; }
-          open = stackRow(r.stack, cols.length);
-          tbody.insertBefore(open, row.nextSibling);
-        });
-        tbody.appendChild(row);
-      });
-    }
-    render();
-    return t;
-  }
+  var table = HP.table;
   var siteCols = [
     { key: 'function', title: 'Allocated in', cls: 'fn', value: function (s) { return s.stack.length ? D.frames[s.stack[0]][0] : '(no stack)'; } },
     { key: 'location', title: 'Where', cls: 'loc', value: function (s) { return s.stack.length ? floc(s.stack[0]) : ''; } },
@@ -640,7 +404,6 @@
     lsec.appendChild(el('div', { cls: 'empty', id: 'leaks-none', text: 'No leaks.' }));
   }
   app.appendChild(el('footer', { text: 'heapprof-analyze · ' + D.file }));
-  document.body.appendChild(tip);
 
   drawTimeline();
   pickTree();

@@ -17,6 +17,11 @@ CASE is one of:
   real    two runs of a real multi-threaded program (zstd -T4): every site of either run
           accounted for, the totals those of each run's own report, site changes summing
           to the totals' change; a run diffed with itself changes nothing
+  html    --diff --html in headless chromium (--chromium): the cards' changes and budget
+          verdicts, every known site's changes in the table, the differential flame
+          graph's colours (a site that grew drawn red, one that shrank blue), width by
+          BASE drawing the site NEW lacks, a click zooming, no console error, no network,
+          a non-blank screenshot; and the page of the zstd runs, its cards the JSON's
 """
 
 import argparse
@@ -253,10 +258,11 @@ def case_input(a, mk):
         check(p.returncode == 1 and p.stderr, f"{args}: exit {p.returncode}, expected 1")
 
 
-def case_real(a, mk):
+def zstd_runs(a):
+    """Two traces of zstd -T4 compressing the same file, or None without zstd."""
     zstd = shutil.which("zstd")
     if not check(zstd, "zstd not found (tools/deps.sh installs it)"):
-        return
+        return None
     data = os.path.join(a.workdir, "data")
     with open(data, "wb") as f:
         for i in range(40000):
@@ -266,6 +272,13 @@ def case_real(a, mk):
         t = os.path.join(a.workdir, f"zstd{i}.zst")
         record(a, [zstd, "-q", "-f", "-T4", "-19", "--long=20", data, "-o", data + f".{i}"], t)
         runs.append(t)
+    return runs
+
+
+def case_real(a, mk):
+    runs = zstd_runs(a)
+    if not runs:
+        return
     own = [json.loads(analyze(a, ["--format", "json", t]).stdout) for t in runs]
     check(own[0]["summary"]["threads"] > 1, "zstd -T4 ran one thread")
     d = diff_json(a, *runs)
@@ -290,11 +303,125 @@ def case_real(a, mk):
     check(p.returncode == 0, f"a run against itself fails a budget of 0: {p.stderr}")
 
 
+def diff_page(a, base, new, html, extra=()):
+    """Writes the --diff --html page; returns the exit status."""
+    p = analyze(a, ["--diff", "--html", html, *extra, base, new])
+    check(p.returncode in (0, 3) and os.path.getsize(html) > 0,
+          f"--diff --html exited {p.returncode}: {p.stderr}")
+    return p.returncode
+
+
+def open_page(a, html):
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "html"))
+    from chromium_page import Page, png_pixels
+    page = Page(a.chromium, a.workdir, timeout=60)
+    url = "file://" + os.path.abspath(html)
+    page.navigate(url)
+    check(page.eval("!!window.heapprof"), f"{html}: the page did not render: {page.errors[:5]}")
+    return page, url, png_pixels
+
+
+def page_done(page, url, html):
+    others = [u for u in page.requests if u != url and not u.startswith("data:")]
+    check(not others, f"{html}: network requests {others[:5]}")
+    check(not page.errors, f"{html}: console errors {page.errors[:5]}")
+
+
+def cards(page):
+    return page.eval("""Array.from(document.querySelectorAll('.card')).map(function (c) {
+        return [c.id, Number(c.dataset.delta), c.dataset.budget]; })""")
+
+
+def case_html(a, mk):
+    base, new = traces(a)
+    html = os.path.join(a.workdir, "diff.html")
+    rc = diff_page(a, base, new, html, ["--fail-on-increase", "peak:49,calls:26"])
+    check(rc == 3, f"--diff --html with a budget exceeded exited {rc}, expected 3")
+    page, url, png_pixels = open_page(a, html)
+    try:
+        # 50.0% more peak exceeds a budget of 49%; 25.9% more calls is within 26%.
+        want = {"card-" + m: (c, {"peak": "exceeded", "calls": "within"}.get(m, ""))
+                for m, c in TOTAL_CHANGE.items()}
+        got = {c[0]: (c[1], c[2]) for c in cards(page)}
+        check(got == want, f"cards {got}, expected {want}")
+        rows = page.eval("""Array.from(document.querySelectorAll('#diff-table tr.row')).map(
+            function (tr) { var o = {}; tr.querySelectorAll('td').forEach(function (td) {
+              o[td.dataset.col] = td.dataset.value; }); return o; })""")
+        where = {"matched": "both", "added": "new", "removed": "gone"}
+        for fn, (status, figures, _, _) in EXPECT.items():
+            r = [r for r in rows if r.get("function") == fn]
+            if not check(len(r) == 1, f"table: {len(r)} rows of {fn}"):
+                continue
+            r = r[0]
+            check(r["status"] == where[status], f"table: {fn} in {r['status']}")
+            check(r["location"].endswith(f"diff_prog.c:{mk[LINES[fn]]} (hp_diff_base)") or
+                  r["location"].endswith(f"diff_prog.c:{mk[LINES[fn]]} (hp_diff_new)"),
+                  f"table: {fn} at {r['location']}")
+            for m, (b, n) in figures.items():
+                if m in TOTAL_CHANGE:
+                    check(int(r[m]) == n - b, f"table: {fn} {m} change {r[m]}, expected {n - b}")
+
+        def colour(fn):
+            """(r, g, b) of the canvas at the middle of fn's frame, None when not drawn."""
+            return page.eval("""(function (n) {
+                var r = window.heapprof.frameRect(n); if (!r) return null;
+                var c = document.getElementById('flame'), d = window.devicePixelRatio || 1;
+                var p = c.getContext('2d').getImageData(Math.round(r.cx * d),
+                    Math.round(r.cy * d), 1, 1).data;
+                return [p[0], p[1], p[2]]; })(%s)""" % json.dumps(fn))
+        page.eval("document.getElementById('kind-calls').click()")
+        grew, shrank = colour("grow_calls"), colour("shrink_calls")
+        check(grew and grew[0] > grew[2] + 40, f"grow_calls (+50 calls) drawn {grew}, not red")
+        check(shrank and shrank[2] > shrank[0] + 40,
+              f"shrink_calls (-30 calls) drawn {shrank}, not blue")
+        check(colour("only_base") is None, "only_base drawn with NEW's widths (it has no calls)")
+        page.eval("document.getElementById('width-base').click()")
+        gone = colour("only_base")
+        check(gone and gone[2] > gone[0] + 40, f"only_base with BASE's widths: {gone}, not blue")
+        check(colour("only_new") is None, "only_new drawn with BASE's widths")
+        page.eval("document.getElementById('width-new').click()")
+        r = page.eval("window.heapprof.frameRect('grow_calls')")
+        if check(r, "grow_calls not drawn"):
+            page.click(r["x"], r["y"])
+            zoom = page.eval("document.getElementById('flame').dataset.zoom")
+            check(zoom == "grow_calls", f"a click on grow_calls zoomed to {zoom!r}")
+        page.eval("document.getElementById('kind-peak').click()")
+        peak = colour("peak_block")
+        check(peak and peak[0] > peak[2] + 40, f"peak_block (+512 KiB at the peak) drawn {peak}")
+        page.eval("document.querySelector('#diff-table tr.row').click()")
+        check(page.eval("!!document.querySelector('#diff-table tr.stack div')"),
+              "a click on a site did not show its stack")
+        w, h, px, bpp = png_pixels(page.screenshot(height=900, scale=0.5))
+        colours = {row[i:i + 3] for row in px for i in range(0, len(row), bpp * 2)}
+        check(len(colours) >= 50, f"the screenshot looks blank ({len(colours)} colours)")
+        page_done(page, url, html)
+    finally:
+        page.close()
+
+    runs = zstd_runs(a)
+    if not runs:
+        return
+    d = diff_json(a, *runs)
+    html = os.path.join(a.workdir, "zstd.html")
+    diff_page(a, runs[0], runs[1], html)
+    page, url, _ = open_page(a, html)
+    try:
+        got = {c[0]: c[1] for c in cards(page)}
+        want = {"card-" + m: d["totals"][m]["change"] for m in TOTAL_CHANGE}
+        check(got == want, f"zstd page cards {got}, the JSON's {want}")
+        check(page.eval("document.querySelectorAll('#diff-table tr.row').length") > 0 or
+              page.eval("!!document.getElementById('diff-none')"), "zstd page: no sites table")
+        page_done(page, url, html)
+    finally:
+        page.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     for o in ("preload", "analyzer", "base", "new", "source", "workdir"):
         ap.add_argument("--" + o, required=True)
-    ap.add_argument("case", choices=["sites", "text", "budget", "input", "real"])
+    ap.add_argument("--chromium", default="chromium")
+    ap.add_argument("case", choices=["sites", "text", "budget", "input", "real", "html"])
     a = ap.parse_args()
     shutil.rmtree(a.workdir, ignore_errors=True)
     os.makedirs(a.workdir)
