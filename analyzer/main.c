@@ -45,6 +45,7 @@ struct options {
 	const char *export_opt, *export_file, *format_arg, *pprof_at;
 	int nexports, format_set;
 	struct hp_checks checks;
+	struct hp_time_options model_time; /* checks.time, check set for HP_OUTPUT_CHECKLIST */
 	int diff;			   /* --diff BASE NEW */
 	struct hp_diff_budget budget;	   /* --fail-on-increase */
 	enum hp_color_mode color;	   /* --color */
@@ -199,6 +200,9 @@ static int write_records(const char *path, const struct options *opt,
 /* How every trace of this run is analyzed; lazy: the format prints stacks only. */
 static struct hp_analysis_options analysis_options(struct options *opt, int lazy)
 {
+	opt->model_time = opt->checks.time;
+	if (opt->format->flags & HP_OUTPUT_CHECKLIST)
+		opt->model_time.check = 1;
 	return (struct hp_analysis_options){
 	    .no_symbols = opt->no_symbols,
 	    .suppressions = &opt->checks.supp,
@@ -207,7 +211,7 @@ static struct hp_analysis_options analysis_options(struct options *opt, int lazy
 	    .ctx = opt,
 	    .lazy_symbols = lazy,
 	    .window = opt->checks.window.set ? &opt->checks.window : NULL,
-	    .time = &opt->checks.time,
+	    .time = &opt->model_time,
 	    .series_buckets = opt->format->series_buckets,
 	};
 }
@@ -225,7 +229,7 @@ static void evaluate_checks(struct options *opt, const struct hp_model *m, const
 			       .leaked_bytes = p->leaked_bytes,
 			       .leaked_allocations = p->leaked_allocations,
 			       .exec_replaced = p->exec_path != NULL,
-			       .checklist = m->checklist,
+			       .checklist = opt->checks.time.check ? m->checklist : NULL,
 			   },
 			   &m->leaks);
 }

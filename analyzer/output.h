@@ -39,6 +39,9 @@ enum hp_output_flags {
 	/* Reads frames through hp_model_stack() only, no site keys nor location frames:
 	 * the model may symbolize only what it prints (hp_analysis_options.lazy_symbols). */
 	HP_OUTPUT_LAZY_SYMBOLS = 1 << 1,
+	/* Shows the memory checklist (checklist.h) whether or not --check was given: the
+	 * model computes it; only --check makes its failures fail the run. */
+	HP_OUTPUT_CHECKLIST = 1 << 2,
 };
 
 struct hp_output {

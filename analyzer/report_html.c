@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checklist.h"
 #include "flame.h"
 #include "html_page.h"
 #include "model.h"
@@ -203,7 +204,32 @@ static int write_data(FILE *o, const void *model)
 	for (int k = 0; k < HP_LEAK_NKINDS; k++)
 		fprintf(o, ",\"%s\":[%" PRIu64 ",%" PRIu64 "]", hp_leaks_kind_key(k),
 			m->leaks.bytes[k], m->leaks.blocks[k]);
-	fputs("},\"kinds\":[", o);
+	/* The memory checklist (with the defaults unless --check's options were given). */
+	fputs("},\"checklist\":", o);
+	if (m->checklist) {
+		static const char *const verdict[] = {"na", "pass", "fail"};
+		const struct hp_checklist *c = m->checklist;
+		fprintf(o, "{\"failed\":%u,\"items\":[", c->failed);
+		for (int i = 0; i < HP_CHECK_NITEMS; i++) {
+			const struct hp_check_item *it = &c->item[i];
+			char a[48], b[48];
+			fprintf(o, "%s[\"%s\",", i ? "," : "", it->key);
+			hp_html_jstr(o, it->title);
+			fprintf(o, ",\"%s\",", verdict[it->verdict]);
+			hp_html_jstr(o, hp_checklist_value(it, it->measured, a));
+			putc(',', o);
+			hp_html_jstr(o, hp_checklist_value(it, it->threshold, b));
+			putc(',', o);
+			hp_html_jstr(o, it->option);
+			putc(',', o);
+			hp_html_jstr(o, it->note);
+			putc(']', o);
+		}
+		fputs("]}", o);
+	} else {
+		fputs("null", o);
+	}
+	fputs(",\"kinds\":[", o);
 	for (int k = 0; k < HP_FLAME_KINDS; k++)
 		fprintf(o, "%s\"%s\"", k ? "," : "", hp_flame_kind_name(k));
 
@@ -320,4 +346,4 @@ static int write_html(const struct hp_model *m, const struct hp_output_options *
 }
 
 const struct hp_output hp_output_html = {
-    .name = "html", .flags = HP_OUTPUT_HIDDEN, .write = write_html};
+    .name = "html", .flags = HP_OUTPUT_HIDDEN | HP_OUTPUT_CHECKLIST, .write = write_html};

@@ -46,7 +46,21 @@
       leakBytes > 0),
     card('card-temporary', 'Temporaries', count(S.temporary), S.temporary,
       pct(S.temporary, S.allocations) + ' of calls freed at once'),
-    card('card-sites', 'Allocation sites', count(S.sites), S.sites, count(S.frees) + ' frees')]));
+    card('card-sites', 'Allocation sites', count(S.sites), S.sites, count(S.frees) + ' frees'),
+    checklistCard()]));
+
+  // The memory checklist's verdicts (with --check's thresholds, or their defaults).
+  function checklistCard() {
+    var C = D.checklist;
+    if (!C) return null;
+    var na = C.items.filter(function (it) { return it[2] === 'na'; }).length;
+    var c = card('card-checklist', 'Memory checklist', C.failed ? count(C.failed) + ' failed' :
+      'passed', C.failed, (C.items.length - na) + ' of ' + C.items.length + ' items checked' +
+      (na ? ', ' + na + ' N/A' : ''), C.failed > 0);
+    c.addEventListener('click', function () { document.getElementById('checklist').scrollIntoView(); });
+    c.style.cursor = 'pointer';
+    return c;
+  }
 
   function section(title, hint) { return HP.section(app, title, hint); }
 
@@ -402,6 +416,23 @@
       siteCols[0], siteCols[1]], leakRows, 1)]));
   } else {
     lsec.appendChild(el('div', { cls: 'empty', id: 'leaks-none', text: 'No leaks.' }));
+  }
+  if (D.checklist) {
+    var VERDICT = { pass: 'PASS', fail: 'FAIL', na: 'N/A' };
+    var csec = section('Memory checklist', 'as heapprof-analyze --check reports it; each ' +
+      'limit is the option named, or its default');
+    csec.id = 'checklist';
+    var ct = el('table', { cls: 'data', id: 'checklist-table' }, [el('thead', {}, [el('tr', {},
+      ['', 'Item', 'Measured', 'Limit', 'Option', 'How'].map(function (h) { return el('th', { text: h }); }))])]);
+    var cb = el('tbody');
+    D.checklist.items.forEach(function (it) {
+      cb.appendChild(el('tr', { 'data-key': it[0], 'data-verdict': it[2] }, [
+        el('td', {}, [el('span', { cls: 'verdict ' + it[2], text: VERDICT[it[2]] })]),
+        el('td', { text: it[1] }), el('td', { cls: 'n', text: it[3] }), el('td', { cls: 'n', text: it[4] }),
+        el('td', { cls: 'loc', text: it[5] || '' }), el('td', { cls: 'loc', text: it[6] })]));
+    });
+    ct.appendChild(cb);
+    csec.appendChild(el('div', { cls: 'scroll' }, [ct]));
   }
   app.appendChild(el('footer', { text: 'heapprof-analyze · ' + D.file }));
 

@@ -58,10 +58,10 @@ def record(a):
     return traces[-1]  # the largest: the process itself, not a child it ran
 
 
-def analyze(a, args, **kw):
+def analyze(a, args, want_rc=0, **kw):
     t0 = time.monotonic()
     r = subprocess.run([a.analyzer, "-q"] + args, capture_output=True, timeout=a.timeout, **kw)
-    if r.returncode != 0:
+    if want_rc is not None and r.returncode != want_rc:
         sys.exit("check_html: heapprof-analyze %s: exit %d: %s" % (
             " ".join(args), r.returncode, r.stderr.decode(errors="replace")))
     return r.stdout, time.monotonic() - t0
@@ -76,7 +76,24 @@ def first_function(site):
     return f["function"] or (os.path.basename(f["module"]) if f["module"] else "??")
 
 
-def check_page(a, html, want_cards, want_sites, click):
+def check_checklist(page, want):
+    """The checklist card and section: every item's verdict as want says (key -> pass,
+    fail or na), the card's number the failures."""
+    got = page.eval("""Array.from(document.querySelectorAll('#checklist-table tbody tr')).map(
+        function (tr) { return [tr.dataset.key, tr.dataset.verdict]; })""")
+    got = dict(got or [])
+    if got != want:
+        fail("checklist verdicts %s, expected %s" % (got, want))
+    failed = page.eval("(function(e){return e && e.dataset.value})"
+                       "(document.getElementById('card-checklist'))")
+    nfail = sum(v == "fail" for v in want.values())
+    if failed is None or int(failed) != nfail:
+        fail("#card-checklist: data-value %s, expected %d" % (failed, nfail))
+    else:
+        log("checklist: %d failed, as --check says" % nfail)
+
+
+def check_page(a, html, want_cards, want_sites, click, want_checklist=None):
     page = Page(a.chromium, a.workdir, timeout=a.timeout)
     try:
         url = "file://" + os.path.abspath(html)
@@ -166,6 +183,8 @@ def check_page(a, html, want_cards, want_sites, click):
             var s=document.getElementById('flame-search');s.value='a';
             s.dispatchEvent(new Event('input'));c.click();s.value='';
             s.dispatchEvent(new Event('input'));})()""")
+        if want_checklist is not None:
+            check_checklist(page, want_checklist)
         png = page.screenshot(height=1100, scale=0.5)
         w, h, px, bpp = png_pixels(png)
         colours, counts = set(), {}
@@ -271,12 +290,29 @@ def main():
     p.add_argument("--screenshot", help="also save a screenshot of the page there")
     p.add_argument("--screenshot-height", type=int, default=1500)
     p.add_argument("--timeout", type=float, default=60)
+    p.add_argument("--check-arg", action="append", default=[],
+                   help="an option of --check's (--max-peak=N): given to --html too, whose "
+                        "exit status is then that of --check")
+    p.add_argument("--checklist", action="append", default=[],
+                   help="KEY=VERDICT: the checklist item KEY is pass, fail or na")
     p.add_argument("program", nargs="+")
     a = p.parse_args()
 
     trace = record(a)
     html = os.path.join(a.workdir, "report.html")
-    _, secs = analyze(a, ["--html", html, trace])
+    # The page shows the checklist --check computes: each verdict, and as the exit
+    # status only when --check is given.
+    ck = json.loads(analyze(a, ["--format", "json", "--check"] + a.check_arg + [trace],
+                            want_rc=None)[0])["checks"]
+    want_checklist = {it["key"]: it["verdict"].lower().replace("/", "")
+                      for it in ck["items"]}
+    for spec in a.checklist:
+        key, verdict = spec.split("=")
+        if want_checklist.get(key) != verdict:
+            fail("--check: %s is %s, expected %s" % (key, want_checklist.get(key), verdict))
+    check_args = ["--check"] + a.check_arg if a.check_arg else []
+    _, secs = analyze(a, ["--html", html] + check_args + [trace],
+                      want_rc=3 if check_args and ck["failed"] else 0)
     log("heapprof-analyze --html took %.2f s" % secs)
     json_top = ["--top", "10"] if a.sites is not None else []
     rep = json.loads(analyze(a, ["--format", "json"] + json_top + [trace])[0])
@@ -301,7 +337,7 @@ def main():
         top = rep["sites"][0]
         want_sites.append((first_function(top), "peak", top["peak_bytes"]))
     click = a.click or (first_function(rep["sites"][0]) if rep["sites"] else None)
-    check_page(a, html, want_cards, want_sites, click)
+    check_page(a, html, want_cards, want_sites, click, want_checklist)
     if a.svg:
         check_svg(a, trace, want_sites)
     if FAILS:
