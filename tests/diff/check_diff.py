@@ -21,7 +21,9 @@ CASE is one of:
           verdicts, every known site's changes in the table, the differential flame
           graph's colours (a site that grew drawn red, one that shrank blue), width by
           BASE drawing the site NEW lacks, a click zooming, no console error, no network,
-          a non-blank screenshot; and the page of the zstd runs, its cards the JSON's
+          a non-blank screenshot; the page of the bundled example run for 2,000 and 4,000
+          requests (--example), its known per-request site; the page of the zstd runs,
+          its cards the JSON's
 """
 
 import argparse
@@ -398,6 +400,29 @@ def case_html(a, mk):
     finally:
         page.close()
 
+    # The bundled example, 2,000 requests then 4,000: per request one handle_request
+    # allocation of 252 bytes (tests/html's html.example: 20,000 requests, 5,040,000 B).
+    if a.example:
+        ex = []
+        for n in (2000, 4000):
+            t = os.path.join(a.workdir, f"example{n}.zst")
+            record(a, [a.example, str(n)], t)
+            ex.append(t)
+        html = os.path.join(a.workdir, "example.html")
+        diff_page(a, ex[0], ex[1], html)
+        page, url, _ = open_page(a, html)
+        try:
+            rows = page.eval("""Array.from(document.querySelectorAll('#diff-table tr.row')).map(
+                function (tr) { var o = {}; tr.querySelectorAll('td').forEach(function (td) {
+                  o[td.dataset.col] = td.dataset.value; }); return o; })""")
+            h = [r for r in rows if r.get("function") == "handle_request"]
+            check(len(h) == 1 and int(h[0]["calls"]) == 2000 and
+                  int(h[0]["allocated"]) == 2000 * 252,
+                  f"example page: handle_request rows {h}, expected +2000 calls, +504000 B")
+            page_done(page, url, html)
+        finally:
+            page.close()
+
     runs = zstd_runs(a)
     if not runs:
         return
@@ -421,6 +446,7 @@ def main():
     for o in ("preload", "analyzer", "base", "new", "source", "workdir"):
         ap.add_argument("--" + o, required=True)
     ap.add_argument("--chromium", default="chromium")
+    ap.add_argument("--example", help="the bundled example-server (case html)")
     ap.add_argument("case", choices=["sites", "text", "budget", "input", "real", "html"])
     a = ap.parse_args()
     shutil.rmtree(a.workdir, ignore_errors=True)
