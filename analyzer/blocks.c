@@ -7,7 +7,6 @@
 
 #include <heapprof/trace_codec.h>
 
-#define WINDOW_MASK (HP_BLOCKS_WINDOW - 1)
 #define INITIAL_SLOTS 1024u
 
 int hp_blocks_init(struct hp_blocks *m, int dense)
@@ -101,7 +100,7 @@ static inline struct hp_blocks_window *window_of(const struct hp_blocks *m, uint
 	if (t >= m->nwin || !m->win[t])
 		return NULL;
 	struct hp_blocks_window *w = m->win[t];
-	return seq >= w->first && seq <= w->top && w->top - seq < HP_BLOCKS_WINDOW ? w : NULL;
+	return seq >= w->first && seq <= w->top && w->top - seq <= w->mask ? w : NULL;
 }
 
 struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key)
@@ -111,7 +110,7 @@ struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key)
 	if (m->windows_on) {
 		struct hp_blocks_window *w = window_of(m, key);
 		if (w) {
-			struct hp_block_rec *e = &w->e[hp_ev3_key_seq(key) & WINDOW_MASK];
+			struct hp_block_rec *e = &w->e[hp_ev3_key_seq(key) & w->mask];
 			return e->key == key ? e : NULL;
 		}
 	}
@@ -134,7 +133,33 @@ static __attribute__((noinline)) struct hp_blocks_window *window_new(struct hp_b
 		memset(m->win + m->nwin, 0, (n - m->nwin) * sizeof *m->win);
 		m->nwin = n;
 	}
-	return m->win[t] = calloc(1, sizeof *m->win[t]);
+	struct hp_blocks_window *w =
+	    calloc(1, sizeof *w + HP_BLOCKS_WINDOW * sizeof(struct hp_block_rec));
+	if (w)
+		w->mask = HP_BLOCKS_WINDOW - 1;
+	return m->win[t] = w;
+}
+
+/* Doubles thread t's window: every block it holds keeps its seq's place modulo the new
+ * size (they span less than the old size, so none collide). Seqs the old window had
+ * moved past are in the table: the window now starts after them. Left as it was when
+ * memory is short. */
+static __attribute__((noinline)) struct hp_blocks_window *window_grow(struct hp_blocks *m,
+								      uint64_t t)
+{
+	struct hp_blocks_window *o = m->win[t];
+	size_t n = ((size_t)o->mask + 1) * 2;
+	struct hp_blocks_window *w = calloc(1, sizeof *w + n * sizeof(struct hp_block_rec));
+	if (!w)
+		return o;
+	w->top = o->top;
+	w->mask = (uint32_t)(n - 1);
+	w->first = o->top - o->mask > o->first ? o->top - o->mask : o->first;
+	for (size_t i = 0; i <= o->mask; i++)
+		if (o->e[i].key)
+			w->e[hp_ev3_key_seq(o->e[i].key) & w->mask] = o->e[i];
+	free(o);
+	return m->win[t] = w;
 }
 
 int hp_blocks_insert(struct hp_blocks *m, const struct hp_block_rec *b)
@@ -154,10 +179,20 @@ int hp_blocks_insert(struct hp_blocks *m, const struct hp_block_rec *b)
 			w->first = seq;
 		}
 		if (w && seq > w->top) {
+			if (__builtin_expect(++w->moves > w->mask, 0)) {
+				/* Judged once per window's worth of moves: grow while more than a
+				 * quarter of them pushed a live block out. */
+				if (w->evicted > w->moves / 4 && w->mask + 1 < HP_BLOCKS_WINDOW_MAX)
+					w = window_grow(m, t);
+				w->moves = w->evicted = 0;
+			}
 			/* The window moves on: a block still live in the slot goes to the table. */
-			struct hp_block_rec *e = &w->e[seq & WINDOW_MASK];
-			if (e->key && table_insert(m, e))
-				return -ENOMEM;
+			struct hp_block_rec *e = &w->e[seq & w->mask];
+			if (e->key) {
+				if (table_insert(m, e))
+					return -ENOMEM;
+				w->evicted++;
+			}
 			*e = *b;
 			w->top = seq;
 			m->count++;
@@ -190,7 +225,7 @@ void hp_blocks_foreach_mut(struct hp_blocks *m, void (*fn)(void *ctx, struct hp_
 		if (m->slot[i].key)
 			fn(ctx, &m->slot[i]);
 	for (size_t t = 0; t < m->nwin; t++)
-		for (size_t i = 0; m->win[t] && i < HP_BLOCKS_WINDOW; i++)
+		for (size_t i = 0; m->win[t] && i <= m->win[t]->mask; i++)
 			if (m->win[t]->e[i].key)
 				fn(ctx, &m->win[t]->e[i]);
 }

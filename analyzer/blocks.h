@@ -2,10 +2,14 @@
  * a (thread, seq) key (version 3, trace_codec.h).
  *
  * Version 3 keys are dense per thread and most blocks are freed soon after they were
- * allocated, so each busy thread gets a window over its latest HP_BLOCKS_WINDOW seqs,
- * indexed by seq: a free of a recent block touches a cache line it touched a moment ago
- * instead of a random one in a table as large as the heap. A block still live when the
- * window moves past it goes to an open-addressing table, where every other key lives.
+ * allocated, so each busy thread gets a window over its latest seqs, indexed by seq: a
+ * free of a recent block touches a cache line it touched a moment ago instead of a random
+ * one in a table as large as the heap. A block still live when the window moves past it
+ * goes to an open-addressing table, where every other key lives. A window starts at
+ * HP_BLOCKS_WINDOW seqs and doubles, up to HP_BLOCKS_WINDOW_MAX, while more than a quarter
+ * of the slots it moves past still hold a live block: a thread whose blocks live longer
+ * (a pool of 10,000 replaced at random) then finds most of them in its window too. Its
+ * memory stays within about 3x what those live blocks would take in the table.
  * Not thread-safe. */
 #ifndef HP_BLOCKS_H
 #define HP_BLOCKS_H
@@ -19,12 +23,17 @@ struct hp_block_rec {
 	uint32_t site, thread;
 };
 
-#define HP_BLOCKS_WINDOW 2048u /* seqs a thread's window holds: 64 KiB */
+#define HP_BLOCKS_WINDOW 2048u	    /* seqs a new window holds: 64 KiB */
+#define HP_BLOCKS_WINDOW_MAX 65536u /* the most it grows to: 2 MiB */
 
 struct hp_blocks_window {
-	uint64_t first; /* the first seq put in the window: older ones are in the table */
+	uint64_t first; /* the first seq the window holds: older ones are in the table */
 	uint64_t top;	/* the latest seq put in the window */
-	struct hp_block_rec e[HP_BLOCKS_WINDOW];
+	uint32_t mask;	/* seqs held - 1 (a power of two) */
+	/* Since the window last grew or was judged: seqs it moved on by, and how many of
+	 * those moves pushed a live block out to the table. */
+	uint32_t moves, evicted;
+	struct hp_block_rec e[];
 };
 
 struct hp_blocks {
