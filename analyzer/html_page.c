@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flame.h"
 #include "report.h"
 #include "report_html_assets.h"
 
@@ -121,6 +122,23 @@ void hp_html_site_stack(FILE *o, struct hp_html_frames *fr, const struct hp_mode
 			fprintf(o, n++ ? ",%" PRId32 : "%" PRId32,
 				hp_html_frame_id(fr, &m->frames[l->first_frame + j]));
 		}
+	}
+	putc(']', o);
+}
+
+void hp_html_write_nodes(FILE *o, struct hp_html_frames *fr, const struct hp_flame *fl)
+{
+	fputs("\"nodes\":[", o);
+	for (size_t i = 0; i < fl->n; i++) {
+		const struct hp_flame_node *nd = &fl->nodes[i];
+		int32_t fid = nd->frame ? hp_html_frame_id(fr, nd->frame) : i ? -2 : -1;
+		fprintf(o, "%s%" PRId64 ",%" PRId32 ",%" PRIu32, i ? "," : "",
+			nd->parent == HP_FLAME_NONE ? (int64_t)-1 : (int64_t)nd->parent, fid,
+			nd->merged);
+		for (int k = 0; k < HP_FLAME_KINDS; k++)
+			fprintf(o, ",%" PRIu64, nd->value[k]);
+		for (int k = 0; fl->diff && k < HP_FLAME_KINDS; k++)
+			fprintf(o, ",%" PRIu64, nd->base_value[k]);
 	}
 	putc(']', o);
 }

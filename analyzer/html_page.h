@@ -51,6 +51,13 @@ void hp_html_jnum(FILE *o, double v);
 void hp_html_site_stack(FILE *o, struct hp_html_frames *fr, const struct hp_model *m,
 			const struct hp_site *s);
 
+struct hp_flame;
+
+/* The "nodes" array of a flame tree: per node parent (-1 the root), frame id (-1 the
+ * root, -2 "others"), merged count, and the value of each kind; in a diff's tree
+ * (hp_flame_build_diff) then BASE's value of each kind. */
+void hp_html_write_nodes(FILE *o, struct hp_html_frames *fr, const struct hp_flame *fl);
+
 /* The "frames" array: per id [function, file, line, module file name, inlined]. */
 void hp_html_write_frames(FILE *o, const struct hp_html_frames *fr);
 

@@ -94,25 +94,13 @@ static int write_data(FILE *o, const void *arg)
 	for (int k = 0; k < HP_FLAME_KINDS; k++)
 		fprintf(o, "%s\"%s\"", k ? "," : "", hp_flame_kind_name(k));
 
-	/* The tree: per node parent, frame id (-1 the root, -2 "others"), merged count,
-	 * NEW's value of each kind, then BASE's. */
-	fputs("],\"nodes\":[", o);
-	for (size_t i = 0; i < fl.n; i++) {
-		const struct hp_flame_node *nd = &fl.nodes[i];
-		int32_t fid = nd->frame ? hp_html_frame_id(&ids, nd->frame) : i ? -2 : -1;
-		fprintf(o, "%s%" PRId64 ",%" PRId32 ",%" PRIu32, i ? "," : "",
-			nd->parent == HP_FLAME_NONE ? (int64_t)-1 : (int64_t)nd->parent, fid,
-			nd->merged);
-		for (int k = 0; k < HP_FLAME_KINDS; k++)
-			fprintf(o, ",%" PRIu64, nd->value[k]);
-		for (int k = 0; k < HP_FLAME_KINDS; k++)
-			fprintf(o, ",%" PRIu64, nd->base_value[k]);
-	}
+	fputs("],", o);
+	hp_html_write_nodes(o, &ids, &fl); /* NEW's values, then BASE's */
 
 	/* The sites that changed most by each measure, each once (an entry is its pair of
 	 * first sites, unique, as sorting moves the entries); the stack BASE's, or NEW's
 	 * for a site only NEW has (as the text report shows it). */
-	fputs("],\"sites\":[", o);
+	fputs(",\"sites\":[", o);
 	size_t n = 0;
 	for (int k = 0; k < HP_DIFF_NMEASURES; k++) {
 		hp_diff_sort(d, k);
@@ -130,8 +118,9 @@ static int write_data(FILE *o, const void *arg)
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct hp_diff_site *e = &picked[i];
-		fprintf(o, "%s{\"key\":\"%016" PRIx64 "\",\"status\":\"%s\",\"base\":",
-			i ? "," : "", e->key,
+		fprintf(o,
+			"%s{\"key\":\"%016" PRIx64 "\",\"status\":\"%s\",\"base\":", i ? "," : "",
+			e->key,
 			!e->base.site  ? "added"
 			: !e->new.site ? "removed"
 				       : "matched");
@@ -158,9 +147,8 @@ int hp_diff_write_html(struct hp_diff *d, const struct hp_diff_budget *budget,
 		       const struct hp_output_options *o)
 {
 	const struct page pg = {d, budget};
-	const char *title = d->new->prof->command && *d->new->prof->command
-				? d->new->prof->command
-				: d->new->file;
+	const char *title =
+	    d->new->prof->command && * d->new->prof->command ? d->new->prof->command : d->new->file;
 	return hp_html_write_page(o->out, title, write_data, &pg, hp_html_diff_js,
 				  hp_html_diff_js_len);
 }

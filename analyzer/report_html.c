@@ -233,19 +233,9 @@ static int write_data(FILE *o, const void *model)
 	for (int k = 0; k < HP_FLAME_KINDS; k++)
 		fprintf(o, "%s\"%s\"", k ? "," : "", hp_flame_kind_name(k));
 
-	/* The flame tree: per node parent, frame id (-1 the root, -2 "others"), merged
-	 * count, and the value of each kind. */
-	fprintf(o, "],\"flame_total_nodes\":%zu,\"nodes\":[", fl.n);
-	for (size_t i = 0; i < fl.n; i++) {
-		const struct hp_flame_node *nd = &fl.nodes[i];
-		int32_t fid = nd->frame ? hp_html_frame_id(&ids, nd->frame) : i ? -2 : -1;
-		fprintf(o, "%s%" PRId64 ",%" PRId32 ",%" PRIu32, i ? "," : "",
-			nd->parent == HP_FLAME_NONE ? (int64_t)-1 : (int64_t)nd->parent, fid,
-			nd->merged);
-		for (int k = 0; k < HP_FLAME_KINDS; k++)
-			fprintf(o, ",%" PRIu64, nd->value[k]);
-	}
-	fputs("],\"node_series\":[", o);
+	fprintf(o, "],\"flame_total_nodes\":%zu,", fl.n);
+	hp_html_write_nodes(o, &ids, &fl);
+	fputs(",\"node_series\":[", o);
 	unsigned levels = 0;
 	if (node_series(o, p, &fl, &levels))
 		rc = -1;

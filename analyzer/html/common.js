@@ -243,6 +243,26 @@ var HP = (function () {
     });
     return { rects: rects, chain: chain };
   }
+  // The parts around a flame graph in section sec: the toolbar `bar` (its kind buttons
+  // already in it) gets the search box, then `extra` (more controls), then "reset
+  // zoom"; below it `above` (elements), the zoom path, the canvas and the status line.
+  function flameFrame(sec, bar, o) {
+    var search = el('input', { id: 'flame-search', type: 'search', placeholder: 'search (regexp)' });
+    search.addEventListener('input', function () { o.onSearch(search.value); });
+    bar.appendChild(search);
+    (o.extra || []).forEach(function (e) { bar.appendChild(e); });
+    var reset = el('button', { id: 'flame-reset', type: 'button', text: 'reset zoom' });
+    reset.addEventListener('click', o.onReset);
+    bar.appendChild(reset);
+    sec.appendChild(bar);
+    (o.above || []).forEach(function (e) { sec.appendChild(e); });
+    var parts = { path: el('div', { id: 'flame-path' }), canvas: el('canvas', { id: 'flame' }),
+      status: el('div', { id: 'flame-status' }) };
+    sec.appendChild(parts.path);
+    sec.appendChild(parts.canvas);
+    sec.appendChild(parts.status);
+    return parts;
+  }
   // The node under the mouse, or -1.
   function rectAt(canvas, rects, ev) {
     var b = canvas.getBoundingClientRect(), x = ev.clientX - b.left, y = ev.clientY - b.top;
@@ -291,6 +311,6 @@ var HP = (function () {
   return { D: D, el: el, sv: sv, bytes: bytes, count: count, fmt: fmt, signed: signed,
     secs: secs, pct: pct, esc: esc, fname: fname, floc: floc, siteLabel: siteLabel,
     showTip: showTip, hideTip: hideTip, section: section, table: table, treeOf: treeOf,
-    drawFlame: drawFlame, rectAt: rectAt, searchTotal: searchTotal, frameTipHead: frameTipHead,
+    flameFrame: flameFrame, drawFlame: drawFlame, rectAt: rectAt, searchTotal: searchTotal, frameTipHead: frameTipHead,
     frameTipStack: frameTipStack, searchRegexp: searchRegexp };
 })();

@@ -69,19 +69,10 @@
     bar.appendChild(b);
     return b;
   });
-  var search = el('input', { id: 'flame-search', type: 'search', placeholder: 'search (regexp)' });
-  search.addEventListener('input', function () { F.search = search.value; draw(); });
-  bar.appendChild(search);
-  var reset = el('button', { id: 'flame-reset', type: 'button', text: 'reset zoom' });
-  reset.addEventListener('click', function () { F.zoom = 0; draw(); });
-  bar.appendChild(reset);
-  fsec.appendChild(bar);
-  var pathBox = el('div', { id: 'flame-path' });
-  fsec.appendChild(pathBox);
-  var canvas = el('canvas', { id: 'flame' });
-  fsec.appendChild(canvas);
-  var status = el('div', { id: 'flame-status' });
-  fsec.appendChild(status);
+  var parts = HP.flameFrame(fsec, bar, {
+    onSearch: function (v) { F.search = v; draw(); },
+    onReset: function () { F.zoom = 0; draw(); } });
+  var pathBox = parts.path, canvas = parts.canvas, status = parts.status;
 
   // Red for growth, blue for shrinking, the stronger the larger the change against the
   // largest change of a frame in the graph (square root: small changes stay visible).

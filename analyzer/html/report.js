@@ -129,25 +129,16 @@
     return b;
   });
   bar.appendChild(el('span', { cls: 'grow' }));
-  var search = el('input', { id: 'flame-search', type: 'search', placeholder: 'search (regexp)' });
-  search.addEventListener('input', function () { F.search = search.value; drawFlame(); });
-  bar.appendChild(search);
   var inv = el('input', { id: 'flame-invert', type: 'checkbox' });
   inv.addEventListener('change', function () { F.invert = inv.checked; F.zoom = 0; pickTree(); });
-  bar.appendChild(el('label', {}, [inv, document.createTextNode(' inverted (allocating ' +
-    'functions at the top)')]));
-  var reset = el('button', { id: 'flame-reset', type: 'button', text: 'reset zoom' });
-  reset.addEventListener('click', function () { F.zoom = 0; drawFlame(); });
-  bar.appendChild(reset);
-  fsec.appendChild(bar);
   var scopeBox = el('div', { id: 'flame-scope' });
-  fsec.appendChild(scopeBox);
-  var pathBox = el('div', { id: 'flame-path' });
-  fsec.appendChild(pathBox);
-  var canvas = el('canvas', { id: 'flame' });
-  fsec.appendChild(canvas);
-  var status = el('div', { id: 'flame-status' });
-  fsec.appendChild(status);
+  var parts = HP.flameFrame(fsec, bar, {
+    onSearch: function (v) { F.search = v; drawFlame(); },
+    onReset: function () { F.zoom = 0; drawFlame(); },
+    extra: [el('label', {}, [inv, document.createTextNode(' inverted (allocating functions at ' +
+      'the top)')])],
+    above: [scopeBox] });
+  var pathBox = parts.path, canvas = parts.canvas, status = parts.status;
 
   function pickTree() {
     if (F.range) {
