@@ -1658,7 +1658,7 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		errno = ENOMEM;
 		return NULL;
 	}
-	uint64_t leaked_allocations = 0;
+	uint64_t leaked_allocations = 0, site_allocations = 0, site_temporary = 0, site_leaked = 0;
 	size_t n = 0, nh = 0;
 	for (size_t i = 0; i < rp->nsites; i++) {
 		struct site *s = &rp->sites[i];
@@ -1673,7 +1673,11 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 		if (!s->allocations)
 			continue;
 		rp->site_out[i] = (uint32_t)n;
-		rp->out_sites[n++] = out_site(rp, s, cs);
+		rp->out_sites[n] = out_site(rp, s, cs);
+		site_allocations += rp->out_sites[n].allocations;
+		site_temporary += rp->out_sites[n].temporary;
+		site_leaked += rp->out_sites[n].leaked_allocations;
+		n++;
 	}
 	p->leaked_allocations = (leaked_allocations + half) >> cs;
 	p->busiest = (struct hp_busiest_window){
@@ -1686,6 +1690,13 @@ struct hp_profile *hp_replay_finish(struct hp_replay *rp)
 	p->allocations = (p->allocations + half) >> cs;
 	p->frees = (p->frees + half) >> cs;
 	p->temporary = (p->temporary + half) >> cs;
+	if (cs) {
+		/* Estimates, rounded per site: the totals are the sums of what the sites show,
+		 * so a report's (and pprof's) sites add up to its summary. */
+		p->allocations = site_allocations;
+		p->temporary = site_temporary;
+		p->leaked_allocations = site_leaked;
+	}
 	p->sites = rp->out_sites;
 	p->nsites = n;
 	p->hint_sites = rp->out_hint_sites;
