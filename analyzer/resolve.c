@@ -13,7 +13,7 @@
 #define MAX_SYM_FRAMES 64
 
 /* A frame's part in trimming. */
-enum { C_INNER = 1 << 0, C_MAIN = 1 << 1, C_BELOW_MAIN = 1 << 2 };
+enum { C_INNER = 1 << 0, C_MAIN = 1 << 1, C_BELOW_MAIN = 1 << 2, C_UNNAMED = 1 << 3 };
 
 struct hp_resolver {
 	const struct hp_module_info *modules;
@@ -162,10 +162,13 @@ static int is_trimmed_inner(const struct hp_frame *f)
 	return 0;
 }
 
+/* The process's start-up frames under main. glibc 2.34 on: __libc_start_main_impl is the
+ * DWARF name of what the symbol table calls __libc_start_main@@GLIBC_2.34. */
 static int is_below_main(const char *fn)
 {
 	return fn &&
 	       (strcmp(fn, "_start") == 0 || strcmp(fn, "__libc_start_main") == 0 ||
+		strcmp(fn, "__libc_start_main_impl") == 0 ||
 		strcmp(fn, "__libc_start_call_main") == 0 || starts_with(fn, "__libc_start_main@"));
 }
 
@@ -176,6 +179,8 @@ static unsigned classify(const struct hp_frame *f)
 		c |= C_MAIN;
 	if (is_below_main(f->function))
 		c |= C_BELOW_MAIN;
+	if (!f->function)
+		c |= C_UNNAMED;
 	return c;
 }
 
@@ -195,8 +200,14 @@ static size_t trim_range(size_t n, unsigned (*cls)(const void *ctx, size_t i), c
 			break;
 		}
 	}
-	while (hi > lo + 1 && (cls(ctx, hi - 1) & C_BELOW_MAIN))
-		hi--;
+	/* The start-up frames go: the outermost run of them, and of unnamed frames among
+	 * and after them (a stripped executable's _start; its main, unnamed, stays). */
+	size_t h = hi;
+	while (h > lo + 1 && (cls(ctx, h - 1) & (C_BELOW_MAIN | C_UNNAMED)))
+		h--;
+	while (h < hi && !(cls(ctx, h) & C_BELOW_MAIN))
+		h++;
+	hi = h;
 	*first = lo;
 	return hi - lo;
 }

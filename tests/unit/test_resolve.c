@@ -141,6 +141,33 @@ int main(void)
 	CHECK_U64(lo, 2);
 	CHECK_U64(hp_resolve_trim(f, 2, &lo), 2);
 	CHECK_U64(lo, 0);
+	/* No main (a stripped executable): the start-up frames under it go, by either name
+	 * glibc gives __libc_start_main (DWARF's, the symbol table's). */
+	struct hp_frame g[] = {
+	    {.function = "malloc"},
+	    {.function = "Py_BytesMain"},
+	    {.function = "__libc_start_call_main"},
+	    {.function = "__libc_start_main_impl"},
+	    {.function = "__libc_start_main@@GLIBC_2.34"},
+	};
+	CHECK_U64(hp_resolve_trim(g, 4, &lo), 1);
+	CHECK_U64(lo, 1);
+	g[3] = g[4];
+	CHECK_U64(hp_resolve_trim(g, 4, &lo), 1);
+	/* A stripped executable: its main and _start unnamed. main stays; _start, outside
+	 * the start-up frames, goes with them. Unnamed frames alone are no start-up. */
+	struct hp_frame u[] = {
+	    {.function = "make"},
+	    {.function = NULL, .address = 0x1234},
+	    {.function = "__libc_start_call_main"},
+	    {.function = "__libc_start_main_impl"},
+	    {.function = NULL, .address = 0x1000},
+	};
+	CHECK_U64(hp_resolve_trim(u, 5, &lo), 2);
+	CHECK_U64(lo, 0);
+	CHECK_U64(hp_resolve_trim(u, 2, &lo), 2);
+	u[2].function = "helper";
+	CHECK_U64(hp_resolve_trim(u, 5, &lo), 3); /* __libc_start_main_impl and _start go */
 
 	CHECK_STR(hp_basename("/a/b/c.so"), "c.so");
 	CHECK_STR(hp_basename("c.so"), "c.so");
