@@ -13,7 +13,8 @@
  *   - hp_dump() sees the same outcome (end or error) as the model;
  *   - the model's sites: trimmed range within the stack, key = hp_stack_key() of the
  *     trimmed frames, series within HP_SERIES_BUCKETS and, unsampled, summing to the
- *     site's totals.
+ *     site's totals;
+ *   - a model diffed with itself (diff.h, all three diff reports) changes nothing.
  * Inputs of odd size load the model as the command line does (symbols on demand), even
  * ones as formats that read keys and locations need it. */
 #ifndef HP_FUZZ_PIPELINE_H
@@ -24,10 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "diff.h"
 #include "dump.h"
 #include "model.h"
 #include "output.h"
 #include "reader.h"
+#include "report_diff.h"
 #include "suppress.h"
 
 #define HP_FUZZ_CHECK(c)                                                                           \
@@ -108,6 +111,27 @@ static void hp_fuzz_outputs(const struct hp_model *m)
 	}
 }
 
+/* --diff of the model with itself, in each of its reports (text, JSON, the page with its
+ * differential flame graph): nothing added or removed, no site changed. */
+static void hp_fuzz_self_diff(const struct hp_model *m)
+{
+	struct hp_diff d;
+	if (hp_diff_build(&d, m, m) == 0) {
+		HP_FUZZ_CHECK(d.added == 0 && d.removed == 0);
+		for (size_t i = 0; i < d.nsites; i++)
+			for (int k = 0; k < HP_DIFF_NMEASURES; k++)
+				HP_FUZZ_CHECK(hp_diff_delta(&d.sites[i].base, &d.sites[i].new,
+							    (enum hp_diff_measure)k) == 0);
+		struct hp_diff_budget b = {.set = 0xf};
+		struct hp_output_options o = {.out = hp_fuzz_sink(), .top = 5, .ntraces = 2};
+		hp_diff_write_text(&d, &o);
+		hp_diff_write_json(&d, &o);
+		hp_diff_write_html(&d, &b, &o);
+		HP_FUZZ_CHECK(hp_diff_budget_check(&b, &d, "fuzz", hp_fuzz_sink()) == 0);
+	}
+	hp_diff_release(&d);
+}
+
 /* The reader's contracts on each item, as the model takes it. */
 static void hp_fuzz_item(void *ctx, const struct hp_reader *r, const struct hp_item *it)
 {
@@ -157,6 +181,8 @@ static int hp_fuzz_pipeline(const uint8_t *data, size_t size, int dump)
 		outcome = 0;
 		hp_fuzz_check_model(&m, lazy);
 		hp_fuzz_outputs(&m);
+		if (!lazy)
+			hp_fuzz_self_diff(&m);
 	}
 	hp_model_release(&m);
 	hp_suppress_release(&base);
