@@ -8,6 +8,7 @@
 
 #include "reader.h"
 #include "replay.h"
+#include "sampling.h"
 
 #define A 0x10000
 #define B 0x20000
@@ -562,8 +563,52 @@ static void test_peak_blocks_and_size(void)
 	tb_release(&b);
 }
 
+/* A sampled trace: each site's calls are an estimate rounded on its own, and the totals
+ * are the sums of what the sites show. Three sites of one 20,000-byte block each, with
+ * a mean of 64 KiB: each weighs w = 3.80 calls, shown as 4; the totals are 12, not
+ * round(3 w) = 11, so the sites add up to the summary (pprof's samples to the report). */
+static void test_sampled_totals(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b,
+		  &(struct tb_header_args){.pid = 7, .exe = "/bin/prog", .sample_bytes = 65536});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000, 0x402000}, s2[] = {0x401100, 0x402000},
+		 s3[] = {0x401200, 0x402000};
+	tb_stack(&b, 1, 2, s1);
+	tb_stack(&b, 2, 2, s2);
+	tb_stack(&b, 3, 2, s3);
+	tb_thread(&b, 0, 7, 0);
+	tb_alloc(&b, 0, 10, 20000, 1, A);
+	tb_alloc(&b, 0, 20, 20000, 2, B);
+	tb_alloc(&b, 0, 30, 20000, 3, C);
+	tb_flush_events(&b);
+	tb_round(&b, 40);
+	tb_end(&b, 50, 7, 0);
+	tb_frame(&b);
+
+	double w = hp_sample_weight(20000, 65536);
+	CHECK(llround(3 * w) != 3 * llround(w)); /* the case where rounding once differs */
+	struct hp_replay *rp;
+	const struct hp_profile *p = replay(&b, &rp);
+	CHECK_U64(p->nsites, 3);
+	uint64_t calls = 0, leaked = 0;
+	for (size_t i = 0; i < p->nsites; i++) {
+		CHECK_U64(p->sites[i].allocations, (uint64_t)llround(w));
+		calls += p->sites[i].allocations;
+		leaked += p->sites[i].leaked_allocations;
+	}
+	CHECK_U64(p->allocations, calls);
+	CHECK_U64(p->leaked_allocations, leaked);
+	CHECK_U64(calls, 3 * (uint64_t)llround(w));
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
 int main(void)
 {
+	test_sampled_totals();
 	test_peak_blocks_and_size();
 	test_v3_release_before_alloc();
 	test_two_threads();
