@@ -63,14 +63,6 @@ int32_t hp_html_frame_id(struct hp_html_frames *fr, const struct hp_frame *f)
 	return fr->id[k][i];
 }
 
-void hp_html_jstr(FILE *o, const char *s)
-{
-	if (s)
-		hp_json_string(o, "", s, strlen(s));
-	else
-		fputs("null", o);
-}
-
 /* A name of at most HP_HTML_MAX_NAME bytes (a longer one cut, "..." after it). */
 static void jstr_max(FILE *o, const char *s)
 {
@@ -162,7 +154,7 @@ void hp_html_write_frames(FILE *o, const struct hp_html_frames *fr)
 		putc(',', o);
 		jstr_max(o, f->file);
 		fprintf(o, ",%u,", f->line);
-		hp_html_jstr(o, f->module_path ? hp_basename(f->module_path) : NULL);
+		hp_json_str0(o, f->module_path ? hp_basename(f->module_path) : NULL);
 		fprintf(o, ",%d]", f->inlined);
 	}
 	putc(']', o);

@@ -40,9 +40,8 @@ void hp_html_frames_release(struct hp_html_frames *fr);
 /* The id of f, a frame of one of the models. */
 int32_t hp_html_frame_id(struct hp_html_frames *fr, const struct hp_frame *f);
 
-/* A JSON string, or null for NULL. */
-void hp_html_jstr(FILE *o, const char *s);
-/* A JSON number; 0 for NaN and infinities. */
+/* A JSON number; 0 for NaN and infinities (the page does arithmetic on them, where the
+ * reports' null would not do: report.h's hp_json_number()). Strings: hp_json_str0(). */
 void hp_html_jnum(FILE *o, double v);
 
 /* The trimmed frames of site s of model m, innermost first, as a JSON array of frame

@@ -16,6 +16,12 @@ extern "C" {
  * escaped, bytes that are not valid UTF-8 replaced by U+FFFD. prefix is written as is. */
 void hp_json_string(FILE *o, const char *prefix, const char *s, size_t n);
 
+/* A JSON string, or null for NULL (hp_json_string() without prefix). */
+void hp_json_str0(FILE *o, const char *s);
+
+/* A JSON number to 6 significant digits, or null for NaN and infinities. */
+void hp_json_number(FILE *o, double v);
+
 /* "1.5 KiB": human units, 1 decimal (bytes exact below 1 KiB). buf: 32 bytes. */
 const char *hp_human_bytes(char *buf, uint64_t bytes);
 

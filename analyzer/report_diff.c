@@ -204,20 +204,12 @@ static void json_side_figures(FILE *f, const struct hp_diff_side *x, const struc
 	json_figures(f, "temporary", x->temporary, y->temporary);
 }
 
-static void jstr0(FILE *f, const char *s)
-{
-	if (s)
-		hp_json_string(f, "", s, strlen(s));
-	else
-		fputs("null", f);
-}
-
 static void json_run(FILE *f, const char *name, const struct hp_model *m)
 {
 	fprintf(f, "    \"%s\": {\"file\": ", name);
-	jstr0(f, m->file);
+	hp_json_str0(f, m->file);
 	fputs(", \"command\": ", f);
-	jstr0(f, m->prof->command);
+	hp_json_str0(f, m->prof->command);
 	fprintf(f,
 		", \"pid\": %" PRIu64 ", \"complete\": %s, \"sampled\": %s, \"sites\": %zu"
 		"},\n",
@@ -243,15 +235,15 @@ static int json_site(FILE *f, const struct hp_diff *d, const struct hp_diff_site
 	for (size_t i = 0; i < st->n; i++) {
 		const struct hp_frame *fr = &st->v[i];
 		fputs(i ? ",\n         {\"function\": " : "\n         {\"function\": ", f);
-		jstr0(f, fr->function);
+		hp_json_str0(f, fr->function);
 		fputs(", \"file\": ", f);
-		jstr0(f, fr->file);
+		hp_json_str0(f, fr->file);
 		if (fr->line)
 			fprintf(f, ", \"line\": %u", fr->line);
 		else
 			fputs(", \"line\": null", f);
 		fputs(", \"module\": ", f);
-		jstr0(f, fr->module_path);
+		hp_json_str0(f, fr->module_path);
 		fprintf(f, ", \"inlined\": %s}", fr->inlined ? "true" : "false");
 	}
 	fputs(st->n ? "\n       ],\n" : "],\n", f);

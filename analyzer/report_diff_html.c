@@ -15,6 +15,7 @@
 
 #include "flame.h"
 #include "html_page.h"
+#include "report.h"
 #include "report_diff.h"
 #include "report_html_assets.h"
 
@@ -31,11 +32,11 @@ static void run_json(FILE *o, const struct hp_model *m)
 {
 	const struct hp_profile *p = m->prof;
 	fputs("{\"file\":", o);
-	hp_html_jstr(o, m->file);
+	hp_json_str0(o, m->file);
 	fputs(",\"command\":", o);
-	hp_html_jstr(o, p->command);
+	hp_json_str0(o, p->command);
 	fputs(",\"exe\":", o);
-	hp_html_jstr(o, p->header.exe);
+	hp_json_str0(o, p->header.exe);
 	fprintf(o, ",\"pid\":%" PRIu64 ",\"complete\":%d,\"sampled\":%d,\"duration_s\":",
 		p->header.pid, m->complete, p->sample_mean != 0);
 	hp_html_jnum(o, p->duration_s);

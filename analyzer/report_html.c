@@ -173,17 +173,17 @@ static int write_data(FILE *o, const void *model)
 	}
 
 	fputs("{\"version\":1,\"file\":", o);
-	hp_html_jstr(o, m->file);
+	hp_json_str0(o, m->file);
 	fprintf(o, ",\"complete\":%d,\"running\":%d,\"warnings\":[", m->complete, m->running);
 	for (size_t i = 0; i < m->nwarnings; i++) {
 		if (i)
 			putc(',', o);
-		hp_html_jstr(o, m->warnings[i]);
+		hp_json_str0(o, m->warnings[i]);
 	}
 	fprintf(o, "],\"process\":{\"pid\":%" PRIu64 ",\"command\":", p->header.pid);
-	hp_html_jstr(o, p->command);
+	hp_json_str0(o, p->command);
 	fputs(",\"exe\":", o);
-	hp_html_jstr(o, p->header.exe);
+	hp_json_str0(o, p->header.exe);
 	if (p->has_exit)
 		fprintf(o, ",\"exit_status\":%" PRId64, p->exit_status);
 	fprintf(o, ",\"threads\":%" PRIu64 ",\"sampled\":%d},\"summary\":{", p->threads,
@@ -214,15 +214,15 @@ static int write_data(FILE *o, const void *model)
 			const struct hp_check_item *it = &c->item[i];
 			char a[48], b[48];
 			fprintf(o, "%s[\"%s\",", i ? "," : "", it->key);
-			hp_html_jstr(o, it->title);
+			hp_json_str0(o, it->title);
 			fprintf(o, ",\"%s\",", verdict[it->verdict]);
-			hp_html_jstr(o, hp_checklist_value(it, it->measured, a));
+			hp_json_str0(o, hp_checklist_value(it, it->measured, a));
 			putc(',', o);
-			hp_html_jstr(o, hp_checklist_value(it, it->threshold, b));
+			hp_json_str0(o, hp_checklist_value(it, it->threshold, b));
 			putc(',', o);
-			hp_html_jstr(o, it->option);
+			hp_json_str0(o, it->option);
 			putc(',', o);
-			hp_html_jstr(o, it->note);
+			hp_json_str0(o, it->note);
 			putc(']', o);
 		}
 		fputs("]}", o);

@@ -68,7 +68,7 @@ static void jstr(FILE *o, const char *s, size_t n)
 	hp_json_string(o, "", s, n);
 }
 
-static void jstr0(FILE *o, const char *s)
+void hp_json_str0(FILE *o, const char *s)
 {
 	if (s)
 		jstr(o, s, strlen(s));
@@ -76,7 +76,7 @@ static void jstr0(FILE *o, const char *s)
 		fputs("null", o);
 }
 
-static void jnum(FILE *o, double v)
+void hp_json_number(FILE *o, double v)
 {
 	if (!isfinite(v))
 		fputs("null", o);
@@ -93,15 +93,15 @@ static int site(FILE *o, const struct hp_model *m, const struct hp_site *s, stru
 	fputs("    {\n      \"stack\": [", o);
 	for (size_t i = 0; i < n; i++) {
 		fputs(i ? ",\n        {\"function\": " : "\n        {\"function\": ", o);
-		jstr0(o, f[i].function);
+		hp_json_str0(o, f[i].function);
 		fputs(", \"file\": ", o);
-		jstr0(o, f[i].file);
+		hp_json_str0(o, f[i].file);
 		if (f[i].line)
 			fprintf(o, ", \"line\": %u", f[i].line);
 		else
 			fputs(", \"line\": null", o);
 		fputs(", \"module\": ", o);
-		jstr0(o, f[i].module_path);
+		hp_json_str0(o, f[i].module_path);
 		fprintf(o, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
 			f[i].inlined ? "true" : "false", f[i].address);
 	}
@@ -121,14 +121,14 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 {
 	const struct hp_profile *p = in->prof;
 	fputs("{\n  \"schema_version\": 1,\n  \"trace\": {\"file\": ", o);
-	jstr0(o, in->file);
+	hp_json_str0(o, in->file);
 	fprintf(o, ", \"format_version\": %" PRIu64 ", \"complete\": %s,%s \"warnings\": [",
 		p->header.version, in->complete ? "true" : "false",
 		in->running ? " \"running\": true," : "");
 	for (size_t i = 0; i < in->nwarnings; i++) {
 		if (i)
 			fputs(", ", o);
-		jstr0(o, in->warnings[i]);
+		hp_json_str0(o, in->warnings[i]);
 	}
 	fputs("]", o);
 	if (p->attached) /* only then: pinned outputs stay as they are */
@@ -140,15 +140,15 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 
 	fprintf(o, "  \"process\": {\"pid\": %" PRIu64 ", \"ppid\": %" PRIu64 ", \"command\": ",
 		p->header.pid, p->header.ppid);
-	jstr0(o, p->command);
+	hp_json_str0(o, p->command);
 	fputs(", \"exe\": ", o);
-	jstr0(o, p->header.exe);
+	hp_json_str0(o, p->header.exe);
 	if (p->has_exit)
 		fprintf(
 		    o, ",\n              \"exit_status\": %" PRId64 ", \"exec\": ", p->exit_status);
 	else
 		fputs(",\n              \"exit_status\": null, \"exec\": ", o);
-	jstr0(o, p->exec_path);
+	hp_json_str0(o, p->exec_path);
 	fputs("},\n", o);
 
 	fputs("  \"summary\": {\n", o);
@@ -159,15 +159,15 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 		",\n    \"allocated_bytes\": %" PRIu64 ",\n    \"peak_heap_bytes\": %" PRIu64
 		",\n    \"peak_time_s\": ",
 		p->allocations, p->frees, p->allocated_bytes, p->peak_heap_bytes);
-	jnum(o, p->peak_time_s);
+	hp_json_number(o, p->peak_time_s);
 	fprintf(o,
 		",\n    \"peak_rss_bytes\": %" PRIu64 ",\n    \"leaked_bytes\": %" PRIu64
 		",\n    \"leaked_allocations\": %" PRIu64
 		",\n    \"temporary_allocations\": %" PRIu64 ",\n    \"duration_s\": ",
 		p->peak_rss_bytes, p->leaked_bytes, p->leaked_allocations, p->temporary);
-	jnum(o, p->duration_s);
+	hp_json_number(o, p->duration_s);
 	fputs(",\n    \"allocation_rate_per_s\": ", o);
-	jnum(o, p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0.0);
+	hp_json_number(o, p->duration_s > 0 ? (double)p->allocations / p->duration_s : 0.0);
 	fprintf(o, ",\n    \"threads\": %" PRIu64 "\n  },\n", p->threads);
 
 	struct hp_rank *keys = malloc((p->nsites ? p->nsites : 1) * sizeof *keys);
@@ -194,7 +194,7 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct hp_timeline_point *t = &p->timeline[i];
 		fputs(i ? ",\n    {\"t_s\": " : "\n    {\"t_s\": ", o);
-		jnum(o, t->t_s);
+		hp_json_number(o, t->t_s);
 		fprintf(o, ", \"heap_bytes\": %" PRIu64 ", \"rss_bytes\": ", t->heap_bytes);
 		if (t->has_rss)
 			fprintf(o, "%" PRIu64 "}", t->rss_bytes);
@@ -208,7 +208,7 @@ static int report_json(FILE *o, const struct hp_model *in, unsigned top)
 		for (size_t i = 0; i < p->nmarks; i++) {
 			const struct hp_mark *m = &p->marks[i];
 			fputs(i ? ",\n    {\"t_s\": " : "\n    {\"t_s\": ", o);
-			jnum(o, m->t_s);
+			hp_json_number(o, m->t_s);
 			fputs(", \"label\": ", o);
 			jstr(o, m->label, m->label_len);
 			fprintf(o, ", \"heap_bytes\": %" PRIu64 "}", m->heap_bytes);

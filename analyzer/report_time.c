@@ -340,14 +340,6 @@ int hp_report_timeline_text(FILE *o, const struct hp_model *m)
 
 /* ---- JSON ---- */
 
-static void jnum(FILE *o, double v)
-{
-	if (!isfinite(v))
-		fputs("null", o);
-	else
-		fprintf(o, "%.6g", v);
-}
-
 /* Bytes and counts: whole numbers, exactly. */
 static void jint(FILE *o, double v)
 {
@@ -357,14 +349,6 @@ static void jint(FILE *o, double v)
 		fprintf(o, "%.0f", v);
 }
 
-static void jstr0(FILE *o, const char *s)
-{
-	if (s)
-		hp_json_string(o, "", s, strlen(s));
-	else
-		fputs("null", o);
-}
-
 static int jstack(FILE *o, const struct hp_model *m, const struct hp_site *s, struct hp_stack *st)
 {
 	if (hp_model_stack(m, s, 0, st))
@@ -372,9 +356,9 @@ static int jstack(FILE *o, const struct hp_model *m, const struct hp_site *s, st
 	fputs("\"stack\": [", o);
 	for (size_t i = 0; i < st->n; i++) {
 		fputs(i ? ", {\"function\": " : "{\"function\": ", o);
-		jstr0(o, st->v[i].function);
+		hp_json_str0(o, st->v[i].function);
 		fputs(", \"file\": ", o);
-		jstr0(o, st->v[i].file);
+		hp_json_str0(o, st->v[i].file);
 		if (st->v[i].line)
 			fprintf(o, ", \"line\": %u}", st->v[i].line);
 		else
@@ -394,19 +378,19 @@ static void checks_json(FILE *o, const struct hp_checklist *c)
 			i ? "," : "", it->key, it->title, verdict[it->verdict]);
 		fputs("\"measured\": ", o);
 		if (it->unit[0] == '%')
-			jnum(o, it->measured);
+			hp_json_number(o, it->measured);
 		else
 			jint(o, it->measured);
 		fputs(", \"threshold\": ", o);
 		if (it->unit[0] == '%' || it->unit[1] == '/')
-			jnum(o, it->threshold);
+			hp_json_number(o, it->threshold);
 		else
 			jint(o, it->threshold);
 		fprintf(o, ", \"unit\": \"%s\", \"option\": ",
 			it->unit[0] == '%' ? "fraction" : it->unit);
-		jstr0(o, it->option);
+		hp_json_str0(o, it->option);
 		fputs(", \"note\": ", o);
-		jstr0(o, it->note);
+		hp_json_str0(o, it->note);
 		putc('}', o);
 	}
 	fputs("\n  ]},\n", o);
@@ -416,12 +400,12 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 {
 	fprintf(o, "  \"growth\": {\"enough\": %s, \"warmup\": \"%s\", \"warmup_end_s\": ",
 		g->enough ? "true" : "false", g->warmup_mark ? "mark" : "first 10%");
-	jnum(o, g->warmup_end_s);
+	hp_json_number(o, g->warmup_end_s);
 	fputs(", \"fit_to_s\": ", o);
-	jnum(o, g->fit_to_s);
+	hp_json_number(o, g->fit_to_s);
 	fprintf(o, ", \"points\": %zu,\n    \"growing_sites\": %zu, \"growing_bytes_per_s\": ",
 		g->npoints, g->ngrowing);
-	jnum(o, g->growing_slope);
+	hp_json_number(o, g->growing_slope);
 	fprintf(o, ", \"heap_bytes\": %" PRIu64 ", \"projection_base_bytes\": ", g->heap_bytes);
 	jint(o, g->heap_base);
 	fputs(", \"projected_heap_1h_bytes\": ", o);
@@ -434,7 +418,7 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 		if (g->budget_s < 0)
 			fputs("null", o);
 		else
-			jnum(o, g->budget_s);
+			hp_json_number(o, g->budget_s);
 	}
 	fputs(",\n    \"sites\": [", o);
 	size_t n = top && top < g->nsites ? top : g->nsites;
@@ -443,13 +427,13 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 		const struct hp_growth_site *s = &g->sites[i];
 		fprintf(o, "%s\n      {\"rank\": %zu, \"growing\": %s, \"slope_bytes_per_s\": ",
 			i ? "," : "", i + 1, s->growing ? "true" : "false");
-		jnum(o, s->slope);
+		hp_json_number(o, s->slope);
 		fputs(", \"late_slope_bytes_per_s\": ", o);
-		jnum(o, s->late_slope);
+		hp_json_number(o, s->late_slope);
 		fputs(", \"r2\": ", o);
-		jnum(o, s->r2);
+		hp_json_number(o, s->r2);
 		fputs(", \"grew_share\": ", o);
-		jnum(o, s->grew_share);
+		hp_json_number(o, s->grew_share);
 		fprintf(o, ", \"live_bytes\": %" PRIu64 ",\n       \"projected_1h_bytes\": ",
 			s->live_bytes);
 		jint(o, s->fitted_end + s->slope * 3600);
@@ -467,9 +451,9 @@ static int growth_json(FILE *o, const struct hp_model *m, const struct hp_growth
 	for (size_t i = 0; i < g->nfunctions; i++) {
 		const struct hp_growth_function *f = &g->functions[i];
 		fputs(i ? ",\n      {\"function\": " : "\n      {\"function\": ", o);
-		jstr0(o, f->function);
+		hp_json_str0(o, f->function);
 		fputs(", \"slope_bytes_per_s\": ", o);
-		jnum(o, f->slope);
+		hp_json_number(o, f->slope);
 		fprintf(o, ", \"live_bytes\": %" PRIu64 ", \"sites\": %zu}", f->live_bytes,
 			f->nsites);
 	}
@@ -485,12 +469,12 @@ static int series_json(FILE *o, const struct hp_model *m)
 	size_t idx[26];
 	size_t n = top_sites(m, idx, want);
 	fputs("  \"series\": {\"bucket_s\": ", o);
-	jnum(o, se->bucket_s);
+	hp_json_number(o, se->bucket_s);
 	fputs(", \"t_s\": [", o);
 	for (size_t b = 0; b < se->nbuckets; b++) {
 		if (b)
 			fputs(", ", o);
-		jnum(o, se->process[b].t_s);
+		hp_json_number(o, se->process[b].t_s);
 	}
 	fputs("],\n    \"heap_bytes\": [", o);
 	for (size_t b = 0; b < se->nbuckets; b++)
@@ -528,11 +512,11 @@ int hp_report_time_json(FILE *o, const struct hp_model *m, unsigned top)
 	const struct hp_window_info *w = &m->prof->window;
 	if (w->active) {
 		fputs("  \"window\": {\"spec\": ", o);
-		jstr0(o, w->spec);
+		hp_json_str0(o, w->spec);
 		fputs(", \"from_s\": ", o);
-		jnum(o, w->from_s);
+		hp_json_number(o, w->from_s);
 		fputs(", \"to_s\": ", o);
-		jnum(o, w->to_s);
+		hp_json_number(o, w->to_s);
 		fprintf(o, ", \"closed\": %s},\n", w->closed ? "true" : "false");
 	}
 	if (m->checklist) {
