@@ -32,13 +32,11 @@ static uint64_t add_sat(uint64_t a, uint64_t b)
 	return a + b < a ? UINT64_MAX : a + b;
 }
 
-static uint64_t mix(uint64_t x)
+/* The table slot hash of (parent, frame key): the stack-key step of frame.h, one more
+ * frame folded into its parent's. */
+static uint64_t child_hash(uint32_t parent, uint64_t frame_key)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	return hp_stack_key_add(parent, frame_key);
 }
 
 static int add_node(struct hp_flame *f, const struct hp_frame *frame, uint32_t parent)
@@ -80,7 +78,7 @@ static int grow_slots(struct hp_flame *f)
 	memset(s, 0xff, nslots * sizeof *s);
 	for (size_t i = 1; i < f->n; i++) {
 		const struct hp_flame_node *nd = &f->nodes[i];
-		uint64_t h = mix(nd->parent * 0x9e3779b97f4a7c15ull ^ nd->frame_key);
+		uint64_t h = child_hash(nd->parent, nd->frame_key);
 		size_t j = h & (nslots - 1);
 		while (s[j] != HP_FLAME_NONE)
 			j = (j + 1) & (nslots - 1);
@@ -99,7 +97,7 @@ static uint32_t child(struct hp_flame *f, const struct hp_frame *frame, uint64_t
 {
 	if ((f->n + 1) * 2 > f->nslots && grow_slots(f))
 		return HP_FLAME_NONE;
-	uint64_t h = mix(parent * 0x9e3779b97f4a7c15ull ^ key);
+	uint64_t h = child_hash(parent, key);
 	size_t j = h & (f->nslots - 1);
 	for (;; j = (j + 1) & (f->nslots - 1)) {
 		uint32_t i = f->slots[j];

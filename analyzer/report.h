@@ -39,6 +39,11 @@ static inline uint64_t hp_round_u64(double v)
 const char *hp_human_count(char *buf, uint64_t v);
 
 struct hp_frame;
+struct hp_profile;
+
+/* The row under a chart of `cols` columns over the run: each mark's number ('1'..'9',
+ * then '+') at its time's column, spaces elsewhere; row holds cols + 1 bytes. */
+void hp_report_marks_row(char *row, int cols, const struct hp_profile *p);
 
 /* Writes one frame of a stack as the text reports do, "        at f (file.c:12)\n", the
  * location dimmed when `color` (term.h). */

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "array.h"
+#include "frame.h"
 #include "model.h"
 #include "output.h"
 
@@ -44,18 +45,10 @@ struct tree {
 	size_t order_cap, order_top;
 };
 
-static uint64_t mix(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdull;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ull;
-	return x ^ (x >> 33);
-}
-
 static size_t slot(const struct tree *t, uint32_t parent, uint64_t key)
 {
-	return (size_t)mix(key * 31 + parent) & t->mask;
+	/* One more frame folded into its parent: frame.h's stack-key step. */
+	return (size_t)hp_stack_key_add(parent, key) & t->mask;
 }
 
 static int tree_reset(struct tree *t)

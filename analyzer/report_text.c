@@ -292,6 +292,17 @@ static int hints(FILE *o, const struct hp_model *in, unsigned top_n, struct hp_s
 	return rc;
 }
 
+void hp_report_marks_row(char *row, int cols, const struct hp_profile *p)
+{
+	memset(row, ' ', (size_t)cols);
+	row[cols] = 0;
+	for (size_t i = 0; i < p->nmarks && cols > 0; i++) {
+		double f = p->duration_s > 0 ? p->marks[i].t_s / p->duration_s : 0;
+		int c = f >= 1 ? cols - 1 : f > 0 ? (int)(f * cols) : 0;
+		row[c] = (char)(i < 9 ? '1' + i : '+');
+	}
+}
+
 /* The marks under the heap chart: their numbers at their columns, then the list. */
 static void marks(FILE *o, const struct hp_profile *p, const struct layout *l)
 {
@@ -299,13 +310,7 @@ static void marks(FILE *o, const struct hp_profile *p, const struct layout *l)
 		return;
 	const int cols = (int)l->chart_cols;
 	char row[HP_TERM_MAX_WIDTH + 1], a[32], b[32];
-	memset(row, ' ', cols);
-	row[cols] = 0;
-	for (size_t i = 0; i < p->nmarks; i++) {
-		double f = p->duration_s > 0 ? p->marks[i].t_s / p->duration_s : 0;
-		int c = f >= 1 ? cols - 1 : f > 0 ? (int)(f * cols) : 0;
-		row[c] = (char)(i < 9 ? '1' + i : '+');
-	}
+	hp_report_marks_row(row, cols, p);
 	fprintf(o, "%*s  %s\n%smarks%s\n", LABEL_W, "", row, sty(l, HP_STYLE_TITLE),
 		sty(l, HP_STYLE_RESET));
 	for (size_t i = 0; i < p->nmarks; i++) {

@@ -304,13 +304,7 @@ int hp_report_timeline_text(FILE *o, const struct hp_model *m)
 	fprintf(o, "\n%*s 0 s%*s\n", LABEL_W, "", CHART_COLS - 2, secs(a, p->duration_s));
 	if (p->nmarks) {
 		char row[CHART_COLS + 1];
-		memset(row, ' ', CHART_COLS);
-		row[CHART_COLS] = 0;
-		for (size_t i = 0; i < p->nmarks; i++) {
-			double f = p->duration_s > 0 ? p->marks[i].t_s / p->duration_s : 0;
-			int c = f >= 1 ? CHART_COLS - 1 : f > 0 ? (int)(f * CHART_COLS) : 0;
-			row[c] = (char)(i < 9 ? '1' + i : '+');
-		}
+		hp_report_marks_row(row, CHART_COLS, p);
 		fprintf(o, "%*s  %s  (marks, as listed above)\n", LABEL_W, "", row);
 	}
 	struct hp_stack st = {0};
