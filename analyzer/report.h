@@ -22,6 +22,12 @@ void hp_json_str0(FILE *o, const char *s);
 /* A JSON number to 6 significant digits, or null for NaN and infinities. */
 void hp_json_number(FILE *o, double v);
 
+struct hp_frame;
+
+/* A frame as the JSON reports give it: {"function", "file", "line", "module", "inlined"}
+ * and, with_address, its module-relative "address" (docs/json-report.md). */
+void hp_json_frame(FILE *o, const struct hp_frame *f, int with_address);
+
 /* "1.5 KiB": human units, 1 decimal (bytes exact below 1 KiB). buf: 32 bytes. */
 const char *hp_human_bytes(char *buf, uint64_t bytes);
 

@@ -233,18 +233,9 @@ static int json_site(FILE *f, const struct hp_diff *d, const struct hp_diff_site
 			       : "matched",
 		e->base.nsites, e->new.nsites);
 	for (size_t i = 0; i < st->n; i++) {
-		const struct hp_frame *fr = &st->v[i];
-		fputs(i ? ",\n         {\"function\": " : "\n         {\"function\": ", f);
-		hp_json_str0(f, fr->function);
-		fputs(", \"file\": ", f);
-		hp_json_str0(f, fr->file);
-		if (fr->line)
-			fprintf(f, ", \"line\": %u", fr->line);
-		else
-			fputs(", \"line\": null", f);
-		fputs(", \"module\": ", f);
-		hp_json_str0(f, fr->module_path);
-		fprintf(f, ", \"inlined\": %s}", fr->inlined ? "true" : "false");
+		/* No address: it differs between the two runs. */
+		fputs(i ? ",\n         " : "\n         ", f);
+		hp_json_frame(f, &st->v[i], 0);
 	}
 	fputs(st->n ? "\n       ],\n" : "],\n", f);
 	json_side_figures(f, &e->base, &e->new, "       ");

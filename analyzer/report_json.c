@@ -84,6 +84,24 @@ void hp_json_number(FILE *o, double v)
 		fprintf(o, "%.6g", v);
 }
 
+void hp_json_frame(FILE *o, const struct hp_frame *f, int with_address)
+{
+	fputs("{\"function\": ", o);
+	hp_json_str0(o, f->function);
+	fputs(", \"file\": ", o);
+	hp_json_str0(o, f->file);
+	if (f->line)
+		fprintf(o, ", \"line\": %u", f->line);
+	else
+		fputs(", \"line\": null", o);
+	fputs(", \"module\": ", o);
+	hp_json_str0(o, f->module_path);
+	fprintf(o, ", \"inlined\": %s", f->inlined ? "true" : "false");
+	if (with_address)
+		fprintf(o, ", \"address\": \"0x%" PRIx64 "\"", f->address);
+	putc('}', o);
+}
+
 static int site(FILE *o, const struct hp_model *m, const struct hp_site *s, struct hp_stack *st)
 {
 	if (hp_model_stack(m, s, 0, st))
@@ -92,18 +110,8 @@ static int site(FILE *o, const struct hp_model *m, const struct hp_site *s, stru
 	size_t n = st->n;
 	fputs("    {\n      \"stack\": [", o);
 	for (size_t i = 0; i < n; i++) {
-		fputs(i ? ",\n        {\"function\": " : "\n        {\"function\": ", o);
-		hp_json_str0(o, f[i].function);
-		fputs(", \"file\": ", o);
-		hp_json_str0(o, f[i].file);
-		if (f[i].line)
-			fprintf(o, ", \"line\": %u", f[i].line);
-		else
-			fputs(", \"line\": null", o);
-		fputs(", \"module\": ", o);
-		hp_json_str0(o, f[i].module_path);
-		fprintf(o, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
-			f[i].inlined ? "true" : "false", f[i].address);
+		fputs(i ? ",\n        " : "\n        ", o);
+		hp_json_frame(o, &f[i], 1);
 	}
 	fprintf(o,
 		"%s],\n      \"allocations\": %" PRIu64 ", \"allocated_bytes\": %" PRIu64

@@ -150,22 +150,6 @@ static void json_string(FILE *out, const char *s)
 	json_string2(out, "", s);
 }
 
-static void json_frame(FILE *out, const struct hp_frame *f)
-{
-	fputs("{\"function\": ", out);
-	json_string(out, f->function);
-	fputs(", \"file\": ", out);
-	json_string(out, f->file);
-	if (f->line)
-		fprintf(out, ", \"line\": %u", f->line);
-	else
-		fputs(", \"line\": null", out);
-	fputs(", \"module\": ", out);
-	json_string(out, f->module_path);
-	fprintf(out, ", \"inlined\": %s, \"address\": \"0x%" PRIx64 "\"}",
-		f->inlined ? "true" : "false", f->address);
-}
-
 void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
 {
 	if (!lk || !lk->have_scan || !lk->finished) {
@@ -228,7 +212,7 @@ void hp_leaks_print_json(FILE *out, const struct hp_leaks *lk, int indent)
 		for (int f = 0; f < n; f++) {
 			if (f)
 				fputs(", ", out);
-			json_frame(out, &buf.v[f]);
+			hp_json_frame(out, &buf.v[f], 1);
 		}
 		fputs("]}", out);
 	}
