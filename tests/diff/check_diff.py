@@ -34,6 +34,10 @@ import shutil
 import subprocess
 import sys
 
+# The environment of a program run under the preload, shared by the report tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from preload_env import preload_env  # noqa: E402
+
 failures = []
 
 
@@ -53,10 +57,7 @@ def markers(path):
 
 
 def record(a, prog_args, trace):
-    env = dict(os.environ)
-    env["LD_PRELOAD"] = os.path.abspath(a.preload)
-    env["HEAPPROF_OUTPUT"] = trace
-    subprocess.run(prog_args, env=env, check=True, timeout=60, stdin=subprocess.DEVNULL,
+    subprocess.run(prog_args, env=preload_env(a.preload, trace), check=True, timeout=60, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL)
     if not os.path.exists(trace):
         sys.exit(f"no trace written at {trace}")

@@ -30,6 +30,10 @@ import shutil
 import subprocess
 import sys
 
+# The environment of a program run under the preload, shared by the report tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from preload_env import preload_env  # noqa: E402
+
 # exports_prog.c's exact counts (see its header).
 KNOWN = {
     "peak": {"alloc_big": 1000000, "alloc_leak": 12288},
@@ -67,14 +71,8 @@ def run(cmd, timeout=60, env=None, want_rc=0):
 
 
 def record(a, cmd):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("HEAPPROF_") and k != "LD_PRELOAD"}
-    env["LC_ALL"] = "C"
-    env["HEAPPROF_OUTPUT"] = os.path.join(a.workdir, "trace.%p.zst")
-    env["LD_PRELOAD"] = os.path.abspath(a.preload)
-    for kv in a.env:
-        k, _, v = kv.partition("=")
-        env[k] = v
+    env = preload_env(a.preload, os.path.join(a.workdir, "trace.%p.zst"),
+                      dict(kv.partition("=")[::2] for kv in a.env))
     run(cmd, timeout=120, env=env)
     traces = [f for f in os.listdir(a.workdir) if f.startswith("trace.")]
     if len(traces) != 1:

@@ -21,7 +21,9 @@ import time
 import xml.etree.ElementTree as ET
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from chromium_page import ChromiumError, Page, png_pixels  # noqa: E402
+from preload_env import preload_env  # noqa: E402
 
 FAILS = []
 
@@ -42,10 +44,7 @@ def record(a):
     if os.path.isdir(a.workdir):
         shutil.rmtree(a.workdir)
     os.makedirs(a.workdir)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("HEAPPROF_") and k != "LD_PRELOAD"}
-    env["HEAPPROF_OUTPUT"] = os.path.join(a.workdir, "trace.%p.zst")
-    env["LD_PRELOAD"] = os.path.abspath(a.preload)
+    env = preload_env(a.preload, os.path.join(a.workdir, "trace.%p.zst"))
     t0 = time.monotonic()
     r = subprocess.run(a.program, env=env, stdout=subprocess.DEVNULL, timeout=a.timeout)
     log("ran %s in %.2f s, exit %d" % (" ".join(a.program),

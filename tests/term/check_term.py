@@ -31,6 +31,10 @@ import subprocess
 import sys
 import termios
 
+# The environment of a program run under the preload, shared by the report tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from preload_env import preload_env  # noqa: E402
+
 failures = []
 ESC = "\033["
 
@@ -42,10 +46,7 @@ def check(cond, what):
 
 
 def record(a, args, trace):
-    env = dict(os.environ)
-    env["LD_PRELOAD"] = os.path.abspath(a.preload)
-    env["HEAPPROF_OUTPUT"] = trace
-    subprocess.run(args, env=env, check=True, timeout=60, stdin=subprocess.DEVNULL,
+    subprocess.run(args, env=preload_env(a.preload, trace), check=True, timeout=60, stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL)
     if not os.path.exists(trace):
         sys.exit(f"no trace written at {trace}")

@@ -30,6 +30,10 @@ import shutil
 import subprocess
 import sys
 
+# The environment of a program run under the preload, shared by the report tests.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from preload_env import preload_env  # noqa: E402
+
 REQUESTS, WARMUP, HISTORY, CACHE, CACHE_CAP, STARTUP, TEMP = 1200, 300, 96, 256, 200, 50000, 512
 BURST, BURST_BYTES = 20000, 1000
 
@@ -45,10 +49,7 @@ def check(cond, what):
 def record(a, name, args=(), says_ok=True):
     out = os.path.join(a.workdir, name)
     os.makedirs(out)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEAPPROF_") and k != "LD_PRELOAD"}
-    env["LC_ALL"] = "C"
-    env["HEAPPROF_OUTPUT"] = os.path.join(out, "trace.%p.zst")
-    env["LD_PRELOAD"] = os.path.abspath(a.preload)
+    env = preload_env(a.preload, os.path.join(out, "trace.%p.zst"))
     r = subprocess.run(a.program + list(args), env=env, capture_output=True, text=True, timeout=60)
     if r.returncode != 0 or (says_ok and not r.stdout.endswith("ok\n")):
         sys.exit(f"{a.program}: exit {r.returncode}, stdout {r.stdout!r}, stderr {r.stderr!r}")
