@@ -575,16 +575,22 @@ static __attribute__((noinline)) uint32_t hint_site(struct hp_replay *rp, uint32
 	return site;
 }
 
+/* A missed free: an allocation at a key still live (a slot or an address given again;
+ * version 3 keys never are) releases the block there first. */
+static inline void release_missed(struct hp_replay *rp, uint64_t key)
+{
+	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, key);
+	if (old)
+		release_block(rp, old, weigh(rp, old->size));
+}
+
 /* heapprof_alloc_hint: a block of the program's own allocator, counted apart. */
 static int do_hint(struct hp_replay *rp, uint32_t tidx, const struct ev *e)
 {
 	uint32_t site = hint_site(rp, e->stack);
 	if (site == NO_SITE)
 		return -ENOMEM;
-	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
-	if (old)
-		release_block(rp, old,
-			      old->site == OUT_SITE ? (struct weight){0, 0} : weigh(rp, old->size));
+	release_missed(rp, e->addr);
 	struct site *s = &rp->sites[site];
 	s->live_bytes += e->size;
 	s->live_blocks++;
@@ -667,11 +673,7 @@ static int do_alloc(struct hp_replay *rp, uint32_t tidx, struct thread *th, cons
 	uint32_t site = 0;
 	if (e->stack < rp->id_site_cap)
 		site = rp->id_site[e->stack];
-	/* A missed free (a slot or address given again); version 3 keys never are. */
-	struct hp_block_rec *old = rp->keys_unique ? NULL : hp_blocks_find(&rp->live, e->addr);
-	if (old)
-		release_block(rp, old,
-			      old->site == OUT_SITE ? (struct weight){0, 0} : weigh(rp, old->size));
+	release_missed(rp, e->addr);
 	struct weight w = weigh(rp, e->size);
 	struct site *s = &rp->sites[site];
 	site_touch(rp, s);
