@@ -5,8 +5,11 @@
 
 #include <stdlib.h>
 
+#include <math.h>
+
 #include "model.h"
 #include "output.h"
+#include "report.h"
 
 static char *render(const struct hp_model *m, unsigned top)
 {
@@ -24,8 +27,25 @@ static char *render(const struct hp_model *m, unsigned top)
 #define CONTAINS(hay, needle)                                                                      \
 	CHECK_(strstr((hay), (needle)) != NULL, "output contains %s", (needle))
 
+/* The reports' conversion of a computed figure to a count: rounded, and a value no
+ * uint64_t holds saturates instead of being cast (undefined; the fuzzer's find). */
+static void test_round_u64(void)
+{
+	CHECK_U64(hp_round_u64(2.5), 3);
+	CHECK_U64(hp_round_u64(2.49), 2);
+	CHECK_U64(hp_round_u64(0), 0);
+	CHECK_U64(hp_round_u64(-7), 0);
+	CHECK_U64(hp_round_u64(NAN), 0);
+	CHECK_U64(hp_round_u64(1.8446744073709552e19), UINT64_MAX);
+	CHECK_U64(hp_round_u64(INFINITY), UINT64_MAX);
+	CHECK_U64(hp_round_u64(9.0e18), 9000000000000000000ull);
+	char b[32];
+	CHECK_STR(hp_human_bytes(b, hp_round_u64(1e30)), hp_human_bytes((char[32]){0}, UINT64_MAX));
+}
+
 int main(void)
 {
+	test_round_u64();
 	struct hp_module_info mods[] = {
 	    {.id = 1, .path = "/odd\\dir/\"lib\".so", .build_id = (const uint8_t *)""},
 	};
