@@ -371,7 +371,12 @@ def check_massif(a, trace, rep):
     check(re.search(r"Detailed snapshots: \[.*\d+ \(peak\)", ms.stdout),
           "ms_print: the peak among the detailed snapshots")
     if a.known:
-        top = re.search(r"\n->(\S+) \(([\d,]+)B\) 0x[0-9A-F]+: (\w+) \((.*):(\d+)\)\n", ms.stdout)
+        # The first entry of the peak's own tree: after its row (an earlier detailed
+        # snapshot, taken while alloc_big's blocks were being made, has a tree too).
+        n = re.search(r"Detailed snapshots: \[.*?(\d+) \(peak\)", ms.stdout)
+        row = n and re.search(rf"^\s+{n.group(1)}\s+[\d,]+\s+[\d,]+\s", ms.stdout, re.M)
+        top = row and re.compile(r"\n->(\S+) \(([\d,]+)B\) 0x[0-9A-F]+: (\w+) \((.*):(\d+)\)\n"
+                                ).search(ms.stdout, row.end())
         got = top and (top.group(2), top.group(3), top.group(4).endswith("exports_prog.c"),
                        int(top.group(5)))
         check(got == ("1,000,000", "alloc_big", True, a.line_big),
