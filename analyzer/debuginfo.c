@@ -2,11 +2,14 @@
 #define _GNU_SOURCE
 #include "debuginfo.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,14 +102,101 @@ static char *query(const char *prog, char *const *paths, size_t n)
 	return out;
 }
 
+/* Appends "pkg: path\n" to *out (dpkg-query -S's format) for each path that is a whole
+ * line of the file list `list` (len bytes) of package pkg (pkglen bytes). Returns 0 or
+ * -1 out of memory. */
+static int scan_list(const char *list, size_t len, const char *pkg, size_t pkglen,
+		     char *const *paths, size_t n, char **out, size_t *olen, size_t *ocap)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t pl = strlen(paths[i]);
+		const char *at = list, *end = list + len;
+		while ((at = memmem(at, (size_t)(end - at), paths[i], pl))) {
+			int whole =
+			    (at == list || at[-1] == '\n') && (at + pl == end || at[pl] == '\n');
+			at += pl;
+			if (!whole)
+				continue;
+			size_t need = *olen + pkglen + 2 + pl + 2;
+			if (need > *ocap) {
+				size_t cap = need * 2 + 256;
+				char *v = realloc(*out, cap);
+				if (!v)
+					return -1;
+				*out = v;
+				*ocap = cap;
+			}
+			memcpy(*out + *olen, pkg, pkglen);
+			memcpy(*out + *olen + pkglen, ": ", 2);
+			memcpy(*out + *olen + pkglen + 2, paths[i], pl);
+			*olen = need - 1;
+			(*out)[*olen - 1] = '\n';
+			(*out)[*olen] = 0;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* What `dpkg-query -S paths...` prints for exact paths, read straight from dpkg's file
+ * lists (admin dir $DPKG_ADMINDIR, else /var/lib/dpkg): each info/PKG[:ARCH].list is
+ * mapped and searched, about 10 ms for a thousand packages where dpkg-query takes 90
+ * (it loads its whole database), which every analysis of a program without its debug
+ * info paid. NULL when the lists cannot be read (no dpkg): the caller runs the query. */
+static char *scan_dpkg(char *const *paths, size_t n)
+{
+	const char *admin = getenv("DPKG_ADMINDIR");
+	char dir[4096];
+	if (snprintf(dir, sizeof dir, "%s/info", admin && *admin ? admin : "/var/lib/dpkg") >=
+	    (int)sizeof dir)
+		return NULL;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dp = dfd < 0 ? NULL : fdopendir(dfd);
+	if (!dp) {
+		if (dfd >= 0)
+			close(dfd);
+		return NULL;
+	}
+	char *out = calloc(1, 1);
+	size_t olen = 0, ocap = out ? 1 : 0;
+	struct dirent *de;
+	while (out && (de = readdir(dp))) {
+		size_t nl = strlen(de->d_name);
+		if (nl <= 5 || strcmp(de->d_name + nl - 5, ".list"))
+			continue;
+		int fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+			close(fd);
+			continue;
+		}
+		void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		close(fd);
+		if (map == MAP_FAILED)
+			continue;
+		/* "libc6:amd64.list" is package libc6 */
+		size_t pkglen = strcspn(de->d_name, ":");
+		if (pkglen > nl - 5)
+			pkglen = nl - 5;
+		if (scan_list(map, (size_t)st.st_size, de->d_name, pkglen, paths, n, &out, &olen,
+			      &ocap)) {
+			free(out);
+			out = NULL;
+		}
+		munmap(map, (size_t)st.st_size);
+	}
+	closedir(dp);
+	return out;
+}
+
 /* The package of each path, by file name ("libc6:amd64, libc6-x: /lib/.../libc.so.6"
  * gives libc6 to every path named libc.so.6); pkg[i] malloc'd or NULL. */
 static void packages(const struct hp_debuginfo *d, char **pkg)
 {
 	const char *prog = getenv("HEAPPROF_DPKG_QUERY");
-	if (!prog)
-		prog = "dpkg-query";
-	if (!*prog)
+	if (prog && !*prog)
 		return;
 	/* Each path as recorded and with /usr added or dropped: which of the two dpkg knows
 	 * depends on the release (merged /usr). Glob characters would make it a pattern. */
@@ -125,7 +215,11 @@ static void packages(const struct hp_debuginfo *d, char **pkg)
 		if (alt)
 			q[nq++] = alts[nalts++] = alt;
 	}
-	char *out = nq ? query(prog, q, nq) : NULL;
+	/* HEAPPROF_DPKG_QUERY names a stand-in for dpkg-query (tests): run it; else read
+	 * dpkg's lists, and run dpkg-query only where they cannot be read. */
+	char *out = !nq ? NULL : prog ? query(prog, q, nq) : scan_dpkg(q, nq);
+	if (nq && !prog && !out)
+		out = query("dpkg-query", q, nq);
 	for (size_t i = 0; i < nalts; i++)
 		free(alts[i]);
 	free(alts);

@@ -5,9 +5,11 @@
  *   their frames get function names only; the -dbgsym packages of libc6 (libc.so.6),
  *   libstdc++6 (libstdc++.so.6) would help (Debian's debug archive, or debuginfod)
  *
- * The packages come from one run of `dpkg-query -S` for every module listed, at the end
- * of the run, when dpkg-query is found in PATH; HEAPPROF_DPKG_QUERY names another
- * program to run instead (same arguments, same output), or none when set but empty.
+ * The packages come from dpkg's file lists (/var/lib/dpkg/info/PKG.list, or under
+ * $DPKG_ADMINDIR), searched in-process at the end of the run for every module listed;
+ * from one run of `dpkg-query -S` where the lists cannot be read.
+ * HEAPPROF_DPKG_QUERY names a program to run instead (same arguments, same output), or
+ * none when set but empty.
  * Not thread-safe. */
 #ifndef HP_DEBUGINFO_H
 #define HP_DEBUGINFO_H

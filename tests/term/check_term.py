@@ -15,8 +15,10 @@ CASE is one of:
   debuginfo  the modules without debug info (the program and its two libraries) told in
              ONE warning line, with the -dbgsym package of each module that dpkg-query
              (here a stand-in named by HEAPPROF_DPKG_QUERY) says is packaged; none with
-             -q; no hint when HEAPPROF_DPKG_QUERY is empty; with the real dpkg-query, a
-             packaged program (zstd) is named with its package
+             -q; without the stand-in, dpkg's file lists under DPKG_ADMINDIR are read
+             in-process (whole lines, package without its architecture); no hint when
+             HEAPPROF_DPKG_QUERY is empty; with the real dpkg database, a packaged
+             program (zstd) is named with its package
 """
 
 import argparse
@@ -198,6 +200,26 @@ def case_debuginfo(a):
             check(sorted(m.group(2).split(", ")) == ["hp-term-a-dbgsym (libhp_term_a.so)",
                                                      "hp-term-b-dbgsym (libhp_term_b.so)"],
                   f"packages named: {m.group(2)}")
+    # Without a stand-in, dpkg's own file lists are read (here a made-up admin dir):
+    # whole lines only, the package without its architecture, other files ignored.
+    dump = analyze(a, ["--dump", t]).stdout
+    libs = dict(re.findall(r"^module id=\d+ path=(\S*(libhp_term_[ab])\.so) ", dump, re.M))
+    libs = {v: k for k, v in libs.items()}
+    info = os.path.join(a.workdir, "dpkg", "info")
+    os.makedirs(info)
+    lists = {"hp-term-a:amd64.list": f"/.\n/usr\n{libs.get('libhp_term_a')}\n",
+             "hp-term-b.list": f"/.\n{libs.get('libhp_term_b')}",
+             "hp-term-decoy.list": f"{libs.get('libhp_term_a')}.old\nx{libs.get('libhp_term_b')}\n",
+             "hp-term-c.md5sums": f"{libs.get('libhp_term_a')}\n"}
+    for name, text in lists.items():
+        with open(os.path.join(info, name), "w") as f:
+            f.write(text)
+    p = analyze(a, [t], {"DPKG_ADMINDIR": os.path.join(a.workdir, "dpkg")})
+    lines = debug_lines(p.stderr)
+    m = re.search(r"install (.*) from Debian's", lines[0]) if len(lines) == 1 else None
+    check(len(libs) == 2 and m and sorted(m.group(1).split(", ")) ==
+          ["hp-term-a-dbgsym (libhp_term_a.so)", "hp-term-b-dbgsym (libhp_term_b.so)"],
+          f"dpkg's lists read in-process: {libs} {lines}")
     p = analyze(a, [t], {"HEAPPROF_DPKG_QUERY": ""})
     lines = debug_lines(p.stderr)
     check(len(lines) == 1 and "install" not in lines[0] and "3 modules" in lines[0],
