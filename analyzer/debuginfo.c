@@ -164,7 +164,8 @@ static char *scan_dpkg(char *const *paths, size_t n)
 		size_t nl = strlen(de->d_name);
 		if (nl <= 5 || strcmp(de->d_name + nl - 5, ".list"))
 			continue;
-		int fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO planted there must not hang the analysis. */
+		int fd = openat(dfd, de->d_name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 		struct stat st;
 		if (fd < 0)
 			continue;

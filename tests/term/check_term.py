@@ -16,7 +16,8 @@ CASE is one of:
              ONE warning line, with the -dbgsym package of each module that dpkg-query
              (here a stand-in named by HEAPPROF_DPKG_QUERY) says is packaged; none with
              -q; without the stand-in, dpkg's file lists under DPKG_ADMINDIR are read
-             in-process (whole lines, package without its architecture); no hint when
+             in-process (whole lines, package without its architecture, a FIFO there
+             skipped, not waited on); no hint when
              HEAPPROF_DPKG_QUERY is empty; with the real dpkg database, a packaged
              program (zstd) is named with its package
 """
@@ -214,6 +215,7 @@ def case_debuginfo(a):
     for name, text in lists.items():
         with open(os.path.join(info, name), "w") as f:
             f.write(text)
+    os.mkfifo(os.path.join(info, "hp-term-fifo.list"))  # must not hang the analysis
     p = analyze(a, [t], {"DPKG_ADMINDIR": os.path.join(a.workdir, "dpkg")})
     lines = debug_lines(p.stderr)
     m = re.search(r"install (.*) from Debian's", lines[0]) if len(lines) == 1 else None
