@@ -17,8 +17,8 @@ CASE is one of:
              (here a stand-in named by HEAPPROF_DPKG_QUERY) says is packaged; none with
              -q; without the stand-in, dpkg's file lists under DPKG_ADMINDIR are read
              in-process (whole lines, package without its architecture, a FIFO there
-             skipped, not waited on); no hint when
-             HEAPPROF_DPKG_QUERY is empty; with the real dpkg database, a packaged
+             skipped, not waited on), dpkg-query run where they cannot be read; no hint
+             when HEAPPROF_DPKG_QUERY is empty; with the real dpkg database, a packaged
              program (zstd) is named with its package
 """
 
@@ -202,26 +202,41 @@ def case_debuginfo(a):
                                                      "hp-term-b-dbgsym (libhp_term_b.so)"],
                   f"packages named: {m.group(2)}")
     # Without a stand-in, dpkg's own file lists are read (here a made-up admin dir):
-    # whole lines only, the package without its architecture, other files ignored.
+    # whole lines only, the package without its architecture, other files ignored. The
+    # program's own path is in none of the lists but in every trap (as part of a line, in
+    # a .md5sums): a scan falling for one names a package for it.
     dump = analyze(a, ["--dump", t]).stdout
-    libs = dict(re.findall(r"^module id=\d+ path=(\S*(libhp_term_[ab])\.so) ", dump, re.M))
-    libs = {v: k for k, v in libs.items()}
+    paths = re.findall(r"^module id=\d+ path=(\S+) ", dump, re.M)
+    path = {os.path.basename(p): p for p in paths}
+    lib_a, lib_b = path.get("libhp_term_a.so"), path.get("libhp_term_b.so")
+    prog = path.get(os.path.basename(a.program))
     info = os.path.join(a.workdir, "dpkg", "info")
     os.makedirs(info)
-    lists = {"hp-term-a:amd64.list": f"/.\n/usr\n{libs.get('libhp_term_a')}\n",
-             "hp-term-b.list": f"/.\n{libs.get('libhp_term_b')}",
-             "hp-term-decoy.list": f"{libs.get('libhp_term_a')}.old\nx{libs.get('libhp_term_b')}\n",
-             "hp-term-c.md5sums": f"{libs.get('libhp_term_a')}\n"}
+    lists = {"hp-term-a:amd64.list": f"/.\n/usr\n{lib_a}\n",
+             "hp-term-b.list": f"/.\n{lib_b}",
+             "hp-term-prefix.list": f"{prog}.old\n",
+             "hp-term-suffix.list": f"/.\nx{prog}\n",
+             "hp-term-c.md5sums": f"{prog}\n"}
     for name, text in lists.items():
         with open(os.path.join(info, name), "w") as f:
             f.write(text)
     os.mkfifo(os.path.join(info, "hp-term-fifo.list"))  # must not hang the analysis
-    p = analyze(a, [t], {"DPKG_ADMINDIR": os.path.join(a.workdir, "dpkg")})
-    lines = debug_lines(p.stderr)
-    m = re.search(r"install (.*) from Debian's", lines[0]) if len(lines) == 1 else None
-    check(len(libs) == 2 and m and sorted(m.group(1).split(", ")) ==
-          ["hp-term-a-dbgsym (libhp_term_a.so)", "hp-term-b-dbgsym (libhp_term_b.so)"],
-          f"dpkg's lists read in-process: {libs} {lines}")
+    want = ["hp-term-a-dbgsym (libhp_term_a.so)", "hp-term-b-dbgsym (libhp_term_b.so)"]
+
+    def hinted(env):
+        lines = debug_lines(analyze(a, [t], env).stderr)
+        m = re.search(r"install (.*) from Debian's", lines[0]) if len(lines) == 1 else None
+        return sorted(m.group(1).split(", ")) if m else lines
+
+    got = hinted({"DPKG_ADMINDIR": os.path.join(a.workdir, "dpkg")})
+    check(lib_a and lib_b and prog and got == want, f"dpkg's lists read in-process: {got}")
+    # Where the lists cannot be read, dpkg-query (from PATH: the stand-in) answers.
+    bindir = os.path.join(a.workdir, "bin")
+    os.makedirs(bindir)
+    os.symlink(fake, os.path.join(bindir, "dpkg-query"))
+    got = hinted({"DPKG_ADMINDIR": os.path.join(a.workdir, "no-dpkg"),
+                  "PATH": bindir + os.pathsep + os.environ.get("PATH", "")})
+    check(got == want, f"no lists: dpkg-query not run instead: {got}")
     p = analyze(a, [t], {"HEAPPROF_DPKG_QUERY": ""})
     lines = debug_lines(p.stderr)
     check(len(lines) == 1 and "install" not in lines[0] and "3 modules" in lines[0],
