@@ -41,9 +41,9 @@ static inline uint64_t hp_clock_ticks(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A clock time (hp_clock_now(), about 16 ns) in trace units, about a millisecond: fine
- * enough for any report (heaptrack's is 10 ms), and coarse enough that a thread's
- * events carry a TICK only now and then, so a loop's events repeat byte for byte. */
+/* A clock time (hp_clock_now(), about 16 ns) in trace units, about a millisecond. The
+ * writer moves the trace's clock once a round (writer.c), so a thread's events carry a
+ * TICK only at the front of a record and a loop's events repeat byte for byte. */
 static inline uint64_t hp_clock_trace(uint64_t ring_time)
 {
 	return ring_time >> hp_clock.trace_shift;
