@@ -24,8 +24,8 @@
 #include "state.h"
 
 /* The trace's time in units (about a millisecond: clock.h), moved by the writer thread
- * once a round so that an event costs a load, not a clock read. A thread writes a TICK when it sees it
- * move (docs/trace-format.md). */
+ * once a round so that an event costs a load, not a clock read. A thread writes a TICK when it sees
+ * it move (docs/trace-format.md). */
 extern _Atomic uint64_t hp_rec_tick;
 
 /* Bytes of a thread's ring: a few ms of events at full speed. */
