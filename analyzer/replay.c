@@ -1418,9 +1418,17 @@ static void window_finish(struct hp_replay *rp, double spu)
 			rp->tl_n = nb;
 		}
 	}
-	/* The peak RSS of the window's buckets (samples before it opened: outside). */
+	/* The peak RSS of the window's buckets, starting from the RSS it opened with: the
+	 * last sample before it holds until the next (a recorder writes a sample only when
+	 * the RSS changed). */
 	p->peak_rss_bytes = 0;
-	for (size_t i = (size_t)(rp->win_opened / rp->tl_width); i < rp->tl_n; i++)
+	size_t first = (size_t)(rp->win_opened / rp->tl_width);
+	for (size_t i = first < rp->tl_n ? first : rp->tl_n; i-- > 0;)
+		if (rp->tl[i].has_rss) {
+			p->peak_rss_bytes = rp->tl[i].rss;
+			break;
+		}
+	for (size_t i = first; i < rp->tl_n; i++)
 		if (rp->tl[i].has_rss && rp->tl[i].rss > p->peak_rss_bytes)
 			p->peak_rss_bytes = rp->tl[i].rss;
 	p->window = (struct hp_window_info){

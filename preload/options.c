@@ -8,7 +8,8 @@
  *                        file is never overwritten: ".1", ".2", ... go before ".zst".
  *   HEAPPROF_MAX_FRAMES  stack depth recorded, 1..1024, default 64.
  *   HEAPPROF_FLUSH_MS    longest time buffered data waits before a zstd frame is
- *                        written, 1..60000 ms, default 100.
+ *                        written, 1..60000 ms, default 100 (a quiet thread's events
+ *                        may wait half as long again in its ring: writer.c).
  *   HEAPPROF_WRITERS     threads compressing frames, 1..8, default 1: the writer thread
  *                        compresses itself; with N > 1, N threads compress frames in
  *                        parallel while it stages the next (traceout.c).

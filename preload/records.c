@@ -19,6 +19,11 @@
 #include "traceout.h"
 
 static int statm_fd = -1; /* /proc/self/statm, for RSS */
+/* The RSS this trace holds last, 0 before its first sample: a sample equal to it is not
+ * written, since readers hold an RSS until the next one. A program whose RSS is steady
+ * wrote a record every 10 ms that only its time told apart, 12% of the exception
+ * loop's trace. */
+static uint64_t rss_written;
 
 void hp_records_open(void)
 {
@@ -56,6 +61,7 @@ void hp_records_header(void)
 	if (clen > 0 && cmdline[clen - 1] == '\0')
 		clen--;
 	const char *exe = hp_modmap_exe();
+	rss_written = 0;
 	uint8_t *p = hp_out_reserve(HP_MAGIC_LEN + 256 + PATH_MAX + sizeof(cmdline));
 	memcpy(p, HP_MAGIC, HP_MAGIC_LEN);
 	p += HP_MAGIC_LEN;
@@ -100,10 +106,14 @@ void hp_records_rss(void)
 	uint64_t pages = 0;
 	for (s++; *s >= '0' && *s <= '9'; s++)
 		pages = pages * 10 + (uint64_t)(*s - '0');
+	uint64_t bytes = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	if (bytes == rss_written)
+		return;
+	rss_written = bytes;
 	uint8_t *p = hp_out_reserve(32);
 	p = hp_put_varint(p, HP_REC_RSS);
 	p = hp_put_varint(p, hp_clock_trace(hp_clock_now()));
-	p = hp_put_varint(p, pages * (uint64_t)sysconf(_SC_PAGESIZE));
+	p = hp_put_varint(p, bytes);
 	hp_out_commit(p);
 }
 

@@ -13,7 +13,8 @@
 void hp_records_open(void);
 void hp_records_fork_child(void);
 
-/* HEADER (with the magic and version), CLOCK_SYNC, RSS now, STACK s. */
+/* HEADER (with the magic and version), CLOCK_SYNC, RSS now (unless the trace's last RSS
+ * record holds the same value), STACK s. */
 void hp_records_header(void);
 void hp_records_clock_sync(void);
 void hp_records_rss(void);

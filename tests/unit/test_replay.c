@@ -9,6 +9,7 @@
 #include "reader.h"
 #include "replay.h"
 #include "sampling.h"
+#include "window.h"
 
 #define A 0x10000
 #define B 0x20000
@@ -606,6 +607,49 @@ static void test_sampled_totals(void)
 	tb_release(&b);
 }
 
+/* A recorder writes an RSS sample only when the RSS changed, so a window that opens
+ * after the last sample still has the RSS that sample holds: it is the window's peak RSS
+ * (it was 0 when only the samples inside the window counted). A later, larger sample
+ * after the window closes is not. */
+static void test_window_rss_held(void)
+{
+	struct tb b;
+	tb_init(&b);
+	tb_header(&b, &(struct tb_header_args){.pid = 1, .exe = "/bin/prog"});
+	tb_module(&b, 1, "/bin/prog", "", 0, 0x400000, 1, seg);
+	uint64_t s1[] = {0x401000};
+	tb_stack(&b, 1, 1, s1);
+	tb_thread(&b, 0, 1, 0);
+	tb_rss(&b, 1 * MS, 12288);
+	tb_alloc(&b, 0, 2 * MS, 100, 1, A);
+	tb_alloc(&b, 0, 500 * MS, 50, 1, B);
+	tb_free(&b, 0, 600 * MS, A);
+	tb_flush_events(&b);
+	tb_round(&b, 700 * MS);
+	tb_rss(&b, 900 * MS, 1 << 20);
+	tb_end(&b, 1000 * MS, 4, 0);
+	tb_frame(&b);
+
+	struct hp_window w = {0};
+	char err[256];
+	CHECK(hp_window_parse(&w, "range", "0.4..0.8", err, sizeof err) == 0);
+	struct hp_reader *r = hp_reader_open_mem(b.out.data, b.out.len, "t.zst");
+	struct hp_replay *rp = hp_replay_new(0);
+	hp_replay_set_window(rp, &w);
+	struct hp_item it;
+	int rc;
+	while ((rc = hp_reader_next(r, &it)) > 0)
+		CHECK(hp_replay_item(rp, &it) == 0);
+	CHECK(rc == 0);
+	hp_reader_free(r);
+	const struct hp_profile *p = hp_replay_finish(rp);
+	CHECK(p != NULL);
+	CHECK_U64(p->allocations, 1);
+	CHECK_U64(p->peak_rss_bytes, 12288);
+	hp_replay_free(rp);
+	tb_release(&b);
+}
+
 int main(void)
 {
 	test_sampled_totals();
@@ -622,5 +666,6 @@ int main(void)
 	test_series_long(64);
 	test_series_long(5000);
 	test_series_late_start();
+	test_window_rss_held();
 	return check_done();
 }
