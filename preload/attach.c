@@ -192,15 +192,19 @@ int heapprof_attach(const char *output)
 static _Atomic int detach_requested;
 
 /* On the writer thread, which holds no lock of ours: every slot back, then the final
- * END (which stops the writer). */
+ * END (which stops the writer), then recording off. In that order: a program that sees
+ * its slots back may exit at once, and its exit handlers wait for the trace's end only
+ * while the state still says recording (lifecycle.c's owner()); with the state off
+ * first, the process could die before the END was written, and with it the attached
+ * events still in the rings (wrapper.attach's api case, once under ctest -j2). */
 static void detach_now(void)
 {
 	pthread_mutex_lock(&lock);
 	hp_deepbind_restore(&got);
 	atomic_store(&attached, 0);
 	pthread_mutex_unlock(&lock);
-	atomic_store(&hp_state, HP_STATE_OFF);
 	hp_writer_sync(HP_SYNC_END | HP_SYNC_FINAL, 0, NULL);
+	atomic_store(&hp_state, HP_STATE_OFF);
 }
 
 void hp_attach_poll(void)
