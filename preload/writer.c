@@ -55,7 +55,7 @@
  * most half of HEAPPROF_FLUSH_MS, and never past a round that cuts a frame on time.
  * Each EVENTS record starts a loop's bytes at a new place, and a ROUND or RSS record
  * between two is a few bytes that differ: one record where there were five (bench's
- * exception loop: its trace 18% smaller, median of 7 alternated runs). A busy ring
+ * exception loop: its trace 15% smaller, median of 7 alternated runs). A busy ring
  * (busy_rings, a quarter of HP_RING_SIZE) always drains. */
 #define DEFER_BYTES (64u << 10)
 #define SYNC_PERIOD_NS 1000000000u
