@@ -117,6 +117,15 @@ struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key)
 	return table_find(m, key);
 }
 
+void hp_blocks_prefetch(const struct hp_blocks *m, uint64_t key)
+{
+	const struct hp_blocks_window *w = m->windows_on ? window_of(m, key) : NULL;
+	if (w)
+		__builtin_prefetch(&w->e[hp_ev3_key_seq(key) & w->mask]);
+	else
+		__builtin_prefetch(&m->slot[home(m, key)]);
+}
+
 /* A thread that allocated a window's worth gets one: most of its blocks are then
  * found there. */
 static __attribute__((noinline)) struct hp_blocks_window *window_new(struct hp_blocks *m,

@@ -923,6 +923,19 @@ static void queue_compact(struct queue *q)
 }
 
 /* Applies, in time order, every buffered event with time < watermark. */
+/* How many events ahead of the one applied a free's block is prefetched: frees land on
+ * random lines of a live set larger than the caches, and the events in between hide the
+ * wait (churn's replay: hp_blocks_find 23% -> 4% of the analyzer's time). Prefetching the
+ * sites too (a second stage, 4 ahead) measured no better. */
+#define PREFETCH_AHEAD 8
+
+static inline void prefetch_ahead(const struct hp_replay *rp, const struct queue *q)
+{
+	size_t i = q->head + PREFETCH_AHEAD;
+	if (i < q->len && q->v[i].kind == EV_FREE)
+		hp_blocks_prefetch(&rp->live, q->v[i].addr);
+}
+
 static int release(struct hp_replay *rp, uint64_t watermark)
 {
 	size_t n = 0;
@@ -934,9 +947,11 @@ static int release(struct hp_replay *rp, uint64_t watermark)
 	if (n == 1) { /* one thread: no merge */
 		uint32_t t = rp->heapv[0];
 		struct queue *q = &rp->thr[t].q;
-		while (q->head < q->len && q->v[q->head].time < watermark)
+		while (q->head < q->len && q->v[q->head].time < watermark) {
+			prefetch_ahead(rp, q);
 			if (apply(rp, t, &q->v[q->head++]))
 				return -ENOMEM;
+		}
 		queue_compact(q);
 		return 0;
 	}
@@ -953,6 +968,7 @@ static int release(struct hp_replay *rp, uint64_t watermark)
 			o = n > 2 && ev_before(rp, rp->heapv[2], rp->heapv[1]) ? rp->heapv[2]
 									       : rp->heapv[1];
 		do {
+			prefetch_ahead(rp, q);
 			if (apply(rp, t, &q->v[q->head++]))
 				return -ENOMEM;
 		} while (q->head < q->len && q->v[q->head].time < watermark &&
