@@ -55,7 +55,7 @@ struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key);
 
 /* Starts loading the cache line where key's block would be found, for a find a few
  * events later: the replay's frees land on random lines of a live set larger than the
- * caches, and the decode in between hides the wait. Changes nothing. */
+ * caches, and the events applied in between hide the wait. Changes nothing. */
 void hp_blocks_prefetch(const struct hp_blocks *m, uint64_t key);
 
 /* Adds a block whose key is not live. 0 or -ENOMEM. */

@@ -922,7 +922,6 @@ static void queue_compact(struct queue *q)
 		q->head = q->len = 0;
 }
 
-/* Applies, in time order, every buffered event with time < watermark. */
 /* How many events ahead of the one applied a free's block is prefetched: frees land on
  * random lines of a live set larger than the caches, and the events in between hide the
  * wait (churn's replay: hp_blocks_find 23% -> 4% of the analyzer's time). Prefetching the
@@ -936,6 +935,7 @@ static inline void prefetch_ahead(const struct hp_replay *rp, const struct queue
 		hp_blocks_prefetch(&rp->live, q->v[i].addr);
 }
 
+/* Applies, in time order, every buffered event with time < watermark. */
 static int release(struct hp_replay *rp, uint64_t watermark)
 {
 	size_t n = 0;
