@@ -93,37 +93,34 @@ static void table_remove(struct hp_blocks *m, struct hp_block_rec *b)
 	m->slot[i].key = 0;
 }
 
-/* The window holding key's seq, or NULL (not a busy thread, or too old). */
-static inline struct hp_blocks_window *window_of(const struct hp_blocks *m, uint64_t key)
+/* The window entry that holds key's block if it is live there, or NULL: windows off, not a
+ * busy thread, or a seq too old for the window (then the block, if live, is in the
+ * table). Where hp_blocks_find() looks and hp_blocks_prefetch() loads. */
+static inline struct hp_block_rec *window_entry(const struct hp_blocks *m, uint64_t key)
 {
 	uint64_t t = hp_ev3_key_thread(key), seq = hp_ev3_key_seq(key);
-	if (t >= m->nwin || !m->win[t])
+	if (!m->windows_on || t >= m->nwin || !m->win[t])
 		return NULL;
 	struct hp_blocks_window *w = m->win[t];
-	return seq >= w->first && seq <= w->top && w->top - seq <= w->mask ? w : NULL;
+	if (seq < w->first || seq > w->top || w->top - seq > w->mask)
+		return NULL;
+	return &w->e[seq & w->mask];
 }
 
 struct hp_block_rec *hp_blocks_find(struct hp_blocks *m, uint64_t key)
 {
 	if (__builtin_expect(!key, 0))
 		return m->has_zero ? &m->zero : NULL;
-	if (m->windows_on) {
-		struct hp_blocks_window *w = window_of(m, key);
-		if (w) {
-			struct hp_block_rec *e = &w->e[hp_ev3_key_seq(key) & w->mask];
-			return e->key == key ? e : NULL;
-		}
-	}
+	struct hp_block_rec *e = window_entry(m, key);
+	if (e)
+		return e->key == key ? e : NULL;
 	return table_find(m, key);
 }
 
 void hp_blocks_prefetch(const struct hp_blocks *m, uint64_t key)
 {
-	const struct hp_blocks_window *w = m->windows_on ? window_of(m, key) : NULL;
-	if (w)
-		__builtin_prefetch(&w->e[hp_ev3_key_seq(key) & w->mask]);
-	else
-		__builtin_prefetch(&m->slot[home(m, key)]);
+	const struct hp_block_rec *e = window_entry(m, key);
+	__builtin_prefetch(e ? e : &m->slot[home(m, key)]);
 }
 
 /* A thread that allocated a window's worth gets one: most of its blocks are then
