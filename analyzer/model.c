@@ -13,6 +13,7 @@
 #include "proc.h"
 #include "replay.h"
 #include "resolve.h"
+#include "symbolize.h"
 
 const char hp_model_truncated_warning[] =
     "no trailer: the process did not exit cleanly (killed?); reporting what was recorded";
@@ -176,6 +177,8 @@ int hp_model_resolve(struct hp_model *m, struct hp_profile *p, const struct hp_a
 				      o->warn, o->ctx);
 	if (!m->resolver)
 		return errno ? -errno : -ENOMEM;
+	if (m->opener)
+		hp_resolver_use_opener(m->resolver, m->opener);
 	m->lazy = o->lazy_symbols;
 	if (m->lazy)
 		return 0;
@@ -278,6 +281,14 @@ static int read_items(struct hp_model *m, struct hp_reader *r, const struct hp_a
 	return n;
 }
 
+/* hp_replay_on_framed(): the module's file will be symbolized, so its opening (mostly
+ * the inflating of compressed debug info) starts now, on the opener's thread, and
+ * overlaps the rest of the replay. */
+static void open_ahead(void *ctx, const struct hp_module_info *mod)
+{
+	hp_symbol_opener_add(ctx, mod->path, mod->build_id, mod->build_id_len);
+}
+
 /* hp_model_load_reader(); `path` names a file that may still be being written, else
  * NULL. */
 static int load(struct hp_model *m, struct hp_reader *r, const char *file, const char *path,
@@ -286,6 +297,9 @@ static int load(struct hp_model *m, struct hp_reader *r, const char *file, const
 	int rc = start(m, file, o);
 	if (rc)
 		return rc;
+	/* Without an opener (no memory, no thread) the symbolizer opens each file itself. */
+	if (!o->no_symbols && (m->opener = hp_symbol_opener_new()))
+		hp_replay_on_framed(m->replay, open_ahead, m->opener);
 	int n = read_items(m, r, o);
 	if (o->progress)
 		o->progress(o->ctx, hp_reader_offset(r), hp_reader_size(r), 1);
@@ -433,6 +447,7 @@ void hp_model_release(struct hp_model *m)
 {
 	hp_leaks_release(&m->leaks);
 	hp_resolver_free(m->resolver);
+	hp_symbol_opener_free(m->opener); /* after the resolver: its files may be the opener's */
 	hp_replay_free(m->replay);
 	hp_reader_free(m->reader);
 	hp_growth_free(m->growth_own);

@@ -98,7 +98,8 @@ struct hp_model {
 	/* Private to model.c. */
 	struct hp_replay *replay;
 	struct hp_resolver *resolver;
-	struct hp_reader *reader; /* hp_model_follow()'s, read with its options */
+	struct hp_symbol_opener *opener; /* opens modules' files during the replay */
+	struct hp_reader *reader;	 /* hp_model_follow()'s, read with its options */
 	const struct hp_analysis_options *opts;
 	int lazy;
 	struct hp_growth *growth_own;

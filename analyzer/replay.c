@@ -157,6 +157,10 @@ struct hp_replay {
 
 	struct hp_module_info *mods;
 	size_t nmods, mods_cap;
+	uint8_t *mod_framed; /* per module: a location of it was seen (on_framed called) */
+	size_t mod_framed_cap;
+	void (*on_framed)(void *ctx, const struct hp_module_info *m);
+	void *on_framed_ctx;
 	struct range *ranges;
 	size_t nranges, ranges_cap;
 
@@ -232,6 +236,13 @@ struct hp_replay *hp_replay_new(unsigned series_buckets)
 	return rp;
 }
 
+void hp_replay_on_framed(struct hp_replay *rp,
+			 void (*fn)(void *ctx, const struct hp_module_info *m), void *ctx)
+{
+	rp->on_framed = fn;
+	rp->on_framed_ctx = ctx;
+}
+
 void hp_replay_free(struct hp_replay *rp)
 {
 	if (!rp)
@@ -255,6 +266,7 @@ void hp_replay_free(struct hp_replay *rp)
 		free((void *)rp->mods[i].build_id);
 	}
 	free(rp->mods);
+	free(rp->mod_framed);
 	free(rp->ranges);
 	free(rp->tl);
 	free(rp->exe);
@@ -1081,8 +1093,10 @@ static char *dup_n(const void *s, size_t n)
 
 static int add_module(struct hp_replay *rp, const struct hp_item *it)
 {
-	if (grow((void **)&rp->mods, &rp->mods_cap, rp->nmods + 1, sizeof *rp->mods))
+	if (grow((void **)&rp->mods, &rp->mods_cap, rp->nmods + 1, sizeof *rp->mods) ||
+	    grow((void **)&rp->mod_framed, &rp->mod_framed_cap, rp->nmods + 1, 1))
 		return -ENOMEM;
+	rp->mod_framed[rp->nmods] = 0;
 	struct hp_module_info *m = &rp->mods[rp->nmods];
 	m->id = it->u.module.id;
 	m->bias = it->u.module.bias;
@@ -1193,6 +1207,11 @@ static uint32_t intern_location(struct hp_replay *rp, uint64_t ip)
 	uint32_t k = (uint32_t)rp->nlocs++;
 	rp->locs[k] = (struct hp_location){.ip = ip, .address = address, .module = m};
 	rp->loc_hash[i] = k;
+	if (m >= 0 && !rp->mod_framed[m]) {
+		rp->mod_framed[m] = 1;
+		if (rp->on_framed)
+			rp->on_framed(rp->on_framed_ctx, &rp->mods[m]);
+	}
 	if (rp->nlocs * 2 > rp->loc_hash_mask + 1 && loc_hash_grow(rp))
 		return NO_LOC;
 	return k;

@@ -34,6 +34,13 @@ void hp_replay_set_window(struct hp_replay *rp, const struct hp_window *w);
  * peak (an HP_EDGE_EVENT edge for the same trace). */
 uint64_t hp_replay_peak_event(const struct hp_replay *rp);
 
+/* Calls fn(ctx, module) once per module, when the first frame in it is read (in a
+ * stack), while hp_replay_item() consumes it: the moment its file is known to be
+ * needed, which model.c uses to open it ahead (hp_symbol_opener). `module` is valid
+ * during the call. */
+void hp_replay_on_framed(struct hp_replay *rp,
+			 void (*fn)(void *ctx, const struct hp_module_info *m), void *ctx);
+
 /* Consumes one item. Returns 0, or -ENOMEM. */
 int hp_replay_item(struct hp_replay *rp, const struct hp_item *it);
 

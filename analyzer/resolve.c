@@ -91,6 +91,12 @@ struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t
 	return rs;
 }
 
+void hp_resolver_use_opener(struct hp_resolver *rs, struct hp_symbol_opener *o)
+{
+	if (rs->sym)
+		hp_symbolizer_set_opener(rs->sym, o);
+}
+
 void hp_resolver_free(struct hp_resolver *rs)
 {
 	if (!rs)

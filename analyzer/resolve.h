@@ -17,6 +17,7 @@ extern "C" {
 #endif
 
 struct hp_resolver;
+struct hp_symbol_opener;
 
 /* Returns a resolver for a profile's modules and its `nlocations` locations, or NULL
  * with errno set. With use_symbols 0 nothing is symbolized (frames carry module and
@@ -25,6 +26,10 @@ struct hp_resolver;
 struct hp_resolver *hp_resolver_new(const struct hp_module_info *modules, size_t nmodules,
 				    size_t nlocations, int use_symbols,
 				    void (*warn)(void *ctx, const char *msg), void *ctx);
+
+/* Makes the resolver's symbolizer take the files it opens from `o` (symbolize.h), which
+ * must outlive the resolver. Without symbols, nothing. */
+void hp_resolver_use_opener(struct hp_resolver *rs, struct hp_symbol_opener *o);
 
 /* For a profile that grows (hp_replay_peek): its modules, which may have moved, are now
  * modules[0..nmodules), a prefix of them the ones the resolver knew, and it has

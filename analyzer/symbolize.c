@@ -6,38 +6,29 @@
  * at the same range after dlclose would be refused as DWFL_E_OVERLAP.) Modules sharing a
  * file share its Dwfl, its result cache and its one warning.
  *
- * Debug info is searched locally only: by build-id under each debug root
- * (ROOT/.build-id/xx/yyyy.debug, also for dwz alt files), then by .gnu_debuglink in the
- * module's directory, its .debug/ and ROOT/<module's directory>/. The libdwfl callbacks
- * that reach debuginfod (dwfl_standard_find_debuginfo, dwfl_build_id_find_elf) are never
- * used, so no network lookup happens whatever DEBUGINFOD_URLS says.
+ * Files are opened, and their debug info searched (locally only), by symbolize_open.c,
+ * on first use or ahead of it by an opener.
  *
  * Not thread-safe: one symbolizer per thread. */
-#define _GNU_SOURCE /* asprintf, strsep */
 #include "symbolize.h"
 
+#include "symbolize_open.h"
 #include "symtab.h"
 
 #include <dwarf.h>
 #include <elfutils/libdw.h>
-#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gelf.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "demangle_rust.h"
 
 /* libstdc++'s demangler; the analyzer links stdc++ for it. */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
-#define DEFAULT_DEBUG_ROOT "/usr/lib/debug"
 #define MAX_INLINE_DEPTH 64 /* deeper inline chains are cut at the innermost 64 frames */
 
 enum file_state { FILE_UNOPENED, FILE_OK, FILE_UNUSABLE };
@@ -62,7 +53,6 @@ struct file {
 	enum file_state state;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
-	struct hp_symbolizer *owner;
 	struct cache_slot *cache; /* open addressing, power-of-two capacity */
 	size_t cache_cap, cache_len;
 	struct cu_range *cus; /* sorted by lo; built only when .debug_aranges fail */
@@ -79,8 +69,9 @@ struct module_slot {
 struct hp_symbolizer {
 	void (*warn)(void *ctx, const char *msg);
 	void *warn_ctx;
-	Dwfl_Callbacks callbacks; /* each Dwfl keeps a pointer to it */
-	char *debuginfo_path;	  /* dwfl syntax: ":.debug:/usr/lib/debug" */
+	Dwfl_Callbacks callbacks;	 /* each Dwfl keeps a pointer to it */
+	char *debuginfo_path;		 /* dwfl syntax: ":.debug:/usr/lib/debug" */
+	struct hp_symbol_opener *opener; /* or NULL */
 	struct file *files;
 	struct module_slot *modules;
 	size_t modules_cap, modules_len;
@@ -192,215 +183,20 @@ static void set_function(struct hp_symbolizer *s, struct hp_frame *fr, const cha
 
 /* ---- debug info lookup, local only ---- */
 
-static int find_elf_none(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-			 char **file_name, Elf **elfp)
-{
-	/* Every module is reported with its ELF already open; never search for one. */
-	return -1;
-}
-
-static uint32_t crc32_fd(int fd, int *ok)
-{
-	static uint32_t table[256];
-	unsigned char buf[65536];
-	uint32_t crc = 0xffffffffu;
-	ssize_t n;
-
-	if (!table[1]) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-	}
-	*ok = 0;
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return 0;
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (ssize_t i = 0; i < n; i++)
-			crc = table[(crc ^ buf[i]) & 0xff] ^ (crc >> 8);
-	}
-	*ok = n == 0;
-	return crc ^ 0xffffffffu;
-}
-
-/* Does the candidate debug file belong to the module? By build-id when the module has one,
- * else by the debuglink's CRC. */
-static int debug_file_matches(Dwfl_Module *mod, int fd, GElf_Word crc)
-{
-	const unsigned char *want;
-	GElf_Addr note_vaddr;
-	int want_len = dwfl_module_build_id(mod, &want, &note_vaddr);
-
-	if (want_len > 0) {
-		Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-		const void *have;
-		ssize_t have_len = elf ? dwelf_elf_gnu_build_id(elf, &have) : -1;
-		int same = have_len == want_len && memcmp(have, want, (size_t)want_len) == 0;
-		elf_end(elf);
-		return same;
-	}
-	int ok;
-	uint32_t got = crc32_fd(fd, &ok);
-	return ok && got == crc;
-}
-
-static int try_debuglink(Dwfl_Module *mod, const struct stat *main_st, const char *dir,
-			 const char *sub, const char *name, GElf_Word crc, char **found)
-{
-	char *p;
-	struct stat st;
-
-	if (asprintf(&p, "%s%s%s/%s", dir, sub[0] ? "/" : "", sub, name) < 0)
-		return -1;
-	int fd = open(p, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    !(st.st_dev == main_st->st_dev && st.st_ino == main_st->st_ino) &&
-	    debug_file_matches(mod, fd, crc)) {
-		*found = p;
-		return fd;
-	}
-	if (fd >= 0)
-		close(fd);
-	free(p);
-	return -1;
-}
-
-static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
-				Dwarf_Addr base, const char *file_name, const char *debuglink,
-				GElf_Word crc, char **debuginfo_file_name)
-{
-	int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
-					      crc, debuginfo_file_name);
-	/* crc == 0 with a name: libdwfl asks for a dwz alt file; those are found by build-id. */
-	if (fd >= 0 || !debuglink || !file_name || crc == 0 || !userdata || !*userdata)
-		return fd;
-
-	struct file *f = *userdata;
-	const char *slash = strrchr(file_name, '/');
-	struct stat main_st;
-	if (!slash || stat(file_name, &main_st) != 0)
-		return -1;
-	char *dir = strndup(file_name, (size_t)(slash - file_name));
-	char *path = strdup(f->owner->debuginfo_path);
-	if (!dir || !path) {
-		free(dir);
-		free(path);
-		return -1;
-	}
-	char *rest = path, *entry;
-	while (fd < 0 && (entry = strsep(&rest, ":")) != NULL) {
-		if (entry[0] == '/') {
-			/* ROOT/<module's directory>/<debuglink> */
-			char *root;
-			if (asprintf(&root, "%s%s", entry, dir) >= 0) {
-				fd = try_debuglink(mod, &main_st, root, "", debuglink, crc,
-						   debuginfo_file_name);
-				free(root);
-			}
-		} else {
-			fd = try_debuglink(mod, &main_st, dir[0] ? dir : "", entry, debuglink, crc,
-					   debuginfo_file_name);
-		}
-	}
-	free(path);
-	free(dir);
-	return fd;
-}
-
 /* ---- files and modules ---- */
 
-static int is_pseudo_path(const char *path)
-{
-	return !path[0] || path[0] == '[';
-}
-
-/* Opens the file on first use. Every problem yields one warning and FILE_UNUSABLE. */
+/* Opens the file on first use, or takes it from the opener; its warning is given now. */
 static void file_open(struct hp_symbolizer *s, struct file *f)
 {
-	f->state = FILE_UNUSABLE;
-	if (is_pseudo_path(f->path))
-		return;
-
-	int fd = open(f->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0) {
-		warnf(s, "cannot open '%s': %s; its frames stay unsymbolized", f->path,
-		      strerror(errno));
-		return;
-	}
-	struct stat st;
-	int st_err = fstat(fd, &st) != 0 ? errno : 0;
-	if (st_err || !S_ISREG(st.st_mode)) {
-		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
-		      st_err		    ? strerror(st_err)
-		      : S_ISDIR(st.st_mode) ? strerror(EISDIR)
-					    : "not a regular file");
-		close(fd);
-		return;
-	}
-	Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	GElf_Ehdr ehdr;
-	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &ehdr) ||
-	    (ehdr.e_type != ET_DYN && ehdr.e_type != ET_EXEC)) {
-		warnf(
-		    s,
-		    "'%s' is not an ELF executable or shared library; its frames stay unsymbolized",
-		    f->path);
-		elf_end(elf);
-		close(fd);
-		return;
-	}
-	const void *bid;
-	ssize_t bid_len = dwelf_elf_gnu_build_id(elf, &bid);
-	int same = f->build_id_len == 0 || (bid_len == (ssize_t)f->build_id_len &&
-					    memcmp(bid, f->build_id, f->build_id_len) == 0);
-	elf_end(elf);
-	close(fd);
-	if (!same) {
-		warnf(s,
-		      "'%s' does not match the trace (build-id differs; rebuilt since?); its "
-		      "frames stay unsymbolized",
-		      f->path);
-		return;
-	}
-
-	f->dwfl = dwfl_begin(&s->callbacks);
-	if (!f->dwfl) {
-		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
-		      dwfl_errmsg(-1));
-		return;
-	}
-	dwfl_report_begin(f->dwfl);
-	/* Base 0 with add_p_vaddr: dwfl addresses = ELF vaddrs (libdwfl forces 0 for ET_EXEC). */
-	f->mod = dwfl_report_elf(f->dwfl, f->path, f->path, -1, 0, true);
-	dwfl_report_end(f->dwfl, NULL, NULL);
-	if (!f->mod) {
-		warnf(s, "cannot read '%s': %s; its frames stay unsymbolized", f->path,
-		      dwfl_errmsg(-1));
-		return;
-	}
-	/* The file was opened again by libdwfl: check that it is still the one we checked. */
-	const unsigned char *bits;
-	GElf_Addr note_vaddr;
-	int bits_len = dwfl_module_build_id(f->mod, &bits, &note_vaddr);
-	if (f->build_id_len &&
-	    (bits_len != (int)f->build_id_len || memcmp(bits, f->build_id, f->build_id_len) != 0)) {
-		warnf(s,
-		      "'%s' does not match the trace (build-id differs; rebuilt since?); its "
-		      "frames stay unsymbolized",
-		      f->path);
-		return;
-	}
-	void **userdata;
-	dwfl_module_info(f->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
-	*userdata = f;
-	f->state = FILE_OK;
-
-	Dwarf_Addr bias;
-	if (!dwfl_module_getdwarf(f->mod, &bias))
-		warnf(s, HP_SYMBOLIZE_NO_DEBUG_INFO_PREFIX "%s" HP_SYMBOLIZE_NO_DEBUG_INFO_SUFFIX,
-		      f->path);
+	struct hp_opened o;
+	if (!s->opener || !hp_symbol_opener_take(s->opener, f->path, f->build_id, f->build_id_len,
+						 s->debuginfo_path, &o))
+		hp_open_file(&s->callbacks, f->path, f->build_id, f->build_id_len, &o);
+	f->dwfl = o.dwfl;
+	f->mod = o.mod;
+	f->state = o.ok ? FILE_OK : FILE_UNUSABLE;
+	if (o.warning[0])
+		warnf(s, "%s", o.warning);
 }
 
 static struct file *file_get(struct hp_symbolizer *s, const char *path, const uint8_t *build_id,
@@ -425,7 +221,6 @@ static struct file *file_get(struct hp_symbolizer *s, const char *path, const ui
 	if (build_id_len)
 		memcpy(f->build_id, build_id, build_id_len);
 	f->build_id_len = build_id_len;
-	f->owner = s;
 	f->next = s->files;
 	s->files = f;
 	return f;
@@ -706,35 +501,6 @@ static struct cache_slot *cached_lookup(struct hp_symbolizer *s, struct file *f,
 
 /* ---- public ---- */
 
-/* HEAPPROF_DEBUGINFO_PATH: colon-separated debug roots replacing /usr/lib/debug. */
-static char *make_debuginfo_path(void)
-{
-	const char *env = getenv("HEAPPROF_DEBUGINFO_PATH");
-	size_t len =
-	    strlen(":.debug") + 1 + (env && *env ? strlen(env) : strlen(DEFAULT_DEBUG_ROOT));
-	char *p = malloc(len + 1);
-	if (!p)
-		return NULL;
-	strcpy(p, ":.debug");
-	if (!env || !*env) {
-		strcat(p, ":" DEFAULT_DEBUG_ROOT);
-		return p;
-	}
-	char *copy = strdup(env), *rest = copy, *entry;
-	if (!copy) {
-		free(p);
-		return NULL;
-	}
-	while ((entry = strsep(&rest, ":")) != NULL) {
-		if (entry[0] != '/') /* relative roots would mean something else to libdwfl */
-			continue;
-		strcat(p, ":");
-		strcat(p, entry);
-	}
-	free(copy);
-	return p;
-}
-
 struct hp_symbolizer *hp_symbolizer_new(void (*warn)(void *ctx, const char *msg), void *ctx)
 {
 	if (elf_version(EV_CURRENT) == EV_NONE) {
@@ -746,16 +512,13 @@ struct hp_symbolizer *hp_symbolizer_new(void (*warn)(void *ctx, const char *msg)
 		return NULL;
 	s->warn = warn;
 	s->warn_ctx = ctx;
-	s->debuginfo_path = make_debuginfo_path();
+	s->debuginfo_path = hp_debuginfo_path_new();
 	if (!s->debuginfo_path) {
 		free(s);
 		errno = ENOMEM;
 		return NULL;
 	}
-	s->callbacks.find_elf = find_elf_none;
-	s->callbacks.find_debuginfo = find_debuginfo_local;
-	s->callbacks.section_address = dwfl_offline_section_address;
-	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	hp_open_callbacks(&s->callbacks, &s->debuginfo_path);
 	return s;
 }
 
@@ -803,6 +566,11 @@ int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, in
 	if (n > 0)
 		memcpy(out, s->frames + c->first, (size_t)n * sizeof(*out));
 	return n;
+}
+
+void hp_symbolizer_set_opener(struct hp_symbolizer *s, struct hp_symbol_opener *o)
+{
+	s->opener = o;
 }
 
 void hp_symbolizer_free(struct hp_symbolizer *s)

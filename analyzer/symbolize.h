@@ -40,4 +40,31 @@ int hp_symbolize(struct hp_symbolizer *s, uint64_t module_id, uint64_t vaddr, in
 
 void hp_symbolizer_free(struct hp_symbolizer *s);
 
+/* An opener: opens modules' files (the build-id checks, the search for debug info and
+ * libdw's inflating of compressed debug sections, most of a symbolization's time) on a
+ * thread of its own, in the order they are added, while the caller does other work (the
+ * replay, as model.c uses it). A symbolizer given the opener takes each file it needs
+ * from it, waiting for one still being opened, and opens itself one not begun yet. A
+ * file's warning is given by the symbolizer that takes it, when it first needs it, as
+ * without an opener: a file opened and never taken gives none. */
+struct hp_symbol_opener;
+
+/* Returns a new opener (its thread starts with the first file), or NULL with errno set. */
+struct hp_symbol_opener *hp_symbol_opener_new(void);
+
+/* Queues the file of a module (path and recorded build-id, as hp_symbolizer_add_module()
+ * takes them) unless queued before. Returns 0, or a negative errno (nothing queued:
+ * the symbolizer opens it when needed). */
+int hp_symbol_opener_add(struct hp_symbol_opener *o, const char *path, const uint8_t *build_id,
+			 size_t build_id_len);
+
+/* Waits until the thread has opened every file queued and not taken (tests). */
+void hp_symbol_opener_drain(struct hp_symbol_opener *o);
+
+/* Makes s take the files it opens from o, which must outlive s. */
+void hp_symbolizer_set_opener(struct hp_symbolizer *s, struct hp_symbol_opener *o);
+
+/* Stops the thread (after the file it is opening) and frees every file nobody took. */
+void hp_symbol_opener_free(struct hp_symbol_opener *o);
+
 #endif

@@ -405,6 +405,58 @@ static void test_unusable_modules(const struct fixture_addrs *lib, const char *t
 	hp_symbolizer_free(s);
 }
 
+/* Files opened ahead by an opener: taken from it (a copy opened ahead, then deleted, still
+ * symbolizes), the same frames; a file's warning once, at its first use, and none for a
+ * file opened and never used. */
+static void test_opener(const struct fixture_addrs *lib, const char *tmp)
+{
+	struct warnings w = {0};
+	struct hp_symbol_opener *o = hp_symbol_opener_new();
+	struct hp_symbolizer *s = hp_symbolizer_new(on_warn, &w);
+	unsigned char bid[64];
+	size_t bid_len = build_id_of(HPSYM_LIB, bid, sizeof(bid));
+	const char *gone = "/nonexistent/libgone.so.1";
+	char copy[4200];
+	struct hp_frame fr[MAXF];
+
+	CHECK(o != NULL && s != NULL);
+	if (!o || !s) {
+		hp_symbolizer_free(s);
+		hp_symbol_opener_free(o);
+		return;
+	}
+	snprintf(copy, sizeof(copy), "%s/ahead.so", tmp);
+	CHECK_I64(copy_file(HPSYM_LIB, copy), 0);
+	CHECK_I64(hp_symbol_opener_add(o, copy, bid, bid_len), 0);
+	CHECK_I64(hp_symbol_opener_add(o, copy, bid, bid_len), 0); /* queued once */
+	CHECK_I64(hp_symbol_opener_add(o, gone, bid, bid_len), 0);
+	CHECK_I64(hp_symbol_opener_add(o, "/nonexistent/never-used.so", bid, bid_len), 0);
+	CHECK_I64(hp_symbol_opener_add(o, "[vdso]", NULL, 0), 0);
+	hp_symbol_opener_drain(o);
+	CHECK_I64(unlink(copy), 0);
+	hp_symbolizer_set_opener(s, o);
+
+	CHECK_I64(hp_symbolizer_add_module(s, 1, copy, bid, bid_len, lib->bias), 0);
+	check_fixture(s, 1, lib, 1);
+	CHECK_I64(w.count, 0);
+	if (w.count)
+		fprintf(stderr, "unexpected warning: %s\n", w.last);
+
+	CHECK_I64(hp_symbolizer_add_module(s, 2, gone, bid, bid_len, 0), 0);
+	CHECK_I64(w.count, 0); /* opened already, not used yet */
+	for (int i = 0; i < 3; i++)
+		CHECK_I64(hp_symbolize(s, 2, lib->outer, 1, fr, MAXF), 0);
+	CHECK_I64(w.count, 1);
+	CHECK(strstr(w.last, gone) != NULL);
+
+	/* A file the opener never had is opened by the symbolizer, as without one. */
+	CHECK_I64(hp_symbolizer_add_module(s, 3, HPSYM_LIB, bid, bid_len, lib->bias), 0);
+	check_fixture(s, 3, lib, 1);
+	hp_symbolizer_free(s);
+	hp_symbol_opener_free(o);
+	CHECK_I64(w.count, 1); /* none for never-used.so */
+}
+
 #ifdef HPSYM_SPLIT_LIB
 static int make_dir(const char *path)
 {
@@ -570,6 +622,7 @@ int main(void)
 	if (load_lib(&lib) == 0) {
 		test_executables_and_library(&lib);
 		test_unusable_modules(&lib, tmp);
+		test_opener(&lib, tmp);
 #ifdef HPSYM_SPLIT_LIB
 		test_separate_debug_info(&lib, tmp);
 #endif
