@@ -47,9 +47,7 @@ struct cu_range {
 
 struct file {
 	struct file *next;
-	char *path;
-	uint8_t *build_id;
-	size_t build_id_len;
+	struct hp_file_id id;
 	enum file_state state;
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
@@ -189,9 +187,9 @@ static void set_function(struct hp_symbolizer *s, struct hp_frame *fr, const cha
 static void file_open(struct hp_symbolizer *s, struct file *f)
 {
 	struct hp_opened o;
-	if (!s->opener || !hp_symbol_opener_take(s->opener, f->path, f->build_id, f->build_id_len,
-						 s->debuginfo_path, &o))
-		hp_open_file(&s->callbacks, f->path, f->build_id, f->build_id_len, &o);
+	if (!s->opener || !hp_symbol_opener_take(s->opener, f->id.path, f->id.build_id,
+						 f->id.build_id_len, s->debuginfo_path, &o))
+		hp_open_file(&s->callbacks, f->id.path, f->id.build_id, f->id.build_id_len, &o);
 	f->dwfl = o.dwfl;
 	f->mod = o.mod;
 	f->state = o.ok ? FILE_OK : FILE_UNUSABLE;
@@ -203,24 +201,16 @@ static struct file *file_get(struct hp_symbolizer *s, const char *path, const ui
 			     size_t build_id_len)
 {
 	for (struct file *f = s->files; f; f = f->next) {
-		if (f->build_id_len == build_id_len && strcmp(f->path, path) == 0 &&
-		    (!build_id_len || memcmp(f->build_id, build_id, build_id_len) == 0))
+		if (hp_file_id_is(&f->id, path, build_id, build_id_len))
 			return f;
 	}
 	struct file *f = calloc(1, sizeof(*f));
 	if (!f)
 		return NULL;
-	f->path = strdup(path);
-	f->build_id = malloc(build_id_len ? build_id_len : 1);
-	if (!f->path || !f->build_id) {
-		free(f->path);
-		free(f->build_id);
+	if (hp_file_id_set(&f->id, path, build_id, build_id_len)) {
 		free(f);
 		return NULL;
 	}
-	if (build_id_len)
-		memcpy(f->build_id, build_id, build_id_len);
-	f->build_id_len = build_id_len;
 	f->next = s->files;
 	s->files = f;
 	return f;
@@ -534,7 +524,7 @@ int hp_symbolizer_add_module(struct hp_symbolizer *s, uint64_t module_id, const 
 	struct module_slot *slot = module_slot(s, module_id);
 	if (slot->file) {
 		warnf(s, "module id %llu is registered twice (%s, then %s); keeping the first",
-		      (unsigned long long)module_id, slot->file->path, path);
+		      (unsigned long long)module_id, slot->file->id.path, path);
 		return -EEXIST;
 	}
 	struct file *f = file_get(s, path, build_id, build_id_len);
@@ -584,8 +574,7 @@ void hp_symbolizer_free(struct hp_symbolizer *s)
 		free(f->cache);
 		hp_symtab_release(&f->syms);
 		free(f->cus);
-		free(f->path);
-		free(f->build_id);
+		hp_file_id_release(&f->id);
 		free(f);
 	}
 	for (size_t i = 0; i < s->strings_cap; i++)

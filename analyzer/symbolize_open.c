@@ -289,15 +289,44 @@ void hp_open_file(const Dwfl_Callbacks *cb, const char *path, const uint8_t *bui
 		      path);
 }
 
+/* ---- a file's identity ---- */
+
+int hp_file_id_set(struct hp_file_id *id, const char *path, const uint8_t *build_id,
+		   size_t build_id_len)
+{
+	id->path = strdup(path);
+	id->build_id = malloc(build_id_len ? build_id_len : 1);
+	id->build_id_len = build_id_len;
+	if (!id->path || !id->build_id) {
+		hp_file_id_release(id);
+		return -ENOMEM;
+	}
+	if (build_id_len)
+		memcpy(id->build_id, build_id, build_id_len);
+	return 0;
+}
+
+int hp_file_id_is(const struct hp_file_id *id, const char *path, const uint8_t *build_id,
+		  size_t build_id_len)
+{
+	return id->build_id_len == build_id_len && strcmp(id->path, path) == 0 &&
+	       (!build_id_len || memcmp(id->build_id, build_id, build_id_len) == 0);
+}
+
+void hp_file_id_release(struct hp_file_id *id)
+{
+	free(id->path);
+	free(id->build_id);
+	memset(id, 0, sizeof *id);
+}
+
 /* ---- the opener ---- */
 
 enum job_state { JOB_QUEUED, JOB_OPENING, JOB_DONE, JOB_TAKEN };
 
 struct job {
 	struct job *next;
-	char *path;
-	uint8_t *build_id;
-	size_t build_id_len;
+	struct hp_file_id id;
 	enum job_state state;
 	struct hp_opened opened; /* JOB_DONE */
 };
@@ -332,7 +361,8 @@ static void *opener_main(void *arg)
 		j->state = JOB_OPENING;
 		pthread_mutex_unlock(&o->lock);
 		struct hp_opened opened;
-		hp_open_file(&o->callbacks, j->path, j->build_id, j->build_id_len, &opened);
+		hp_open_file(&o->callbacks, j->id.path, j->id.build_id, j->id.build_id_len,
+			     &opened);
 		pthread_mutex_lock(&o->lock);
 		j->opened = opened;
 		j->state = JOB_DONE;
@@ -364,13 +394,6 @@ struct hp_symbol_opener *hp_symbol_opener_new(void)
 	return o;
 }
 
-static int same_file(const struct job *j, const char *path, const uint8_t *build_id,
-		     size_t build_id_len)
-{
-	return j->build_id_len == build_id_len && strcmp(j->path, path) == 0 &&
-	       (!build_id_len || memcmp(j->build_id, build_id, build_id_len) == 0);
-}
-
 int hp_symbol_opener_add(struct hp_symbol_opener *o, const char *path, const uint8_t *build_id,
 			 size_t build_id_len)
 {
@@ -381,25 +404,16 @@ int hp_symbol_opener_add(struct hp_symbol_opener *o, const char *path, const uin
 	pthread_mutex_lock(&o->lock);
 	int rc = 0;
 	struct job *j = o->jobs;
-	while (j && !same_file(j, path, build_id, build_id_len))
+	while (j && !hp_file_id_is(&j->id, path, build_id, build_id_len))
 		j = j->next;
 	if (j)
 		goto out;
 	rc = -ENOMEM;
 	j = calloc(1, sizeof *j);
-	if (!j)
-		goto out;
-	j->path = strdup(path);
-	j->build_id = malloc(build_id_len ? build_id_len : 1);
-	if (!j->path || !j->build_id) {
-		free(j->path);
-		free(j->build_id);
+	if (!j || hp_file_id_set(&j->id, path, build_id, build_id_len)) {
 		free(j);
 		goto out;
 	}
-	if (build_id_len)
-		memcpy(j->build_id, build_id, build_id_len);
-	j->build_id_len = build_id_len;
 	*o->tail = j;
 	o->tail = &j->next;
 	rc = 0;
@@ -421,7 +435,7 @@ int hp_symbol_opener_take(struct hp_symbol_opener *o, const char *path, const ui
 	int took = 0;
 	pthread_mutex_lock(&o->lock);
 	struct job *j = o->jobs;
-	while (j && !same_file(j, path, build_id, build_id_len))
+	while (j && !hp_file_id_is(&j->id, path, build_id, build_id_len))
 		j = j->next;
 	if (j && j->state == JOB_QUEUED)
 		j->state = JOB_TAKEN; /* not begun: the caller opens it now, not after the others */
@@ -470,8 +484,7 @@ void hp_symbol_opener_free(struct hp_symbol_opener *o)
 		next = j->next;
 		if (j->state == JOB_DONE && j->opened.dwfl)
 			dwfl_end(j->opened.dwfl);
-		free(j->path);
-		free(j->build_id);
+		hp_file_id_release(&j->id);
 		free(j);
 	}
 	pthread_cond_destroy(&o->changed);

@@ -10,6 +10,24 @@
 
 #include "symbolize.h"
 
+/* Which file a module is: its path and recorded build-id (none: any file at the path).
+ * A symbolizer's files and an opener's are told apart by the same rule. */
+struct hp_file_id {
+	char *path;
+	uint8_t *build_id;
+	size_t build_id_len;
+};
+
+/* Sets id to copies of path and build-id. Returns 0 or -ENOMEM (id then empty). */
+int hp_file_id_set(struct hp_file_id *id, const char *path, const uint8_t *build_id,
+		   size_t build_id_len);
+
+/* Is id the file (path, build-id)? */
+int hp_file_id_is(const struct hp_file_id *id, const char *path, const uint8_t *build_id,
+		  size_t build_id_len);
+
+void hp_file_id_release(struct hp_file_id *id);
+
 /* A module's file as opened: its own Dwfl holding the one module (symbolize.c says why),
  * and the one warning the open gave. */
 struct hp_opened {
