@@ -26,15 +26,22 @@ struct entry {
 	uint64_t key;
 };
 
+/* The table's place and size change only when it grows, under the lock; they are kept
+ * apart from the lock's cache line, which the threads take from each other on every
+ * event, so that the unlocked prefetch's read of them stays a cache hit. */
 struct shard {
-	atomic_int lock;
 	struct entry *e; /* mask + 1 entries, mmap'd */
 	size_t mask;
+};
+
+struct shard_lock {
+	atomic_int lock;
 	size_t used;
-	char pad[64 - sizeof(atomic_int) - sizeof(void *) - 2 * sizeof(size_t)];
+	char pad[64 - sizeof(atomic_int) - sizeof(size_t)];
 };
 
 static struct shard shards[SHARDS] __attribute__((aligned(64)));
+static struct shard_lock locks[SHARDS] __attribute__((aligned(64)));
 static uint64_t epoch; /* of blocks allocated by this process (fork children: +1) */
 
 /* Fibonacci hashing: the high bits pick the shard, the next ones the entry. */
@@ -53,12 +60,18 @@ static inline size_t home(const struct shard *s, uint64_t h)
 	return (size_t)(h >> (64 - SHARD_BITS - 24)) & s->mask; /* tables stay under 2^24 */
 }
 
+static inline struct shard_lock *lock_of(const struct shard *s)
+{
+	return &locks[s - shards];
+}
+
 /* Uncontended: one exchange. A holder is never preempted for long with the recorder's
  * short critical sections, but on a loaded machine it can be: then yield. */
-static inline void lock(struct shard *s)
+static inline void lock(const struct shard *s)
 {
-	for (unsigned spins = 0; atomic_exchange_explicit(&s->lock, 1, memory_order_acquire);) {
-		while (atomic_load_explicit(&s->lock, memory_order_relaxed)) {
+	atomic_int *l = &lock_of(s)->lock;
+	for (unsigned spins = 0; atomic_exchange_explicit(l, 1, memory_order_acquire);) {
+		while (atomic_load_explicit(l, memory_order_relaxed)) {
 			if (++spins < 64)
 				__builtin_ia32_pause();
 			else
@@ -67,9 +80,9 @@ static inline void lock(struct shard *s)
 	}
 }
 
-static inline void unlock(struct shard *s)
+static inline void unlock(const struct shard *s)
 {
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
+	atomic_store_explicit(&lock_of(s)->lock, 0, memory_order_release);
 }
 
 static size_t slot_of(const struct shard *s, uint64_t addr)
@@ -118,7 +131,7 @@ int hp_liveset_insert(uint64_t addr, uint64_t size, uint64_t key, struct hp_bloc
 	uint64_t h = hash(addr);
 	struct shard *s = shard_of(h);
 	lock(s);
-	if ((s->used + 1) * 2 > s->mask + 1 && grow(s)) {
+	if ((lock_of(s)->used + 1) * 2 > s->mask + 1 && grow(s)) {
 		unlock(s);
 		return -ENOMEM;
 	}
@@ -127,7 +140,7 @@ int hp_liveset_insert(uint64_t addr, uint64_t size, uint64_t key, struct hp_bloc
 	if (replaced)
 		fill(stale, e);
 	else
-		s->used++;
+		lock_of(s)->used++;
 	*e = (struct entry){addr, (size & SIZE_MASK) | epoch << EPOCH_SHIFT, key};
 	unlock(s);
 	return replaced;
@@ -145,7 +158,7 @@ static void erase(struct shard *s, size_t i)
 		}
 	}
 	s->e[i].addr = 0;
-	s->used--;
+	lock_of(s)->used--;
 }
 
 void hp_liveset_prefetch(uint64_t addr)
@@ -260,7 +273,7 @@ size_t hp_liveset_count(void)
 	size_t n = 0;
 	for (unsigned k = 0; k < SHARDS; k++) {
 		lock(&shards[k]);
-		n += shards[k].used;
+		n += locks[k].used;
 		unlock(&shards[k]);
 	}
 	return n;
@@ -281,7 +294,7 @@ void hp_liveset_unlock(void)
 void hp_liveset_fork_child(void)
 {
 	for (unsigned k = 0; k < SHARDS; k++)
-		atomic_store_explicit(&shards[k].lock, 0, memory_order_relaxed);
+		atomic_store_explicit(&locks[k].lock, 0, memory_order_relaxed);
 	epoch = (epoch + 1) & 0xff;
 }
 
@@ -291,6 +304,6 @@ void hp_liveset_reset(void)
 		struct shard *s = &shards[k];
 		if (s->e)
 			memset(s->e, 0, (s->mask + 1) * sizeof *s->e);
-		s->used = 0;
+		locks[k].used = 0;
 	}
 }

@@ -441,6 +441,8 @@ void hp_rec_alloc(void *p, size_t size)
 		hp_rec_leave();
 		return;
 	}
+	/* The block's live-set entry is a cache miss; the unwind hides it. */
+	hp_liveset_prefetch((uintptr_t)p);
 	int saved = errno;
 	hp_guard.quiet = 0;
 	record(K_ALLOC, NULL, (uintptr_t)p, size);
@@ -515,6 +517,7 @@ void hp_rec_realloc(void *old, void *p, size_t size)
 		hp_rec_leave();
 		return;
 	}
+	hp_liveset_prefetch((uintptr_t)p); /* as in hp_rec_alloc */
 	int saved = errno;
 	hp_guard.quiet = 0;
 	if (!old && p)
