@@ -7,8 +7,8 @@
  * 256 shards by address, each an open-addressing table under its own spinlock: an
  * operation touches the lock's cache line and the entry's (the table's place and size,
  * read by every probe, live apart from the lock, so they stay cached), and two threads
- * meet on a lock only when their addresses hash to the same shard. Memory comes from mmap only. The functions are
- * thread-safe; none is async-signal-safe (the recorder's busy flag keeps a signal
+ * meet on a lock only when their addresses hash to the same shard. Memory comes from mmap only. The
+ * functions are thread-safe; none is async-signal-safe (the recorder's busy flag keeps a signal
  * handler's allocations out). */
 #ifndef HEAPPROF_PRELOAD_LIVESET_H
 #define HEAPPROF_PRELOAD_LIVESET_H
