@@ -7,9 +7,9 @@
  * 256 shards by address, each an open-addressing table under its own spinlock: an
  * operation touches the lock's cache line and the entry's (the table's place and size,
  * read by every probe, live apart from the lock, so they stay cached), and two threads
- * meet on a lock only when their addresses hash to the same shard. Memory comes from mmap only. The
- * functions are thread-safe; none is async-signal-safe (the recorder's busy flag keeps a signal
- * handler's allocations out). */
+ * meet on a lock only when their addresses hash to the same shard. Memory comes from
+ * mmap only. The functions are thread-safe; none is async-signal-safe (the recorder's
+ * busy flag keeps a signal handler's allocations out). */
 #ifndef HEAPPROF_PRELOAD_LIVESET_H
 #define HEAPPROF_PRELOAD_LIVESET_H
 
@@ -40,7 +40,8 @@ int hp_liveset_init(void);
 int hp_liveset_insert(uint64_t addr, uint64_t size, uint64_t key, struct hp_block *stale);
 
 /* Starts loading the cache line addr's entry is in: a free's lookup is a cache miss
- * that the real free's own (the block's header) can overlap. A hint, never a fault. */
+ * that the real free's own (the block's header) can overlap, and an allocation's insert
+ * one that its unwind hides. A hint, never a fault. */
 void hp_liveset_prefetch(uint64_t addr);
 
 /* Takes addr's block out: 1 and *out filled, or 0 when addr is not live. A block of an
