@@ -224,8 +224,12 @@ class Run:
             # SIGTERM on: stop the server itself.
             kids = children_of(self.bang, self.server.exe)
             target = str(kids[0]) if kids else ""
-        with open(self.path("stop"), "w") as f:
+        # Written whole, then renamed: the shell polls for the file, and one it found
+        # created but not yet written would send SIGTERM to $! instead of the target
+        # (under load, heaptrack's script then died and left the server behind).
+        with open(self.path("stop.new"), "w") as f:
             f.write(target)
+        os.rename(self.path("stop.new"), self.path("stop"))
         try:
             self.shell.wait(timeout=40)
         except subprocess.TimeoutExpired:
