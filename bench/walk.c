@@ -3,9 +3,7 @@
  * alone, on the call shapes of bench/workloads: churn's chains of 6 to 30 frames through
  * eight functions, and churn_deep's recursion 1 to 24 frames deep through one.
  *
- *   cc -O2 -fomit-frame-pointer -Ipreload -Iinclude -Ibuild/include bench/walk.c \
- *      build/lib/libhp_preload_core.a -lunwind -lzstd -lpthread -o build/walk
- *   build/walk
+ *   cmake --build build --target bench_walk && build/bin/bench_walk
  *
  * Each shape runs 2M times with the capture and 2M times without it, and the difference
  * is the capture's: the program's own descent (indirect calls, mispredicted) is not
