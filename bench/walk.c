@@ -1,7 +1,7 @@
 /*
  * walk: the cost of one stack capture by the recorder's unwinder (preload/unwind_cfa.c),
- * alone, on the call shapes of bench/workloads: churn's chains of 6 to 30 frames through
- * eight functions, and churn_deep's recursion 1 to 24 frames deep through one.
+ * alone, on the call shapes of bench/workloads: churn's own chains (workloads/chain.h),
+ * and stacks like churn_deep's, which differ in depth and not in their functions.
  *
  *   cmake --build build --target bench_walk && build/bin/bench_walk
  *
@@ -26,56 +26,28 @@
 
 static uintptr_t ips[HP_MAX_FRAMES_PER_STACK + 16];
 static int capturing;
-static uint64_t path_bits;
 static unsigned long frames;
 
-static __attribute__((noinline)) void capture(void)
+struct worker {
+	uint64_t path_bits;
+};
+
+static __attribute__((noinline)) void do_op(struct worker *w)
 {
+	(void)w;
 	if (capturing)
 		frames += hp_unwind_cfa(ips, 64);
 	__asm__ volatile("" ::: "memory");
 }
 
-static void descend(unsigned depth);
+#include "workloads/chain.h"
 
-#define LEVEL(n)                                                                                   \
-	static __attribute__((noinline)) void level##n(unsigned depth)                             \
-	{                                                                                          \
-		if (depth == 0)                                                                    \
-			capture();                                                                 \
-		else                                                                               \
-			descend(depth - 1);                                                        \
-		__asm__ volatile("" ::: "memory");                                                 \
-	}
-LEVEL(0)
-LEVEL(1)
-LEVEL(2)
-LEVEL(3)
-LEVEL(4)
-LEVEL(5)
-LEVEL(6)
-LEVEL(7)
-
-static void (*const levels[8])(unsigned) = {level0, level1, level2, level3,
-					    level4, level5, level6, level7};
-
-static __attribute__((noinline)) void descend(unsigned depth)
-{
-	levels[(path_bits >> ((depth * 3) % 60)) & 7](depth);
-	__asm__ volatile("" ::: "memory");
-}
-
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* ns per call of the shape, capturing or not: churn's path choice (bench/workloads/
- * churn.c), or churn_deep's depths through level0 alone. */
+/* ns per call of the shape, capturing or not: churn's paths (workloads/churn.c), or
+ * churn_deep's kind of stack, the same functions at every level (level0 and descend)
+ * 2 to 48 frames deep. */
 static double run(int deep, int capture_on)
 {
+	struct worker w = {0};
 	capturing = capture_on;
 	uint64_t r = 88172645463325252ull;
 	struct timespec a, b;
@@ -84,9 +56,9 @@ static double run(int deep, int capture_on)
 		r ^= r << 13;
 		r ^= r >> 7;
 		r ^= r << 17;
-		uint64_t u = r & 0xffff, h = mix(((u * u * 2048) >> 32) + 1);
-		path_bits = deep ? 0 : h;
-		descend(deep ? (unsigned)(r % 24) : (unsigned)((h >> 40) % 13));
+		uint64_t h = chain_path(r);
+		w.path_bits = deep ? 0 : h;
+		descend(&w, deep ? (unsigned)(r % 24) : chain_depth(h));
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	return ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / CALLS;

@@ -21,9 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NPATHS 2048
-#define NFUNCS 8
-
 enum op_kind { OP_MALLOC, OP_CALLOC, OP_REALLOC, OP_MEMALIGN };
 
 struct worker {
@@ -47,13 +44,6 @@ static uint64_t next_rand(uint64_t *s)
 	x ^= x >> 27;
 	*s = x;
 	return x * 0x2545F4914F6CDD1DULL;
-}
-
-static uint64_t mix(uint64_t z)
-{
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
 }
 
 /*
@@ -111,36 +101,7 @@ static __attribute__((noinline)) void do_op(struct worker *w)
 	w->pool[slot] = p;
 }
 
-static void descend(struct worker *w, unsigned depth);
-
-/* Distinct functions so each level of a chain can have one of NFUNCS return addresses.
- * The empty asm after the call keeps the compiler from turning it into a tail call. */
-#define LEVEL(n)                                                                                   \
-	static __attribute__((noinline)) void level##n(struct worker *w, unsigned depth)           \
-	{                                                                                          \
-		if (depth == 0)                                                                    \
-			do_op(w);                                                                  \
-		else                                                                               \
-			descend(w, depth - 1);                                                     \
-		__asm__ volatile("" ::: "memory");                                                 \
-	}
-LEVEL(0)
-LEVEL(1)
-LEVEL(2)
-LEVEL(3)
-LEVEL(4)
-LEVEL(5)
-LEVEL(6)
-LEVEL(7)
-
-static void (*const levels[NFUNCS])(struct worker *, unsigned) = {level0, level1, level2, level3,
-								  level4, level5, level6, level7};
-
-static __attribute__((noinline)) void descend(struct worker *w, unsigned depth)
-{
-	levels[(w->path_bits >> ((depth * 3) % 60)) & (NFUNCS - 1)](w, depth);
-	__asm__ volatile("" ::: "memory");
-}
+#include "chain.h"
 
 static void *run(void *arg)
 {
@@ -152,16 +113,12 @@ static void *run(void *arg)
 
 	for (unsigned long i = 0; i < w->ops; i++) {
 		uint64_t r = next_rand(&w->rng);
-		/* Path p = NPATHS * u^2: hot paths first, a long tail of rare ones. */
-		uint64_t u = r & 0xffff;
-		unsigned path = (unsigned)((u * u * NPATHS) >> 32);
-		uint64_t h = mix(path + 1);
+		uint64_t h = chain_path(r);
 		w->path_bits = h;
 		w->kind = kinds[(h >> 56) % 20];
 		w->size = pick_size(h, next_rand(&w->rng));
-		/* d in 0..12 gives 2d+4 frames from run() to do_op(), 6..30 with the thread
-		 * entry frames below run(). */
-		descend(w, (unsigned)((h >> 40) % 13));
+		/* 6..30 frames with run() and the thread entry frames below it. */
+		descend(w, chain_depth(h));
 	}
 	for (unsigned i = 0; i < w->pool_size; i++) {
 		if (w->pool[i]) {
